@@ -1,0 +1,28 @@
+# syntax=docker/dockerfile:1
+# Multi-stage build: dependencies are installed in a full image, the runtime image carries only
+# production dependencies and the TypeScript sources (Node 24 runs them directly by type stripping).
+
+FROM node:24-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+FROM node:24-slim AS runtime
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=3000 \
+    METRICS_HOST=0.0.0.0 \
+    METRICS_PORT=9464 \
+    DATABASE_PATH=/app/data/items.db
+WORKDIR /app
+COPY --from=deps --chown=node:node /app/node_modules ./node_modules
+COPY --chown=node:node package.json ./
+COPY --chown=node:node service/src ./service/src
+RUN mkdir -p /app/data && chown node:node /app/data
+USER node
+EXPOSE 3000 9464
+VOLUME ["/app/data"]
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/api/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+STOPSIGNAL SIGTERM
+CMD ["node", "--import", "./service/src/instrumentation.ts", "service/src/server.ts"]

@@ -1,0 +1,174 @@
+// The only module that reads the environment: validates it once, fails fast with every bad key listed.
+import { z } from 'zod';
+
+export const environments = ['development', 'test', 'production'] as const;
+export type Environment = (typeof environments)[number];
+
+const csv = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  );
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().min(0);
+const optionalUrl = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()))
+  .pipe(z.url().optional());
+
+// TRUST_PROXY: a hop count or a list of proxy addresses/CIDRs. `true` trusts every hop and lets any
+// client choose its own IP (and so its own rate-limit key), so it is refused outright.
+const trustProxy = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const raw = (v ?? '').trim();
+    if (raw === '' || raw === 'false' || raw === '0') return false as const;
+    if (raw.toLowerCase() === 'true') {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be a hop count or a list of proxy addresses/CIDRs; "true" would trust any client',
+      });
+      return z.NEVER;
+    }
+    if (/^\d+$/.test(raw)) return Number(raw);
+    return raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+  });
+
+const schema = z.object({
+  NODE_ENV: z.enum(environments).default('development'),
+  HOST: z.string().min(1).optional(),
+  PORT: port.default(3000),
+  METRICS_HOST: z.string().min(1).optional(),
+  METRICS_PORT: port.default(9464),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  DATABASE_PATH: z.string().min(1).optional(),
+  API_TOKENS: csv,
+  ADMIN_TOKEN: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? undefined : v)),
+  REDIS_URL: optionalUrl,
+  CORS_ORIGINS: csv,
+  TRUST_PROXY: trustProxy,
+  SENTRY_DSN: optionalUrl,
+  BODY_LIMIT_BYTES: positiveInt.default(100 * 1024),
+  RATE_LIMIT_GENERAL_POINTS: positiveInt.default(100),
+  RATE_LIMIT_GENERAL_DURATION_SECONDS: positiveInt.default(15 * 60),
+  RATE_LIMIT_API_POINTS: positiveInt.default(60),
+  RATE_LIMIT_API_DURATION_SECONDS: positiveInt.default(15 * 60),
+  RATE_LIMIT_ADMIN_POINTS: positiveInt.default(10),
+  RATE_LIMIT_ADMIN_DURATION_SECONDS: positiveInt.default(60 * 60),
+  RATE_LIMIT_REDIS_TIMEOUT_MS: positiveInt.default(150),
+  SHUTDOWN_DELAY_MS: nonNegativeInt.optional(),
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
+  SERVICE_VERSION: z.string().min(1).optional(),
+  BUILD_REVISION: z.string().min(1).default('unknown'),
+});
+
+export interface Config {
+  readonly env: Environment;
+  readonly isProduction: boolean;
+  readonly serviceName: string;
+  readonly serviceVersion: string;
+  readonly revision: string;
+  readonly host: string;
+  readonly port: number;
+  readonly metrics: { readonly host: string; readonly port: number };
+  readonly logLevel: string;
+  readonly databasePath: string;
+  readonly auth: { readonly apiTokens: readonly string[]; readonly adminToken: string | undefined };
+  readonly redisUrl: string | undefined;
+  readonly corsOrigins: readonly string[];
+  readonly trustProxy: false | number | readonly string[];
+  readonly sentryDsn: string | undefined;
+  readonly bodyLimitBytes: number;
+  readonly rateLimits: {
+    readonly general: { readonly points: number; readonly durationSeconds: number };
+    readonly api: { readonly points: number; readonly durationSeconds: number };
+    readonly admin: { readonly points: number; readonly durationSeconds: number };
+    readonly redisTimeoutMs: number;
+  };
+  readonly shutdown: { readonly delayMs: number; readonly timeoutMs: number };
+  readonly debugRoutes: boolean;
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+const MIN_ADMIN_TOKEN_LENGTH = 32;
+
+// Production must not start with settings that are only acceptable on a laptop.
+function productionProblems(e: z.infer<typeof schema>): string[] {
+  const problems: string[] = [];
+  if (e.CORS_ORIGINS.includes('*')) problems.push('CORS_ORIGINS: "*" is not allowed in production');
+  if (e.ADMIN_TOKEN === undefined) problems.push('ADMIN_TOKEN: required in production');
+  else if (e.ADMIN_TOKEN.length < MIN_ADMIN_TOKEN_LENGTH)
+    problems.push(`ADMIN_TOKEN: must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters in production`);
+  if (e.API_TOKENS.length === 0) problems.push('API_TOKENS: at least one token is required in production');
+  if (e.REDIS_URL === undefined)
+    problems.push('REDIS_URL: required in production (rate-limit counters must be shared)');
+  return problems;
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems = e.NODE_ENV === 'production' ? productionProblems(e) : [];
+  if (e.CORS_ORIGINS.some((o) => o !== '*' && !URL.canParse(o)))
+    problems.push('CORS_ORIGINS: every entry must be an exact origin such as https://app.example.com');
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const isProduction = e.NODE_ENV === 'production';
+  return Object.freeze({
+    env: e.NODE_ENV,
+    isProduction,
+    serviceName: source.OTEL_SERVICE_NAME?.trim() || 'items-api',
+    serviceVersion: e.SERVICE_VERSION ?? source.npm_package_version ?? '0.0.0',
+    revision: e.BUILD_REVISION,
+    host: e.HOST ?? (isProduction ? '0.0.0.0' : '127.0.0.1'),
+    port: e.PORT,
+    metrics: { host: e.METRICS_HOST ?? (isProduction ? '0.0.0.0' : '127.0.0.1'), port: e.METRICS_PORT },
+    logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'warn' : 'info'),
+    databasePath: e.DATABASE_PATH ?? (e.NODE_ENV === 'test' ? ':memory:' : './data/items.db'),
+    auth: { apiTokens: e.API_TOKENS, adminToken: e.ADMIN_TOKEN },
+    redisUrl: e.REDIS_URL,
+    corsOrigins: e.CORS_ORIGINS,
+    trustProxy: e.TRUST_PROXY,
+    sentryDsn: e.SENTRY_DSN,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    rateLimits: {
+      general: {
+        points: e.RATE_LIMIT_GENERAL_POINTS,
+        durationSeconds: e.RATE_LIMIT_GENERAL_DURATION_SECONDS,
+      },
+      api: { points: e.RATE_LIMIT_API_POINTS, durationSeconds: e.RATE_LIMIT_API_DURATION_SECONDS },
+      admin: { points: e.RATE_LIMIT_ADMIN_POINTS, durationSeconds: e.RATE_LIMIT_ADMIN_DURATION_SECONDS },
+      redisTimeoutMs: e.RATE_LIMIT_REDIS_TIMEOUT_MS,
+    },
+    shutdown: {
+      delayMs: e.SHUTDOWN_DELAY_MS ?? (isProduction ? 5_000 : 0),
+      timeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    },
+    debugRoutes: !isProduction,
+  });
+}

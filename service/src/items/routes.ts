@@ -1,0 +1,46 @@
+// HTTP mapping of the items use cases: parse, call the service, shape the response. Nothing else.
+import { type RequestHandler, Router } from 'express';
+import type { RequireRole } from '../platform/auth.ts';
+import type { Parse } from '../platform/validation.ts';
+import { createItemSchema, itemIdSchema, listQuerySchema, patchItemSchema } from './schemas.ts';
+import type { ItemService } from './service.ts';
+
+export const ITEMS_PATH = '/api/v1/items';
+
+export interface ItemRoutesDeps {
+  readonly items: ItemService;
+  readonly requireRole: RequireRole;
+  readonly parse: Parse;
+  readonly jsonBody: readonly RequestHandler[];
+}
+
+export function itemRoutes({ items, requireRole, parse, jsonBody }: ItemRoutesDeps): Router {
+  const router = Router();
+  const write = [requireRole('api'), ...jsonBody];
+
+  router.get('/', (req, res) => {
+    const page = items.list(parse(listQuerySchema, req.query, 'query'));
+    res.json(page);
+  });
+
+  router.post('/', ...write, (req, res) => {
+    const item = items.create(parse(createItemSchema, req.body, 'body'));
+    res.status(201).location(`${ITEMS_PATH}/${item.id}`).json(item);
+  });
+
+  router.get('/:id', (req, res) => {
+    res.json(items.get(parse(itemIdSchema, req.params.id, 'path')));
+  });
+
+  router.patch('/:id', ...write, (req, res) => {
+    const id = parse(itemIdSchema, req.params.id, 'path');
+    res.json(items.update(id, parse(patchItemSchema, req.body, 'body')));
+  });
+
+  router.delete('/:id', requireRole('api'), (req, res) => {
+    items.remove(parse(itemIdSchema, req.params.id, 'path'));
+    res.status(204).end();
+  });
+
+  return router;
+}

@@ -1,0 +1,48 @@
+// The shapes the items API accepts and returns.
+import { z } from 'zod';
+
+export const MAX_PAGE_SIZE = 100;
+export const DEFAULT_PAGE_SIZE = 20;
+
+const name = z.string().trim().min(1, 'must be 1 to 200 characters').max(200, 'must be 1 to 200 characters');
+const quantity = z
+  .number()
+  .int('must be an integer')
+  .min(0, 'must be 0 or more')
+  .max(Number.MAX_SAFE_INTEGER);
+
+export const createItemSchema = z.strictObject({ name, quantity });
+export const patchItemSchema = z
+  .strictObject({ name: name.optional(), quantity: quantity.optional() })
+  .refine(
+    (v) => v.name !== undefined || v.quantity !== undefined,
+    'at least one of name, quantity is required',
+  );
+
+export const itemIdSchema = z.uuid('must be an item id (UUID)');
+
+const intParam = (min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().min(min, `must be ${min} or more`).max(max, `must be ${max} or less`))
+    .optional()
+    .transform((v) => v ?? fallback);
+
+export const listQuerySchema = z.strictObject({
+  limit: intParam(1, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE),
+  offset: intParam(0, Number.MAX_SAFE_INTEGER, 0),
+});
+
+export type CreateItem = z.infer<typeof createItemSchema>;
+export type PatchItem = z.infer<typeof patchItemSchema>;
+export type ListQuery = z.infer<typeof listQuerySchema>;
+
+export interface Item {
+  readonly id: string;
+  readonly name: string;
+  readonly quantity: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}

@@ -1,0 +1,80 @@
+// Config: defaults per environment, and refusals that list every bad variable.
+import { strict as assert } from 'node:assert';
+import { describe, test } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+const problemsOf = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  assert.fail('expected a ConfigError');
+};
+
+describe('config', () => {
+  test('when nothing is set, then development defaults apply', () => {
+    const c = loadConfig({});
+    assert.equal(c.env, 'development');
+    assert.equal(c.port, 3000);
+    assert.equal(c.metrics.port, 9464);
+    assert.equal(c.databasePath, './data/items.db');
+    assert.equal(c.redisUrl, undefined);
+    assert.ok(Object.isFrozen(c));
+  });
+
+  test('when several variables are bad, then every one is listed', () => {
+    const problems = problemsOf({
+      PORT: 'abc',
+      METRICS_PORT: '70000',
+      LOG_LEVEL: 'loud',
+      NODE_ENV: 'staging',
+    });
+    for (const key of ['PORT', 'METRICS_PORT', 'LOG_LEVEL', 'NODE_ENV'])
+      assert.ok(
+        problems.some((p) => p.startsWith(`${key}:`)),
+        `${key} missing from ${problems.join('; ')}`,
+      );
+  });
+
+  test('when TRUST_PROXY is true, then the service refuses to start in any environment', () => {
+    assert.ok(problemsOf({ TRUST_PROXY: 'true' }).some((p) => p.startsWith('TRUST_PROXY:')));
+    assert.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2);
+    assert.deepEqual(loadConfig({ TRUST_PROXY: '10.0.0.1, 10.1.0.0/16' }).trustProxy, [
+      '10.0.0.1',
+      '10.1.0.0/16',
+    ]);
+  });
+
+  test('when production lacks its safeguards, then it refuses with each one named', () => {
+    const problems = problemsOf({
+      NODE_ENV: 'production',
+      CORS_ORIGINS: 'https://a.example.com,*',
+      ADMIN_TOKEN: 'short',
+    });
+    for (const key of ['CORS_ORIGINS', 'ADMIN_TOKEN', 'API_TOKENS', 'REDIS_URL'])
+      assert.ok(
+        problems.some((p) => p.startsWith(`${key}:`)),
+        `${key} missing from ${problems.join('; ')}`,
+      );
+  });
+
+  test('when production is configured safely, then it loads with production defaults', () => {
+    const c = loadConfig({
+      NODE_ENV: 'production',
+      API_TOKENS: 'a,b',
+      ADMIN_TOKEN: 'x'.repeat(32),
+      REDIS_URL: 'redis://redis:6379',
+      CORS_ORIGINS: 'https://app.example.com',
+    });
+    assert.equal(c.isProduction, true);
+    assert.equal(c.host, '0.0.0.0');
+    assert.equal(c.debugRoutes, false);
+    assert.deepEqual(c.auth.apiTokens, ['a', 'b']);
+  });
+
+  test('when a CORS origin is not an origin, then it is refused', () => {
+    assert.ok(problemsOf({ CORS_ORIGINS: 'app.example.com' }).some((p) => p.startsWith('CORS_ORIGINS:')));
+  });
+});

@@ -1,0 +1,86 @@
+// Test helpers: start the real service on port 0 with test config, capture its log lines, close it after.
+import { strict as assert } from 'node:assert';
+import { Writable } from 'node:stream';
+import type { TestContext } from 'node:test';
+import { loadConfig } from '../src/config.ts';
+import { createDependencies } from '../src/dependencies.ts';
+import { type RunningService, startService } from '../src/server.ts';
+
+export const API_TOKEN = 'test-api-token-0123456789abcdef';
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123';
+
+export const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+export const jsonHeaders = (token = API_TOKEN) => ({ ...auth(token), 'content-type': 'application/json' });
+
+/** Collects the JSON log lines the service writes. */
+export class LogCapture {
+  readonly lines: Record<string, unknown>[] = [];
+  readonly raw: string[] = [];
+  readonly stream = new Writable({
+    write: (chunk: Buffer, _enc, done) => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line === '') continue;
+        this.raw.push(line);
+        this.lines.push(JSON.parse(line) as Record<string, unknown>);
+      }
+      done();
+    },
+  });
+}
+
+export interface TestService extends RunningService {
+  readonly logs: LogCapture;
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+}
+
+export async function startTestService(
+  t: TestContext,
+  env: Record<string, string> = {},
+): Promise<TestService> {
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    METRICS_PORT: '0',
+    LOG_LEVEL: 'info',
+    API_TOKENS: API_TOKEN,
+    ADMIN_TOKEN,
+    ...env,
+  });
+  const logs = new LogCapture();
+  const deps = await createDependencies(config, { logDestination: logs.stream });
+  const svc = await startService(config, deps);
+  t.after(() => svc.stop());
+  return { ...svc, logs, fetch: (path, init) => fetch(`${svc.url}${path}`, init) };
+}
+
+export const buildItem = (overrides: Partial<{ name: string; quantity: number }> = {}) => ({
+  name: 'widget',
+  quantity: 3,
+  ...overrides,
+});
+
+export async function createItem(svc: TestService, body: unknown = buildItem()) {
+  const res = await svc.fetch('/api/v1/items', {
+    method: 'POST',
+    headers: jsonHeaders(),
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 201) throw new Error(`create failed: ${res.status} ${await res.text()}`);
+  return (await res.json()) as {
+    id: string;
+    name: string;
+    quantity: number;
+    createdAt: string;
+    updatedAt: string;
+  };
+}
+
+export async function expectProblem(res: Response, status: number): Promise<Record<string, unknown>> {
+  assert.equal(res.status, status);
+  assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
+  const body = (await res.json()) as Record<string, unknown>;
+  assert.equal(body.status, status);
+  assert.equal(typeof body.title, 'string');
+  assert.equal(typeof body.type, 'string');
+  return body;
+}
