@@ -1,4 +1,5 @@
 // The Prometheus metric contract (docs/contract.md): every metric the service exposes is declared here.
+import { getHeapStatistics } from 'node:v8';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 // Bucket boundaries advised by the OTel semantic conventions for http.server.request.duration.
@@ -73,8 +74,50 @@ export function createMetrics(build: BuildInfo) {
   });
   buildInfo.set({ version: build.version, revision: build.revision, nodejs_version: process.version }, 1);
 
+  // prom-client reports heap used/total but not the limit V8 will die at; alerts need the ratio.
+  new Gauge({
+    name: 'nodejs_heap_size_limit_bytes',
+    help: 'V8 heap size limit (heap_size_limit) in bytes.',
+    registers: [registry],
+    collect() {
+      this.set(getHeapStatistics().heap_size_limit);
+    },
+  });
+
+  // The ESM self-check (instrumentation.ts): 1 when the instrumentation really patched its module.
+  const instrumentationPatched = new Gauge({
+    name: 'telemetry_instrumentation_patched',
+    help: '1 when the named OpenTelemetry instrumentation patched its module, 0 when it did not.',
+    labelNames: ['instrumentation'] as const,
+    registers: [registry],
+  });
+
+  // Rate limiting (see docs/contract.md): which backend each tier runs on, and what it decided.
+  const rateLimitDecisions = new Counter({
+    name: 'rate_limit_decisions_total',
+    help: 'Rate-limit decisions per tier: allowed, rejected (429) or unavailable (fail-closed 503).',
+    labelNames: ['tier', 'decision', 'backend'] as const,
+    registers: [registry],
+  });
+  const rateLimitBackend = new Gauge({
+    name: 'rate_limit_backend',
+    help: '1 for the backend each rate-limit tier currently uses (redis, memory or unavailable), 0 otherwise.',
+    labelNames: ['tier', 'backend'] as const,
+    registers: [registry],
+  });
+  const rateLimitDegraded = new Gauge({
+    name: 'rate_limit_degraded',
+    help: '1 while a Redis-backed tier runs on its in-memory fallback or fails closed.',
+    labelNames: ['tier'] as const,
+    registers: [registry],
+  });
+
   return {
     registry,
+    instrumentationPatched,
+    rateLimitDecisions,
+    rateLimitBackend,
+    rateLimitDegraded,
     httpRequestDuration,
     httpActiveRequests,
     dbOperationDuration,

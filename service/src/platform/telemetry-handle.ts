@@ -1,0 +1,31 @@
+// The app's view of the telemetry pipeline that instrumentation.ts set up before any app module loaded.
+// instrumentation.ts must not import the app, and the app must not import the SDK, so the two meet
+// through one well-known global symbol; without instrumentation every call is a no-op.
+
+export interface TelemetryHandle {
+  /** Export what is buffered (spans, logs, Sentry events) without stopping. */
+  flush(timeoutMs: number): Promise<void>;
+  /** Flush and stop every exporter; called once, last, at shutdown. */
+  shutdown(timeoutMs: number): Promise<void>;
+  /** Names of the instrumentations that really patched their module (the ESM self-check). */
+  patched(): readonly string[];
+  /** Report an unexpected error to Sentry (no-op when Sentry is off). */
+  captureException(err: unknown): void;
+  readonly sentryEnabled: boolean;
+  readonly exportEnabled: boolean;
+}
+
+export const TELEMETRY_HANDLE = Symbol.for('items-api.telemetry');
+
+const noop: TelemetryHandle = {
+  flush: async () => {},
+  shutdown: async () => {},
+  patched: () => [],
+  captureException: () => {},
+  sentryEnabled: false,
+  exportEnabled: false,
+};
+
+export function telemetryHandle(): TelemetryHandle {
+  return ((globalThis as Record<symbol, unknown>)[TELEMETRY_HANDLE] as TelemetryHandle | undefined) ?? noop;
+}
