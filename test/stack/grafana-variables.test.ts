@@ -22,6 +22,7 @@ const dashboard: DashboardJson = {
 test('when a query uses the interval variables, then they follow Grafana’s formula for the scrape interval and range', () => {
   const { expr, stepSeconds } = interpolate(
     dashboard,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana variable syntax under test.
     'rate(x[$__rate_interval]) + rate(x[${__interval}]) + increase(x[$__range]) + $__interval_ms',
     { rangeSeconds: 60, scrapeIntervalSeconds: 1 },
   );
@@ -35,6 +36,7 @@ test('when a query uses the interval variables, then they follow Grafana’s for
 });
 
 test('when a query uses the job and replica variables, then the current value and the "All" value are substituted', () => {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana variable syntax under test.
   const { expr } = interpolate(dashboard, 'up{job="$job", instance=~"${instance:regex}"}', {
     rangeSeconds: 60,
     scrapeIntervalSeconds: 1,
