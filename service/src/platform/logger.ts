@@ -1,4 +1,5 @@
-// The pino root logger: JSON lines, service identity on every line, secrets redacted.
+// The pino root logger: JSON lines, service identity on every line, secrets redacted. Inside a request
+// the OTel pino instrumentation (instrumentation.ts) adds trace_id, span_id and trace_flags to each line.
 import { type Logger, pino } from 'pino';
 
 export type { Logger };
@@ -10,7 +11,17 @@ export const REDACT_PATHS = [
   'req.headers["x-api-key"]',
   'req.headers["proxy-authorization"]',
   'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  '*.authorization',
+  '*.cookie',
+  '*["set-cookie"]',
+  '*["x-api-key"]',
   '*.password',
+  '*.passwd',
+  '*.access_token',
+  '*.refresh_token',
+  '*.client_secret',
   '*.token',
   '*.secret',
   '*.apiKey',
@@ -24,6 +35,14 @@ export interface LoggerOptions {
   readonly destination?: pino.DestinationStream;
 }
 
+// Human-readable output only for a person at a terminal; pipes and files get JSON lines. pino-pretty
+// is loaded (in pino's transport worker) only in that case.
+function destinationFor(opts: LoggerOptions): pino.DestinationStream | undefined {
+  if (opts.destination) return opts.destination;
+  if (process.stdout.isTTY) return pino.transport({ target: 'pino-pretty', options: { destination: 1 } });
+  return undefined;
+}
+
 export function createLogger(opts: LoggerOptions): Logger {
   return pino(
     {
@@ -33,6 +52,6 @@ export function createLogger(opts: LoggerOptions): Logger {
       redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
       formatters: { level: (label) => ({ level: label }) },
     },
-    opts.destination,
+    destinationFor(opts),
   );
 }
