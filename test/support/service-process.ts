@@ -17,6 +17,11 @@ export interface ServiceProcess {
   readonly stderr: string[];
   /** stdout lines that parse as JSON. */
   jsonLines(): Record<string, unknown>[];
+  /** Resolves with the first JSON stdout line that matches, polling as lines arrive. */
+  waitForJson(
+    match: (l: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   /** SIGTERM and wait for exit (telemetry flushed by then). */
   stop(): Promise<number | null>;
 }
@@ -67,20 +72,30 @@ export async function startServiceProcess(
     if (!exited) child.kill('SIGKILL');
   });
   await waitForLine(child, (l) => l.includes('service listening'), 30_000);
+  const jsonLines = () =>
+    stdout.flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
   return {
     child,
     url: `http://127.0.0.1:${port}`,
     metricsUrl: `http://127.0.0.1:${metricsPort}`,
     stdout,
     stderr,
-    jsonLines: () =>
-      stdout.flatMap((l) => {
-        try {
-          return [JSON.parse(l) as Record<string, unknown>];
-        } catch {
-          return [];
-        }
-      }),
+    jsonLines,
+    async waitForJson(match, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = jsonLines().find(match);
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`no matching log line within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
     async stop() {
       if (exited) return child.exitCode;
       const done = once(child, 'exit');

@@ -69,10 +69,10 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
     assert.ok(expressSpans.length <= 1, `express spans: ${expressSpans.map((s) => s.name).join(', ')}`);
 
     // The access log line.
-    const access = svc
-      .jsonLines()
-      .find((l) => l.msg === 'request completed' && l.request_id === 'req-headline-1');
-    assert.ok(access, 'one access log line');
+    const access = await svc.waitForJson(
+      (l) => l.msg === 'request completed' && l.request_id === 'req-headline-1',
+    );
+    assert.equal(svc.jsonLines().filter((l) => l.request_id === 'req-headline-1').length, 1, 'one line');
     assert.equal(access.trace_id, traceId);
     assert.equal(access.span_id, server.spanId);
     assert.equal(access.trace_flags, '01');
