@@ -122,3 +122,24 @@ test('when /metrics and the liveness probe are hit, then they create no span and
     .map((l) => (l.req as { url: string }).url);
   assert.deepEqual(logged, ['/api/v1/items']);
 });
+
+test('when OTEL_SDK_DISABLED is true, then no span is exported, logs carry no trace ids, and the self-check stays quiet', async (t) => {
+  const otlp = await startOtlpReceiver();
+  t.after(() => otlp.close());
+  const svc = await startServiceProcess(t, {
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+    OTEL_SDK_DISABLED: 'true',
+  });
+  assert.equal((await fetch(`${svc.url}/api/v1/items`)).status, 200);
+  const access = await svc.waitForJson((l) => l.msg === 'request completed');
+  assert.equal(access.trace_id, undefined);
+  const metrics = await (await fetch(`${svc.metricsUrl}/metrics`)).text();
+  assert.doesNotMatch(metrics, /^telemetry_instrumentation_patched\{/m);
+  assert.equal(await svc.stop(), 0);
+  assert.deepEqual(otlp.requests, []);
+  assert.deepEqual(
+    svc.jsonLines().filter((l) => l.level === 'error'),
+    [],
+  );
+});
