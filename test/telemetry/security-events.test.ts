@@ -19,10 +19,11 @@ test('when a write has no token, then the 401 is counted, logged with the trace,
     body: '{"name":"x","quantity":1}',
   });
   assert.equal(res.status, 401);
-  // On the active span: the route's handler span under the server span.
+  // On the active span, which is the server span (Express layers make no spans).
   const span = await otlp.waitForSpan((s) => s.events.some((e) => e.name === 'security.unauthorized'));
-  const server = await otlp.waitForSpan((s) => s.kind === 2 && s.traceId === span.traceId);
-  assert.equal(server.attributes['http.response.status_code'], 401);
+  assert.equal(span.kind, 2);
+  assert.equal(span.attributes['http.response.status_code'], 401);
+  assert.equal(span.attributes['http.route'], '/api/v1/items');
   assert.deepEqual(span.events.find((e) => e.name === 'security.unauthorized')?.attributes, {
     reason: 'missing_token',
     role: 'api',

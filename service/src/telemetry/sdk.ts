@@ -119,10 +119,17 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
       return q === -1 || req.url === undefined ? {} : { [ATTR_URL_QUERY]: redactQuery(req.url.slice(q + 1)) };
     },
   });
-  // Middleware and router layers would add a span per `use()` per request; the route handler span
-  // stays. http.route is set on the server span whatever is ignored here.
+  // Every Express layer would be a span: each `use()`, each router, and each route-level middleware
+  // (auth, body parser) as a "request handler". None adds information the server span lacks, so all
+  // are off: the instrumentation is kept for what it feeds the server span (http.route and its name
+  // "GET /api/v1/items/:id"), which is set whatever is ignored here. SQLite spans and security span
+  // events then sit directly on the server span.
   const express = new ExpressInstrumentation({
-    ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER],
+    ignoreLayersType: [
+      ExpressLayerType.MIDDLEWARE,
+      ExpressLayerType.ROUTER,
+      ExpressLayerType.REQUEST_HANDLER,
+    ],
   });
   // Adds trace_id, span_id, trace_flags to every line logged inside a span; sends OTel log records
   // only when there is somewhere to send them.
