@@ -134,7 +134,11 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
   // Adds trace_id, span_id, trace_flags to every line logged inside a span; sends OTel log records
   // only when there is somewhere to send them.
   const pino = new PinoInstrumentation({ disableLogSending: !exportLogs });
-  const ioredis = new IORedisInstrumentation({ requireParentSpan: true });
+  // Redis spans name the command only: rate-limit keys carry client IPs, and arguments are values.
+  const ioredis = new IORedisInstrumentation({
+    requireParentSpan: true,
+    dbStatementSerializer: (cmd) => cmd,
+  });
   const instrumentations: Record<string, Patchable> = { http, express, pino, ioredis };
 
   const protocol = (signal: 'TRACES' | 'LOGS') =>
