@@ -7,5 +7,11 @@ import { register } from 'node:module';
 // The import-in-the-middle loader hook must be registered first, and the SDK (which registers the
 // per-module hooks) loaded only afterwards, hence the dynamic import.
 register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
-const { installTelemetry } = await import('./telemetry/sdk.ts');
-installTelemetry();
+try {
+  const { installTelemetry } = await import('./telemetry/sdk.ts');
+  installTelemetry();
+} catch (err) {
+  // Telemetry must never keep the service down: it starts without, and the start-up self-check
+  // reports the missing instrumentation as an error line and a metric.
+  process.stderr.write(`telemetry set-up failed, continuing without it: ${String(err)}\n`);
+}
