@@ -2,9 +2,13 @@
 import express, { type Express } from 'express';
 import type { Dependencies } from './dependencies.ts';
 import { ITEMS_PATH, itemRoutes } from './items/routes.ts';
+import { accessLog } from './platform/access-log.ts';
 import { createAuth } from './platform/auth.ts';
+import { reportUnexpectedError, sentryRequestScope } from './platform/error-reporting.ts';
 import { notFoundHandler, problemHandler } from './platform/errors.ts';
+import { httpMetrics } from './platform/http-metrics.ts';
 import { jsonBody } from './platform/json-body.ts';
+import { requestId } from './platform/request-id.ts';
 import { createParser } from './platform/validation.ts';
 
 export function createApp(deps: Dependencies): Express {
@@ -16,6 +20,14 @@ export function createApp(deps: Dependencies): Express {
   const requireRole = createAuth(config.auth, securityEvents);
   const parse = createParser(securityEvents);
   const body = jsonBody({ limitBytes: config.bodyLimitBytes, securityEvents });
+
+  // --- telemetry (issue 3): request id, RED metrics, access log, per-request Sentry scope ---
+  app.use(requestId());
+  app.use(httpMetrics(deps.metrics));
+  app.use(accessLog(deps.logger));
+  const sentryScope = sentryRequestScope();
+  if (sentryScope) app.use(sentryScope);
+  // --- end telemetry ---
 
   app.get('/api/health', (_req, res) => {
     res.json({ status: 'ok' });
@@ -50,6 +62,7 @@ export function createApp(deps: Dependencies): Express {
       logger: deps.logger,
       securityEvents,
       exposeInternalErrors: config.env === 'development',
+      onUnexpectedError: reportUnexpectedError,
     }),
   );
   return app;

@@ -6,6 +6,8 @@ import { createApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createDependencies, type Dependencies } from './dependencies.ts';
 import { startMetricsServer } from './platform/metrics-server.ts';
+import { telemetryHandle } from './platform/telemetry-handle.ts';
+import { checkInstrumentation } from './telemetry/self-check.ts';
 
 export interface RunningService {
   readonly deps: Dependencies;
@@ -37,6 +39,8 @@ export async function startService(config: Config, deps?: Dependencies): Promise
         new Promise<void>((resolve) => metricsServer.close(() => resolve())),
       ]);
       await d.close();
+      // Telemetry last, so spans and errors of the drained requests still leave (issue 3).
+      await telemetryHandle().shutdown(config.shutdown.timeoutMs);
     })();
     return stopping;
   };
@@ -58,6 +62,8 @@ async function main(): Promise<void> {
   const svc = await startService(config);
   const log = svc.deps.logger;
   log.info({ url: svc.url, metricsUrl: svc.metricsUrl }, 'service listening');
+  // Telemetry self-check (issue 3): express and http are loaded by now, so their hooks must have fired.
+  checkInstrumentation(telemetryHandle(), log, svc.deps.metrics.instrumentationPatched);
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
