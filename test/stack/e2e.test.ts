@@ -9,10 +9,10 @@ import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { startOtlpReceiver } from '../support/otlp-receiver.ts';
 import { freePort, waitForLine } from '../support/process.ts';
 import { dashboardTargets, loadDashboards, type PanelTarget } from './support/dashboards.ts';
 import { interpolate } from './support/grafana-variables.ts';
-import { startOtlpReceiver } from './support/otlp-json-receiver.ts';
 import { ROOT } from './support/paths.ts';
 import {
   composePrometheusConfig,
@@ -141,7 +141,8 @@ test('when the service runs under a traffic mix and a real Prometheus scrapes it
     },
   );
 
-  const [redisUrl, receiver] = await Promise.all([startRedis(t), startOtlpReceiver(t)]);
+  const [redisUrl, receiver] = await Promise.all([startRedis(t), startOtlpReceiver()]);
+  t.after(() => receiver.close());
   const service = await startService(t, {
     REDIS_URL: redisUrl,
     API_TOKENS: E2E_API_TOKEN,
@@ -153,7 +154,7 @@ test('when the service runs under a traffic mix and a real Prometheus scrapes it
     RATE_LIMIT_ADMIN_POINTS: String(LIMITS.admin),
     OTEL_SERVICE_NAME: JOB,
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    // The SDK default (http/protobuf), as in the compose stack.
     OTEL_TRACES_SAMPLER: 'always_on',
     // Export spans quickly, so the receiver has them by the time the exemplars are checked.
     OTEL_BSP_SCHEDULE_DELAY: '200',
@@ -270,14 +271,35 @@ test('when the service runs under a traffic mix and a real Prometheus scrapes it
       );
       assert.ok(traceIds.size > 0, `no exemplar with a trace_id (${series.length} series with exemplars)`);
       // The batch exporter sends every 200 ms; give it a moment rather than racing it.
+      const exported = () => new Set(receiver.spans.map((s) => s.traceId));
       const deadline = Date.now() + 10_000;
-      let missing = [...traceIds].filter((id) => !receiver.traceIds.has(id));
+      let missing = [...traceIds].filter((id) => !exported().has(id));
       while (missing.length > 0 && Date.now() < deadline) {
         await sleep(200);
-        missing = [...traceIds].filter((id) => !receiver.traceIds.has(id));
+        missing = [...traceIds].filter((id) => !exported().has(id));
       }
-      t.diagnostic(`exemplar trace ids: ${traceIds.size}; spans received: ${receiver.spanCount()}`);
+      t.diagnostic(`exemplar trace ids: ${traceIds.size}; spans received: ${receiver.spans.length}`);
       assert.deepEqual(missing, [], `exemplar trace ids never exported as spans`);
+    },
+  );
+
+  // Loki cannot run here, but what the Loki panels and links rely on can be checked at the source: the
+  // collector turns the resource's service.name into the service_name label and keeps trace_id.
+  await t.test(
+    'when the service’s log records reach the OTLP receiver, then request lines carry service.name and a trace_id among the exported spans',
+    async () => {
+      const log = await receiver.waitForLog(
+        (l) => l.traceId !== '' && l.resource['service.name'] === JOB,
+        10_000,
+      );
+      const traced = receiver.logs.filter((l) => l.traceId !== '');
+      const spanTraceIds = new Set(receiver.spans.map((s) => s.traceId));
+      const orphans = traced
+        .filter((l) => !spanTraceIds.has(l.traceId))
+        .map((l) => `${l.traceId} ${String(l.body)}`);
+      t.diagnostic(`log records: ${receiver.logs.length}, with a trace_id: ${traced.length}`);
+      assert.equal(log.resource['service.name'], JOB);
+      assert.deepEqual(orphans, [], 'log lines whose trace was never exported');
     },
   );
 
