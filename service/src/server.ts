@@ -1,11 +1,15 @@
-// The process: config -> dependencies -> createApp -> listen; closes everything on SIGTERM/SIGINT.
+// The process: config -> dependencies -> createApp -> listen; graceful shutdown on SIGTERM/SIGINT.
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createDependencies, type Dependencies } from './dependencies.ts';
 import { startMetricsServer } from './platform/metrics-server.ts';
+// --- hardening (issue 4) ---
+import { installFatalHandlers, installShutdown } from './platform/shutdown.ts';
+import { telemetryHandle } from './platform/telemetry-handle.ts';
+// --- end hardening ---
 
 export interface RunningService {
   readonly deps: Dependencies;
@@ -21,10 +25,36 @@ const urlOf = (server: Server) => {
   return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
 };
 
+// --- hardening (issue 4): connection limits, set deliberately ---
+// - headersTimeout: a client has this long to send its headers (slowloris is cut off);
+// - requestTimeout: the whole request, body included;
+// - keepAliveTimeout: longer than load balancers' idle timeouts (AWS ALB 60 s, GCP 600 s is
+//   configurable) so the balancer, not us, closes idle upstream sockets and never hits a dead one;
+// - maxHeaderSize: 16 KiB, Node's default, stated so a change is a decision;
+// - connectionsCheckingInterval: how often Node enforces the two timeouts (default 30 s, which
+//   would let a slow client hold a socket up to 30 s past the headers timeout).
+function createHttpServer(config: Config, app: ReturnType<typeof createApp>): Server {
+  const { http } = config;
+  const server = createServer(
+    {
+      headersTimeout: http.headersTimeoutMs,
+      requestTimeout: http.requestTimeoutMs,
+      keepAliveTimeout: http.keepAliveTimeoutMs,
+      maxHeaderSize: http.maxHeaderBytes,
+      connectionsCheckingInterval: Math.min(1_000, Math.max(100, Math.floor(http.headersTimeoutMs / 4))),
+    },
+    app,
+  );
+  server.keepAliveTimeout = http.keepAliveTimeoutMs;
+  return server;
+}
+// --- end hardening ---
+
 export async function startService(config: Config, deps?: Dependencies): Promise<RunningService> {
   const d = deps ?? (await createDependencies(config));
   const app = createApp(d);
-  const server = app.listen(config.port, config.host);
+  const server = createHttpServer(config, app);
+  server.listen(config.port, config.host);
   await once(server, 'listening');
   const metricsServer = await startMetricsServer(d.metrics, config.metrics);
 
@@ -59,18 +89,20 @@ async function main(): Promise<void> {
   const log = svc.deps.logger;
   log.info({ url: svc.url, metricsUrl: svc.metricsUrl }, 'service listening');
 
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      log.info({ signal }, 'shutting down');
-      svc.stop().then(
-        () => process.exit(0),
-        (err: unknown) => {
-          log.fatal({ err }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    });
-  }
+  // --- hardening (issue 4) ---
+  const exit = (code: number) => process.exit(code);
+  installFatalHandlers({ logger: log, telemetry: telemetryHandle, exit });
+  installShutdown({
+    logger: log,
+    lifecycle: svc.deps.lifecycle,
+    servers: [svc.server, svc.metricsServer],
+    delayMs: config.shutdown.delayMs,
+    timeoutMs: config.shutdown.timeoutMs,
+    telemetry: telemetryHandle,
+    closeResources: () => svc.deps.close(),
+    exit,
+  });
+  // --- end hardening ---
 }
 
 if (import.meta.main) await main();

@@ -1,0 +1,96 @@
+// Graceful shutdown and the last-resort error path of the process.
+//
+// Order on SIGTERM/SIGINT: readiness 503 at once -> keep serving for `delayMs` (load balancers
+// notice and stop sending) -> stop listening -> in-flight requests finish -> flush telemetry ->
+// close stores -> final telemetry shutdown -> exit 0. A second signal or the deadline
+// (delayMs + timeoutMs after the first signal) forces exit 1.
+import type { Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Lifecycle } from './lifecycle.ts';
+import type { Logger } from './logger.ts';
+import type { TelemetryHandle } from './telemetry-handle.ts';
+
+export interface ShutdownDeps {
+  readonly logger: Logger;
+  readonly lifecycle: Lifecycle;
+  /** The API listener first; the metrics listener keeps answering scrapes until the end. */
+  readonly servers: readonly Server[];
+  readonly delayMs: number;
+  readonly timeoutMs: number;
+  readonly telemetry: () => TelemetryHandle;
+  /** Closes Redis, SQLite and the rest (Dependencies.close). */
+  readonly closeResources: () => Promise<void>;
+  readonly exit: (code: number) => void;
+}
+
+// Keep-alive sockets finish their current request and then sit idle; close them as they become so.
+const IDLE_SWEEP_MS = 50;
+const FATAL_FLUSH_MS = 2_000;
+
+export function installShutdown(deps: ShutdownDeps): { shutdown(reason: string): Promise<void> } {
+  const log = deps.logger;
+  let started: Promise<void> | undefined;
+
+  const run = async (reason: string) => {
+    const deadlineAt = Date.now() + deps.delayMs + deps.timeoutMs;
+    const remaining = () => Math.max(1, deadlineAt - Date.now());
+    const deadline = setTimeout(() => {
+      log.error({ timeoutMs: deps.timeoutMs }, 'shutdown deadline exceeded, forcing exit');
+      deps.exit(1);
+    }, deadlineAt - Date.now());
+
+    log.info({ reason, delayMs: deps.delayMs, timeoutMs: deps.timeoutMs }, 'shutting down');
+    deps.lifecycle.startDraining();
+    if (deps.delayMs > 0) await sleep(deps.delayMs);
+
+    log.info('closing listener, draining in-flight requests');
+    const [api, ...others] = deps.servers;
+    if (api) {
+      const closed = new Promise<void>((resolve) => api.close(() => resolve()));
+      const sweep = setInterval(() => api.closeIdleConnections(), IDLE_SWEEP_MS);
+      await closed;
+      clearInterval(sweep);
+    }
+    await deps.telemetry().flush(remaining());
+    await Promise.all(others.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    for (const s of others) s.closeAllConnections();
+    await deps.closeResources();
+    await deps.telemetry().shutdown(remaining());
+    clearTimeout(deadline);
+    log.info('shutdown complete');
+    deps.exit(0);
+  };
+
+  const shutdown = (reason: string) => {
+    if (started) {
+      log.warn({ reason }, 'second shutdown signal, forcing exit');
+      deps.exit(1);
+      return started;
+    }
+    started = run(reason).catch((err: unknown) => {
+      log.fatal({ err }, 'shutdown failed');
+      deps.exit(1);
+    });
+    return started;
+  };
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void shutdown(signal));
+  return { shutdown };
+}
+
+/** Uncaught exceptions and unhandled rejections: log fatal, report, flush within a bound, exit 1. */
+export function installFatalHandlers(deps: Pick<ShutdownDeps, 'logger' | 'telemetry' | 'exit'>): void {
+  let dying = false;
+  const die = (err: unknown, origin: string) => {
+    deps.logger.fatal({ err, origin }, 'fatal error, exiting');
+    if (dying) return;
+    dying = true;
+    // The process state is unknown now: report and leave, without waiting for requests.
+    const telemetry = deps.telemetry();
+    telemetry.captureException(err);
+    const bounded = Promise.race([telemetry.flush(FATAL_FLUSH_MS), sleep(FATAL_FLUSH_MS + 100)]);
+    bounded.catch(() => {}).finally(() => deps.exit(1));
+  };
+  process.on('uncaughtException', (err, origin) => die(err, origin));
+  process.on('unhandledRejection', (reason) => die(reason, 'unhandledRejection'));
+}
