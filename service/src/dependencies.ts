@@ -71,6 +71,7 @@ export async function createDependencies(
   const rateLimits = createRateLimits({
     limits: config.rateLimits,
     redis,
+    redisTimeoutMs: config.rateLimits.redisTimeoutMs,
     metrics,
     logger,
     securityEvents,

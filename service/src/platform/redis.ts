@@ -26,6 +26,12 @@ export interface RedisConnection {
   reset(): void;
   /** True once ready; false after `ms` or on the first connection error (Redis absent). Never rejects. */
   waitReady(ms: number): Promise<boolean>;
+  /** True once syncClock() has succeeded on the current connection. */
+  clockSynced(): boolean;
+  /** Redis's clock now, in ms, from the offset measured by syncClock(). */
+  redisNow(): number;
+  /** Measures the offset between this host's clock and Redis's (TIME), halving the round trip. */
+  syncClock(): Promise<void>;
   /** Round-trip latency in ms, or throws. */
   ping(): Promise<number>;
   close(): Promise<void>;
@@ -45,6 +51,8 @@ export function createRedis(opts: RedisOptions): RedisConnection {
     lazyConnect: false,
   });
   let closing = false;
+  let clockOffsetMs = 0;
+  let synced = false;
   let lastError = '';
   // Without a listener ioredis prints every failed reconnect; log each distinct error once instead.
   client.on('error', (err: Error) => {
@@ -53,6 +61,9 @@ export function createRedis(opts: RedisOptions): RedisConnection {
   });
   client.on('ready', () => {
     lastError = '';
+  });
+  client.on('close', () => {
+    synced = false;
   });
 
   return {
@@ -73,6 +84,15 @@ export function createRedis(opts: RedisOptions): RedisConnection {
       } finally {
         clearTimeout(timer);
       }
+    },
+    clockSynced: () => synced,
+    redisNow: () => Date.now() + clockOffsetMs,
+    async syncClock() {
+      const before = Date.now();
+      const [seconds, micros] = (await client.time()) as [string | number, string | number];
+      const after = Date.now();
+      clockOffsetMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - (before + after) / 2;
+      synced = true;
     },
     async ping() {
       const start = performance.now();

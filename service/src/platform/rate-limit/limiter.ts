@@ -10,23 +10,21 @@
 //  A request passes through two tiers at most, and the second sees the tripped gate, so the wait is
 //  not doubled. Measured on the 2-core test box: see test/hardening/redis-faults.test.ts.
 import type { RequestHandler, Response } from 'express';
-import {
-  type RateLimiterAbstract,
-  RateLimiterMemory,
-  RateLimiterRedis,
-  RateLimiterRes,
-} from 'rate-limiter-flexible';
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { HttpProblem } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { RedisConnection } from '../redis.ts';
 import type { SecurityEvents } from '../security-events.ts';
 import { createRedisGate, type RedisGate } from './redis-gate.ts';
+import { DeadlineRedisLimiter } from './redis-store.ts';
 import { type Backend, TIER_NAMES, type TierName, type TierSpec, tierSpecs } from './tiers.ts';
 
 export interface RateLimitDeps {
   readonly limits: Parameters<typeof tierSpecs>[0];
   readonly redis: RedisConnection | undefined;
+  /** RATE_LIMIT_REDIS_TIMEOUT_MS: also the deadline after which Redis must not count a command. */
+  readonly redisTimeoutMs: number;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly securityEvents: SecurityEvents;
@@ -111,12 +109,12 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
       keyPrefix: spec.keyPrefix,
     });
     const store: RateLimiterAbstract | undefined = redis
-      ? new RateLimiterRedis({
-          storeClient: redis.client,
+      ? new DeadlineRedisLimiter({
+          redis,
           points: spec.points,
-          duration: spec.durationSeconds,
+          durationSeconds: spec.durationSeconds,
           keyPrefix: spec.keyPrefix,
-          rejectIfRedisNotReady: true,
+          timeoutMs: deps.redisTimeoutMs,
         })
       : undefined;
 

@@ -23,7 +23,8 @@ const isTimeout = (err: unknown) => err instanceof Error && /timed out/i.test(er
 
 export function createRedisGate(redis: RedisConnection, opts: { probeIntervalMs: number }): RedisGate {
   let tripped = false;
-  let isUp = redis.isReady();
+  // Up only on a ready connection whose clock offset is known (start-up syncs it).
+  let isUp = redis.isReady() && redis.clockSynced();
   let probing = false;
   let timer: NodeJS.Timeout | undefined;
   const listeners: ((up: boolean, reason: string) => void)[] = [];
@@ -39,6 +40,7 @@ export function createRedisGate(redis: RedisConnection, opts: { probeIntervalMs:
     probing = true;
     try {
       await redis.client.set(PROBE_KEY, '1', 'PX', 10_000);
+      await redis.syncClock();
       tripped = false;
       clearInterval(timer);
       timer = undefined;
@@ -56,11 +58,25 @@ export function createRedisGate(redis: RedisConnection, opts: { probeIntervalMs:
     timer ??= setInterval(probe, opts.probeIntervalMs).unref();
   };
 
+  // Limiter commands carry deadlines in Redis's clock (redis-store.ts): measure it before use.
   redis.client.on('ready', () => {
-    if (tripped) void probe();
-    else set(true, 'redis connection ready');
+    if (tripped) {
+      void probe();
+      return;
+    }
+    redis.syncClock().then(
+      () => set(redis.isReady() && !tripped, 'redis connection ready'),
+      () => trip('redis clock sync failed'),
+    );
   });
   redis.client.on('close', () => set(false, 'redis connection closed'));
+
+  // Connected but not yet synced: sync now, the `ready` event has passed.
+  if (redis.isReady() && !isUp)
+    redis.syncClock().then(
+      () => set(redis.isReady() && !tripped, 'redis connection ready'),
+      () => trip('redis clock sync failed'),
+    );
 
   return {
     up: () => isUp,
