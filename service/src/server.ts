@@ -101,6 +101,7 @@ async function main(): Promise<void> {
     telemetry: telemetryHandle,
     closeResources: () => svc.deps.close(),
     exit,
+    requestsServed: () => svc.deps.requestStats.total(),
   });
   // --- end hardening ---
 }

@@ -1,6 +1,8 @@
 // Constant client traffic for whole-process tests: N workers in a loop, every outcome recorded.
 export interface Outcome {
   readonly at: number;
+  /** Date.now() at the start, comparable with the service's log `time`. */
+  readonly wall: number;
   readonly ms: number;
   /** 0 when the request failed at the transport level (refused, reset). */
   readonly status: number;
@@ -21,13 +23,14 @@ export function startLoad(
   const worker = async () => {
     while (running) {
       const at = performance.now();
+      const wall = Date.now();
       try {
         const res = await fetch(url, { ...opts.init, signal: AbortSignal.timeout(10_000) });
         await res.arrayBuffer();
-        outcomes.push({ at, ms: performance.now() - at, status: res.status });
+        outcomes.push({ at, wall, ms: performance.now() - at, status: res.status });
       } catch (err) {
         const cause = (err as { cause?: { code?: string } }).cause?.code;
-        outcomes.push({ at, ms: performance.now() - at, status: 0, error: cause ?? String(err) });
+        outcomes.push({ at, wall, ms: performance.now() - at, status: 0, error: cause ?? String(err) });
       }
       if (opts.pauseMs) await new Promise((r) => setTimeout(r, opts.pauseMs));
     }

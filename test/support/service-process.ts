@@ -23,8 +23,10 @@ export interface ServiceProcess {
   exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function spawnRaw(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', './service/src/instrumentation.ts', 'service/src/server.ts'], {
+/** The start command; `imports` adds preloads after instrumentation.ts (test fixtures). */
+export function spawnRaw(env: Record<string, string>, imports: readonly string[] = []): ChildProcess {
+  const preloads = ['./service/src/instrumentation.ts', ...imports].flatMap((i) => ['--import', i]);
+  return spawn(process.execPath, [...preloads, 'service/src/server.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -34,18 +36,22 @@ export function spawnRaw(env: Record<string, string>): ChildProcess {
 export async function spawnService(
   t: TestContext,
   env: Record<string, string> = {},
+  imports: readonly string[] = [],
 ): Promise<ServiceProcess> {
   const port = await freePort();
   const metricsPort = await freePort();
-  const child = spawnRaw({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'info',
-    PORT: String(port),
-    METRICS_PORT: String(metricsPort),
-    API_TOKENS: API_TOKEN,
-    ADMIN_TOKEN,
-    ...env,
-  });
+  const child = spawnRaw(
+    {
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+      API_TOKENS: API_TOKEN,
+      ADMIN_TOKEN,
+      ...env,
+    },
+    imports,
+  );
   const exit = once(child, 'exit').then(([code, signal]) => ({
     code: code as number | null,
     signal: signal as NodeJS.Signals | null,

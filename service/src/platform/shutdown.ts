@@ -5,6 +5,7 @@
 // close stores -> final telemetry shutdown -> exit 0. A second signal or the deadline
 // (delayMs + timeoutMs after the first signal) forces exit 1.
 import type { Server } from 'node:http';
+import { Server as NetServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './logger.ts';
@@ -21,10 +22,14 @@ export interface ShutdownDeps {
   /** Closes Redis, SQLite and the rest (Dependencies.close). */
   readonly closeResources: () => Promise<void>;
   readonly exit: (code: number) => void;
+  /** Responses finished since start, reported when shutdown completes. */
+  readonly requestsServed?: () => number;
 }
 
 // Keep-alive sockets finish their current request and then sit idle; close them as they become so.
 const IDLE_SWEEP_MS = 50;
+// Time for a just-accepted connection to deliver its request line before idle sockets are closed.
+const FRESH_CONNECTION_GRACE_MS = 250;
 const FATAL_FLUSH_MS = 2_000;
 
 export function installShutdown(deps: ShutdownDeps): { shutdown(reason: string): Promise<void> } {
@@ -46,8 +51,15 @@ export function installShutdown(deps: ShutdownDeps): { shutdown(reason: string):
     log.info('closing listener, draining in-flight requests');
     const [api, ...others] = deps.servers;
     if (api) {
-      const closed = new Promise<void>((resolve) => api.close(() => resolve()));
+      // Stop accepting with net.Server#close, not http.Server#close: the latter also closes "idle"
+      // connections at once, and a connection accepted a moment ago is idle until its request is
+      // parsed, so its request would be reset (seen as ECONNRESET in the SIGTERM-under-load test).
+      const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(api, () => resolve()));
+      await Promise.race([closed, sleep(FRESH_CONNECTION_GRACE_MS)]);
+      // Every response since draining began said `Connection: close`; what is still open and idle
+      // now is a keep-alive socket that stayed silent through the delay.
       const sweep = setInterval(() => api.closeIdleConnections(), IDLE_SWEEP_MS);
+      api.closeIdleConnections();
       await closed;
       clearInterval(sweep);
     }
@@ -57,7 +69,7 @@ export function installShutdown(deps: ShutdownDeps): { shutdown(reason: string):
     await deps.closeResources();
     await deps.telemetry().shutdown(remaining());
     clearTimeout(deadline);
-    log.info('shutdown complete');
+    log.info({ requestsServed: deps.requestsServed?.() }, 'shutdown complete');
     deps.exit(0);
   };
 

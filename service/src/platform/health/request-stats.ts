@@ -17,6 +17,8 @@ export interface LatencySummary {
 export interface RequestStats {
   readonly middleware: RequestHandler;
   summary(minutes: number): LatencySummary;
+  /** Responses finished since start. */
+  total(): number;
   eventLoopDelayMs(): { p50: number; p99: number; max: number };
   close(): void;
 }
@@ -31,6 +33,7 @@ export function createRequestStats(): RequestStats {
     }),
   );
   const startedAt = Date.now();
+  let total = 0;
   const loop = monitorEventLoopDelay({ resolution: 20 });
   loop.enable();
 
@@ -46,6 +49,7 @@ export function createRequestStats(): RequestStats {
   const middleware: RequestHandler = (_req, res, next) => {
     const start = process.hrtime.bigint();
     res.once('finish', () => {
+      total++;
       const us = Number((process.hrtime.bigint() - start) / 1000n);
       slotFor(Math.floor(Date.now() / MINUTE_MS)).record(us > 0 ? us : 1);
     });
@@ -54,6 +58,7 @@ export function createRequestStats(): RequestStats {
 
   return {
     middleware,
+    total: () => total,
     summary(minutes) {
       const now = Math.floor(Date.now() / MINUTE_MS);
       const n = Math.min(Math.max(1, minutes), WINDOW_MINUTES);
