@@ -66,8 +66,8 @@ describe('health endpoints', () => {
     };
 
     const detailed = await get('/api/health/detailed');
-    assert.equal((detailed.dependencies?.sqlite as { status: string }).status, 'up');
-    assert.equal((detailed.dependencies?.redis as { status: string }).status, 'not_configured');
+    assert.equal((detailed.dependencies?.sqlite as { status: string } | undefined)?.status, 'up');
+    assert.equal((detailed.dependencies?.redis as { status: string } | undefined)?.status, 'not_configured');
     assert.equal(typeof detailed.uptimeSeconds, 'number');
     assert.equal(typeof detailed.memory?.heapUsedBytes, 'number');
     assert.equal(typeof detailed.eventLoopDelayMs?.p99, 'number');
@@ -82,7 +82,10 @@ describe('health endpoints', () => {
       credentials: false,
     });
     assert.equal(security.posture?.trustProxy, '1 hop(s)');
-    assert.equal((security.rateLimit?.tiers as Record<string, { backend: string }>).api?.backend, 'memory');
+    assert.equal(
+      (security.rateLimit?.tiers as Record<string, { backend: string }> | undefined)?.api?.backend,
+      'memory',
+    );
 
     const perf = await get('/api/health/performance');
     const lastMinute = perf.requests?.lastMinute as {
