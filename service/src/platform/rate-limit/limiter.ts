@@ -229,8 +229,12 @@ function keyFor(req: Parameters<RequestHandler>[0], res: Response, keyOf: RateLi
 }
 
 // RateLimit-Policy and RateLimit (draft-ietf-httpapi-ratelimit-headers, Structured Field lists):
-// each tier that applies adds its item, so /api/v1 responses carry both "general" and "api".
+// each tier that applies adds its item, so /api/v1 responses carry both "general" and "api" in one
+// field line each. setHeader with a joined string rather than res.append (arrays, two lines).
 function setHeaders(res: Response, spec: TierSpec, r: RateLimiterRes): void {
-  res.append('RateLimit-Policy', spec.policyItem);
-  res.append('RateLimit', `${spec.quotedName};r=${r.remainingPoints};t=${Math.ceil(r.msBeforeNext / 1000)}`);
+  const item = `${spec.quotedName};r=${r.remainingPoints};t=${Math.ceil(r.msBeforeNext / 1000)}`;
+  const policy = res.getHeader('RateLimit-Policy');
+  const state = res.getHeader('RateLimit');
+  res.setHeader('RateLimit-Policy', policy === undefined ? spec.policyItem : `${policy}, ${spec.policyItem}`);
+  res.setHeader('RateLimit', state === undefined ? item : `${state}, ${item}`);
 }

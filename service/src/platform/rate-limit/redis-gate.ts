@@ -29,8 +29,10 @@ export function createRedisGate(redis: RedisConnection, opts: { probeIntervalMs:
   let timer: NodeJS.Timeout | undefined;
   const listeners: ((up: boolean, reason: string) => void)[] = [];
 
+  let closed = false;
   const set = (next: boolean, reason: string) => {
-    if (next === isUp) return;
+    // After close() the connection is being shut on purpose: that is not a backend switch.
+    if (closed || next === isUp) return;
     isUp = next;
     for (const l of listeners) l(next, reason);
   };
@@ -95,6 +97,7 @@ export function createRedisGate(redis: RedisConnection, opts: { probeIntervalMs:
       listeners.push(l);
     },
     close() {
+      closed = true;
       clearInterval(timer);
       timer = undefined;
     },
