@@ -70,3 +70,14 @@ test('when a client sends its headers too slowly, then the server cuts it off', 
   assert.ok(elapsed < 5_000, `cut off within the timeout plus the check interval (${elapsed} ms)`);
   assert.match(received, /^HTTP\/1\.1 408/);
 });
+
+test('when the request head exceeds HTTP_MAX_HEADER_BYTES, then 431 and nothing reaches the app', async (t) => {
+  const svc = await startTestService(t, { HTTP_MAX_HEADER_BYTES: '4096' });
+  const res = await svc.fetch('/api/v1/items', { headers: { 'x-padding': 'a'.repeat(8_000) } });
+  assert.equal(res.status, 431);
+  const ok = await svc.fetch('/api/v1/items', { headers: { 'x-padding': 'a'.repeat(1_000) } });
+  assert.equal(ok.status, 200);
+  assert.equal(svc.server.keepAliveTimeout, 65_000, 'keep-alive outlives common load-balancer idle timeouts');
+  assert.equal(svc.server.headersTimeout, 10_000);
+  assert.equal(svc.server.requestTimeout, 30_000);
+});
