@@ -74,18 +74,22 @@ describe('graceful shutdown', () => {
       [],
       'every accepted request succeeded',
     );
-    // Requests that found the listener closed failed at connect time: refused, or reset by the kernel
-    // when it had completed the handshake in the listen backlog a moment before the close (the app
-    // never accepted those). Nothing else may fail.
+    // Clients can fail only at the transport level, and only once the listener closes: a connect
+    // refused, a connection the kernel had completed in the listen backlog (reset), or a request
+    // written onto an idle keep-alive socket as the server closed it (HTTP/1.1's inherent race;
+    // RFC 9112 9.3.1 has clients retry). None of these reached the application, which the count
+    // below proves: every response the server finished was received by a client, and exit 0
+    // means no request in progress was cut.
     const closedAt = Date.parse(
       String(svc.logs.find((l) => l.msg === 'closing listener, draining in-flight requests')?.time),
     );
     const failed = load.outcomes.filter((o) => o.status === 0);
     const unexplained = failed.filter(
       (o) =>
-        !(o.error === 'ECONNREFUSED' || (o.error === 'ECONNRESET' && Math.abs(o.wall - closedAt) <= 100)),
+        !['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET'].includes(o.error ?? '') ||
+        o.wall + o.ms < closedAt - 100,
     );
-    assert.deepEqual(unexplained, []);
+    assert.deepEqual(unexplained, [], 'no failure before the listener closed, none of another kind');
     // Every request the server finished was received whole by a client: the load's 200s, plus the
     // readiness probe, the request during the delay and the upload.
     const served = svc.logs.find((l) => l.msg === 'shutdown complete')?.requestsServed;
@@ -164,10 +168,12 @@ describe('fatal errors', () => {
         .split('\n')
         .filter((l) => l.trim() !== '')
         .map((l) => JSON.parse(l) as Record<string, unknown>);
-      const fatal = lines.findIndex((l) => l.level === 'fatal' && l.msg === 'fatal error, exiting');
+      // pino and the probe write through different streams, so only the probe's own order is exact.
+      const fatal = lines.find((l) => l.level === 'fatal' && l.msg === 'fatal error, exiting');
+      assert.equal((fatal?.err as { message?: string } | undefined)?.message, `fixture ${kind}`);
       const captured = lines.findIndex((l) => l.msg === 'telemetry probe: captureException');
       const flushed = lines.findIndex((l) => l.msg === 'telemetry probe: flush');
-      assert.ok(fatal >= 0 && captured > fatal && flushed > captured, `order: ${out}`);
+      assert.ok(captured >= 0 && flushed > captured, `reported, then flushed: ${out}`);
       assert.equal(lines[captured]?.message, `fixture ${kind}`);
     });
 });
