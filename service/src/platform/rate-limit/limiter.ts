@@ -8,7 +8,8 @@
 //  - Redis paused (accepts, never replies): the first calls wait the command timeout, trip the gate,
 //    and every later request skips Redis (0 ms) until a probe succeeds.
 //  A request passes through two tiers at most, and the second sees the tripped gate, so the wait is
-//  not doubled. Measured on the 2-core test box: see test/hardening/redis-faults.test.ts.
+//  not doubled. Measured on the shared 2-core test box (test/hardening/redis-faults.test.ts):
+//  slowest request 155-171 ms with Redis paused or frozen, p99 7-35 ms, no 5xx, no false 429.
 import type { RequestHandler, Response } from 'express';
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { HttpProblem } from '../errors.ts';
@@ -17,7 +18,7 @@ import type { Metrics } from '../metrics.ts';
 import type { RedisConnection } from '../redis.ts';
 import type { SecurityEvents } from '../security-events.ts';
 import { createRedisGate, type RedisGate } from './redis-gate.ts';
-import { DeadlineRedisLimiter } from './redis-store.ts';
+import { DeadlineRedisLimiter, LateExecutionError } from './redis-store.ts';
 import { type Backend, TIER_NAMES, type TierName, type TierSpec, tierSpecs } from './tiers.ts';
 
 export interface RateLimitDeps {
@@ -129,6 +130,8 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
       memory: d.labels(spec.name, 'rejected', 'memory'),
     };
     const unavailable = d.labels(spec.name, 'unavailable', 'redis');
+    // What the headers say when nothing has been counted for this client in memory yet.
+    const fresh = new RateLimiterRes(spec.points, spec.durationSeconds * 1000, 0, true);
     const h = deps.metrics.dbOperationDuration;
     const labels = {
       db_system_name: 'redis',
@@ -156,10 +159,24 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
             result = err;
             ok = false;
           } else {
-            // A store failure is never a verdict on the client: fall through to the fallback.
+            // A store failure is never a verdict on the client.
             const timedOut = err instanceof Error && /timed out/i.test(err.message);
             (timedOut ? redisTimeout : redisError).observe((performance.now() - start) / 1000);
             gate.failed(err);
+            if (!certainlyNotCounted(err)) {
+              // The command may have run in Redis (a reply that came too late, a socket closed after
+              // the write): counting it in memory too could count this request twice. Let it pass
+              // uncounted (admin: closed); at most the requests in flight when Redis failed.
+              if (spec.failClosed) {
+                unavailable.inc();
+                next(limiterUnavailable());
+                return;
+              }
+              setHeaders(res, spec, (await memory.get(key)) ?? fresh);
+              allowed.redis.inc();
+              next();
+              return;
+            }
           }
         }
       }
@@ -218,6 +235,13 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
       gate?.close();
     },
   };
+}
+
+// Failures where the command never reached Redis (not connected, socket not writable) or where the
+// script refused to count (past its deadline): the fallback may count these requests.
+function certainlyNotCounted(err: unknown): boolean {
+  if (err instanceof LateExecutionError) return true;
+  return err instanceof Error && /not ready|isn't writeable/.test(err.message);
 }
 
 function keyFor(req: Parameters<RequestHandler>[0], res: Response, keyOf: RateLimitDeps['keyOf']): string {
