@@ -2,11 +2,12 @@
 // in its Lua script, so a command that Redis runs after the limiter stopped waiting counts nothing.
 //
 // Why: when Redis stalls (SIGSTOP, a long blocking command, a VM pause), the commands already
-// written to its socket stay in the kernel buffer and run when it wakes, even though the client
-// timed out, closed the socket and counted those requests in the fallback. Measured without the
-// deadline: one extra count per request in flight at the stall. With it, each request is counted
-// by exactly one backend. (CLIENT PAUSE is different: Redis drops a paused client's pending command
-// when the connection closes, which RedisConnection.reset() does.)
+// written to its socket stay in the kernel buffer and run when it wakes, long after the client
+// timed out and the tier moved to its fallback. Measured without the deadline: one extra count per
+// request in flight at the stall, landing in Redis seconds later. With it, Redis counts only what
+// it ran in time, and the limiter treats a refused command (LateExecutionError) as not counted.
+// (CLIENT PAUSE is different: Redis drops a paused client's pending command when the connection
+// closes, which RedisConnection.reset() does.)
 // rate-limiter-flexible's `customIncrTtlLuaScript` cannot take an extra argument, hence the
 // subclass; `_upsert` is its store hook (lib/RateLimiterRedis.js), pinned by the fault tests.
 import type { Redis } from 'ioredis';
