@@ -3,14 +3,12 @@
 // query of every dashboard panel and every recording rule must return data, and the exemplars Prometheus
 // stored must point at traces the service really exported.
 import { strict as assert } from 'node:assert';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import { type TestContext, test } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startOtlpReceiver } from '../support/otlp-receiver.ts';
-import { freePort, waitForLine } from '../support/process.ts';
+import { startRedis } from '../support/redis-server.ts';
+import { startServiceProcess } from '../support/service-process.ts';
 import { dashboardTargets, loadDashboards, type PanelTarget } from './support/dashboards.ts';
 import { interpolate } from './support/grafana-variables.ts';
 import { ROOT } from './support/paths.ts';
@@ -32,78 +30,6 @@ import {
 } from './support/traffic.ts';
 
 const SCRAPE_SECONDS = 1;
-
-async function startRedis(t: TestContext): Promise<string> {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  const exited = once(child, 'exit');
-  t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-  });
-  const until = Date.now() + 5_000;
-  for (;;) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = createConnection({ port, host: '127.0.0.1' });
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (up) return `redis://127.0.0.1:${port}`;
-    if (Date.now() > until) throw new Error('redis-server did not start');
-    await sleep(25);
-  }
-}
-
-async function startService(
-  t: TestContext,
-  env: Record<string, string>,
-): Promise<{ url: string; metricsTarget: string; output: string[] }> {
-  const port = await freePort();
-  const metricsPort = await freePort();
-  const output: string[] = [];
-  // The start command of the README and the Dockerfile, instrumentation first.
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--import', './service/src/instrumentation.ts', 'service/src/server.ts'],
-    {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        NODE_ENV: 'test',
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        METRICS_HOST: '127.0.0.1',
-        METRICS_PORT: String(metricsPort),
-        DATABASE_PATH: ':memory:',
-        LOG_LEVEL: 'info',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  child.stderr?.on('data', (c: Buffer) => output.push(c.toString('utf8')));
-  const exited = once(child, 'exit');
-  t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-  });
-  await waitForLine(child, (l) => l.includes('service listening'), 30_000);
-  // Drain stdout (log lines) so the pipe never fills and blocks the service.
-  child.stdout?.on('data', () => {});
-  return { url: `http://127.0.0.1:${port}`, metricsTarget: `127.0.0.1:${metricsPort}`, output };
-}
 
 /** Why a query result does not show data, or undefined when it does. */
 function noData(r: { status: string; error?: string; data?: { result: Sample[] } }): string | undefined {
@@ -141,10 +67,13 @@ test('when the service runs under a traffic mix and a real Prometheus scrapes it
     },
   );
 
-  const [redisUrl, receiver] = await Promise.all([startRedis(t), startOtlpReceiver()]);
+  const [redis, receiver] = await Promise.all([startRedis(t), startOtlpReceiver()]);
   t.after(() => receiver.close());
-  const service = await startService(t, {
-    REDIS_URL: redisUrl,
+  // The start command of the README and the Dockerfile, instrumentation first.
+  const service = await startServiceProcess(t, {
+    HOST: '127.0.0.1',
+    METRICS_HOST: '127.0.0.1',
+    REDIS_URL: redis.url,
     API_TOKENS: E2E_API_TOKEN,
     ADMIN_TOKEN: E2E_ADMIN_TOKEN,
     CORS_ORIGINS: ALLOWED_ORIGIN,
@@ -161,7 +90,7 @@ test('when the service runs under a traffic mix and a real Prometheus scrapes it
   });
   const prometheus = await startPrometheus(
     t,
-    testPrometheusConfig(service.metricsTarget, `${SCRAPE_SECONDS}s`),
+    testPrometheusConfig(new URL(service.metricsUrl).host, `${SCRAPE_SECONDS}s`),
   );
   const start = Date.now() / 1000;
   await prometheus.waitFor(`up{job="${JOB}"} == 1`, 20_000);
