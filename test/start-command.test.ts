@@ -32,6 +32,8 @@ test('when `npm start` runs with no Redis, collector or Sentry configured, then 
       // Already gone: the test stopped it.
     }
   });
+  const lines: string[] = [];
+  child.stdout.on('data', (c: Buffer) => lines.push(...c.toString('utf8').split('\n')));
   await waitForLine(child, (l) => l.includes('service listening'), 30_000);
 
   const health = await fetch(`http://127.0.0.1:${port}/api/health`);
@@ -46,6 +48,9 @@ test('when `npm start` runs with no Redis, collector or Sentry configured, then 
   // Ctrl-C in a terminal signals the whole process group, npm included.
   const stopped = waitForLine(child, (l) => l.includes('shutting down'), 10_000);
   process.kill(-(child.pid ?? 0), 'SIGINT');
+  // One line each says what runs on embedded defaults.
+  for (const msg of ['rate limiter runs in memory', 'telemetry export off', 'error reporting off'])
+    assert.equal(lines.filter((l) => l.includes(msg)).length, 1, msg);
   await stopped;
   await once(child, 'exit');
 });

@@ -45,7 +45,7 @@ const trustProxy = z
       .filter((s) => s.length > 0);
   });
 
-const schema = z.object({
+export const envSchema = z.object({
   NODE_ENV: z.enum(environments).default('development'),
   HOST: z.string().min(1).optional(),
   PORT: port.default(3000),
@@ -126,7 +126,7 @@ export class ConfigError extends Error {
 const MIN_ADMIN_TOKEN_LENGTH = 32;
 
 // Production must not start with settings that are only acceptable on a laptop.
-function productionProblems(e: z.infer<typeof schema>): string[] {
+function productionProblems(e: z.infer<typeof envSchema>): string[] {
   const problems: string[] = [];
   if (e.CORS_ORIGINS.includes('*')) problems.push('CORS_ORIGINS: "*" is not allowed in production');
   if (e.ADMIN_TOKEN === undefined) problems.push('ADMIN_TOKEN: required in production');
@@ -139,7 +139,7 @@ function productionProblems(e: z.infer<typeof schema>): string[] {
 }
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = schema.safeParse(source);
+  const parsed = envSchema.safeParse(source);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
   }

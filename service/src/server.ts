@@ -90,6 +90,14 @@ async function main(): Promise<void> {
   log.info({ url: svc.url, metricsUrl: svc.metricsUrl }, 'service listening');
   // Telemetry self-check (issue 3): express and http are loaded by now, so their hooks must have fired.
   checkInstrumentation(telemetryHandle(), log, svc.deps.metrics.instrumentationPatched);
+  // On embedded defaults nothing leaves the process; say so once, so nobody hunts for missing traces.
+  const telemetry = telemetryHandle();
+  if (!telemetry.exportEnabled)
+    log.info(
+      { telemetry: telemetry.state },
+      'telemetry export off: no OTEL_EXPORTER_OTLP_ENDPOINT, spans stay local (logs and exemplars keep trace ids)',
+    );
+  if (!telemetry.sentryEnabled) log.info('error reporting off: no SENTRY_DSN, Sentry is not initialised');
 
   const exit = (code: number) => process.exit(code);
   installFatalHandlers({ logger: log, telemetry: telemetryHandle, exit });
