@@ -13,9 +13,10 @@ import { ADMIN_TOKEN, metricValue, type ServiceProcess, spawnService } from '../
 
 const REDIS_TIMEOUT_MS = 150;
 // End to end: the 150 ms Redis budget plus headroom for a 2-core box shared with other test runs
-// (requests with no Redis fault at all reached 250 ms there). The Redis wait itself is checked
-// server-side below against the histogram.
-const REQUEST_BUDGET_MS = 750;
+// (requests with no Redis fault at all reached 250 ms there, and 840 ms at load average 8.7). What
+// this bound catches is a hang (ioredis' default retries wait ~70 s); the 150 ms budget itself is
+// checked server-side below against the histogram.
+const REQUEST_BUDGET_MS = 1_500;
 const HIGH_LIMITS = {
   RATE_LIMIT_GENERAL_POINTS: '1000000',
   RATE_LIMIT_API_POINTS: '1000000',
