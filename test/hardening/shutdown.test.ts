@@ -9,7 +9,7 @@ import { sleep, startLoad, summarize } from '../support/load.ts';
 import { startOtlpReceiver } from '../support/otlp-receiver.ts';
 import { startRedis } from '../support/redis-server.ts';
 import { startSentryReceiver } from '../support/sentry-receiver.ts';
-import { API_TOKEN, ROOT, spawnService } from '../support/spawned-service.ts';
+import { API_TOKEN, ROOT, startServiceProcess } from '../support/service-process.ts';
 
 const SERVER = 2;
 const hexId = (bytes: number) => randomBytes(bytes).toString('hex');
@@ -23,7 +23,7 @@ describe('graceful shutdown', () => {
     t.after(() => otlp.close());
     const sentry = await startSentryReceiver();
     t.after(() => sentry.close());
-    const svc = await spawnService(t, {
+    const svc = await startServiceProcess(t, {
       REDIS_URL: redis.url,
       SHUTDOWN_DELAY_MS: '1500',
       SHUTDOWN_TIMEOUT_MS: '5000',
@@ -94,7 +94,7 @@ describe('graceful shutdown', () => {
     const uploaded = await inFlight;
     assert.equal(uploaded.status, 201, 'the in-flight request finished');
 
-    const { code } = await svc.exited();
+    const code = await svc.exited();
     // Taken at the moment of exit: whatever arrives later was not flushed before exit.
     const spans = [...otlp.spans];
     const events = sentry.events();
@@ -172,19 +172,19 @@ describe('graceful shutdown', () => {
   });
 
   test('when a second signal arrives during the delay, then the process exits at once with 1', async (t) => {
-    const svc = await spawnService(t, { SHUTDOWN_DELAY_MS: '30000' });
+    const svc = await startServiceProcess(t, { SHUTDOWN_DELAY_MS: '30000' });
     svc.child.kill('SIGTERM');
     await svc.waitForLog((l) => l.msg === 'shutting down', 2_000);
     const started = performance.now();
     svc.child.kill('SIGINT');
-    const { code } = await svc.exited();
+    const code = await svc.exited();
     assert.equal(code, 1);
     assert.ok(performance.now() - started < 2_000);
     assert.ok(svc.logs.some((l) => l.msg === 'second shutdown signal, forcing exit'));
   });
 
   test('when an in-flight request outlives the deadline, then the process is forced out with 1', async (t) => {
-    const svc = await spawnService(t, { SHUTDOWN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '1000' });
+    const svc = await startServiceProcess(t, { SHUTDOWN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '1000' });
     const stuck = fetch(`${svc.url}/api/v1/items`, {
       method: 'POST',
       headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
@@ -198,7 +198,7 @@ describe('graceful shutdown', () => {
     await sleep(200);
     const started = performance.now();
     svc.child.kill('SIGTERM');
-    const { code } = await svc.exited();
+    const code = await svc.exited();
     const elapsed = performance.now() - started;
     assert.equal(code, 1);
     assert.ok(elapsed >= 900 && elapsed < 4_000, `forced after the deadline (${elapsed.toFixed(0)} ms)`);
