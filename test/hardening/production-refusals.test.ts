@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
-import { spawnRaw } from '../support/spawned-service.ts';
+import { spawnRaw } from '../support/service-process.ts';
 
 const SAFE = {
   NODE_ENV: 'production',

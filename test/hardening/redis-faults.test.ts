@@ -9,7 +9,12 @@ import { describe, test } from 'node:test';
 import { type Load, type Outcome, sleep, startLoad, summarize } from '../support/load.ts';
 import { freePort } from '../support/process.ts';
 import { startRedis } from '../support/redis-server.ts';
-import { ADMIN_TOKEN, metricValue, type ServiceProcess, spawnService } from '../support/spawned-service.ts';
+import {
+  ADMIN_TOKEN,
+  metricValue,
+  type ServiceProcess,
+  startServiceProcess,
+} from '../support/service-process.ts';
 
 const REDIS_TIMEOUT_MS = 150;
 // End to end: the 150 ms Redis budget plus headroom for a 2-core box shared with other test runs
@@ -26,7 +31,7 @@ const HIGH_LIMITS = {
 const CLIENT = '127.0.0.1';
 
 async function metrics(svc: ServiceProcess): Promise<string> {
-  return (await fetch(svc.metricsUrl)).text();
+  return (await fetch(`${svc.metricsUrl}/metrics`)).text();
 }
 const allowed = (text: string, tier: string, backend: string) =>
   metricValue(text, `rate_limit_decisions_total{tier="${tier}",decision="allowed",backend="${backend}"}`) ??
@@ -127,7 +132,7 @@ async function during<T>(load: Load, fn: () => Promise<T>): Promise<T> {
 describe('rate limiting under Redis faults', { concurrency: false }, () => {
   test('when Redis is absent at start-up, then tiers run on memory (admin 503) and move to Redis when it appears', async (t) => {
     const port = await freePort();
-    const svc = await spawnService(t, { ...HIGH_LIMITS, REDIS_URL: `redis://127.0.0.1:${port}` });
+    const svc = await startServiceProcess(t, { ...HIGH_LIMITS, REDIS_URL: `redis://127.0.0.1:${port}` });
     const load = startLoad(`${svc.url}/api/v1/items`);
     await sleep(1_000);
     const ready = await readiness(svc);
@@ -156,7 +161,7 @@ describe('rate limiting under Redis faults', { concurrency: false }, () => {
 
   test('when Redis is killed during traffic and restarted, then no request fails or waits, and recovery counts once', async (t) => {
     const redis = await startRedis(t);
-    const svc = await spawnService(t, { ...HIGH_LIMITS, REDIS_URL: redis.url });
+    const svc = await startServiceProcess(t, { ...HIGH_LIMITS, REDIS_URL: redis.url });
     const load = startLoad(`${svc.url}/api/v1/items`);
     await sleep(1_000);
     await redis.kill();
@@ -183,7 +188,7 @@ describe('rate limiting under Redis faults', { concurrency: false }, () => {
 
   test('when Redis is paused (CLIENT PAUSE) and resumes, then requests stay within budget and nothing is counted twice', async (t) => {
     const redis = await startRedis(t);
-    const svc = await spawnService(t, { ...HIGH_LIMITS, REDIS_URL: redis.url });
+    const svc = await startServiceProcess(t, { ...HIGH_LIMITS, REDIS_URL: redis.url });
     const load = startLoad(`${svc.url}/api/v1/items`);
     await sleep(1_000);
     await redis.command('CLIENT', 'PAUSE', 3_000, 'WRITE');
@@ -211,7 +216,7 @@ describe('rate limiting under Redis faults', { concurrency: false }, () => {
 
   test('when Redis is frozen (SIGSTOP) and thawed, then requests stay within budget and the tiers come back', async (t) => {
     const redis = await startRedis(t);
-    const svc = await spawnService(t, { ...HIGH_LIMITS, REDIS_URL: redis.url });
+    const svc = await startServiceProcess(t, { ...HIGH_LIMITS, REDIS_URL: redis.url });
     const load = startLoad(`${svc.url}/api/v1/items`);
     await sleep(1_000);
     redis.freeze();

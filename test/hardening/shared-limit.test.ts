@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { startRedis } from '../support/redis-server.ts';
-import { ADMIN_TOKEN, spawnService } from '../support/spawned-service.ts';
+import { ADMIN_TOKEN, startServiceProcess } from '../support/service-process.ts';
 
 test('when two instances share one Redis, then a client gets the limit once across both, not once per instance', async (t) => {
   const redis = await startRedis(t);
@@ -12,7 +12,7 @@ test('when two instances share one Redis, then a client gets the limit once acro
     RATE_LIMIT_API_POINTS: '12',
     RATE_LIMIT_ADMIN_POINTS: '4',
   };
-  const [a, b] = await Promise.all([spawnService(t, env), spawnService(t, env)]);
+  const [a, b] = await Promise.all([startServiceProcess(t, env), startServiceProcess(t, env)]);
   const statuses: number[] = [];
   const remaining: number[] = [];
   for (let i = 0; i < 16; i++) {

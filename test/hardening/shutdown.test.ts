@@ -2,33 +2,46 @@
 // deadline, and the fatal path for uncaught exceptions and unhandled rejections.
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import { sleep, startLoad, summarize } from '../support/load.ts';
+import { startOtlpReceiver } from '../support/otlp-receiver.ts';
 import { startRedis } from '../support/redis-server.ts';
-import { API_TOKEN, ROOT, spawnService } from '../support/spawned-service.ts';
+import { startSentryReceiver } from '../support/sentry-receiver.ts';
+import { API_TOKEN, ROOT, startServiceProcess } from '../support/service-process.ts';
 
-const PROBE = './test/hardening/fixtures/telemetry-probe.ts';
+const SERVER = 2;
+const hexId = (bytes: number) => randomBytes(bytes).toString('hex');
+const traceparent = (traceId: string) => `00-${traceId}-${hexId(8)}-01`;
 const msgIndex = (logs: Record<string, unknown>[], msg: string) => logs.findIndex((l) => l.msg === msg);
 
 describe('graceful shutdown', () => {
-  test('when SIGTERM arrives under constant load, then readiness fails at once, accepted requests all succeed, exit 0', async (t) => {
+  test('when SIGTERM arrives under constant load, then readiness fails at once, accepted requests all succeed, the last requests reach OTLP and Sentry, exit 0', async (t) => {
     const redis = await startRedis(t);
-    const svc = await spawnService(
-      t,
-      {
-        REDIS_URL: redis.url,
-        SHUTDOWN_DELAY_MS: '1500',
-        SHUTDOWN_TIMEOUT_MS: '5000',
-        RATE_LIMIT_GENERAL_POINTS: '1000000',
-        RATE_LIMIT_API_POINTS: '1000000',
-      },
-      [PROBE],
-    );
+    const otlp = await startOtlpReceiver();
+    t.after(() => otlp.close());
+    const sentry = await startSentryReceiver();
+    t.after(() => sentry.close());
+    const svc = await startServiceProcess(t, {
+      REDIS_URL: redis.url,
+      SHUTDOWN_DELAY_MS: '1500',
+      SHUTDOWN_TIMEOUT_MS: '5000',
+      RATE_LIMIT_GENERAL_POINTS: '1000000',
+      RATE_LIMIT_API_POINTS: '1000000',
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+      SENTRY_DSN: sentry.dsn,
+      // No scheduled export while the test runs (only full batches leave early), and no span dropped
+      // for a full queue: what is still buffered at SIGTERM leaves through the shutdown flush alone.
+      OTEL_BSP_SCHEDULE_DELAY: '600000',
+      OTEL_BSP_MAX_QUEUE_SIZE: '1000000',
+    });
     const load = startLoad(`${svc.url}/api/v1/items`, { workers: 4 });
     await sleep(500);
 
-    // An upload that is still in flight when the listener closes: it must complete.
+    // An upload that is still in flight when the listener closes: it must complete, and being the
+    // last request to finish, its span proves telemetry was flushed after draining.
+    const uploadTrace = hexId(16);
     let sendRest: () => void = () => {};
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
@@ -41,7 +54,11 @@ describe('graceful shutdown', () => {
     });
     const inFlight = fetch(`${svc.url}/api/v1/items`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${API_TOKEN}`,
+        'content-type': 'application/json',
+        traceparent: traceparent(uploadTrace),
+      },
       body,
       duplex: 'half',
     } as RequestInit);
@@ -54,15 +71,33 @@ describe('graceful shutdown', () => {
     assert.equal(ready.status, 503, 'readiness turns 503 at once');
     assert.deepEqual(await ready.json(), { status: 'draining' });
     assert.ok(performance.now() - signalledAt < 1_000);
-    const during = await fetch(`${svc.url}/api/v1/items`);
+    // The last requests, during the delay, each with a trace id of its own.
+    const lastTrace = hexId(16);
+    const during = await fetch(`${svc.url}/api/v1/items`, {
+      headers: { traceparent: traceparent(lastTrace) },
+    });
     assert.equal(during.status, 200, 'still serving during the delay');
+    await during.arrayBuffer();
+    const errorTrace = hexId(16);
+    const failing = await fetch(`${svc.url}/api/debug/error`, {
+      headers: { traceparent: traceparent(errorTrace) },
+    });
+    assert.equal(failing.status, 500);
+    assert.equal(((await failing.json()) as { traceId?: string }).traceId, errorTrace);
+    assert.ok(
+      !svc.logs.some((l) => l.msg === 'closing listener, draining in-flight requests'),
+      'the last requests were served within the delay',
+    );
     await svc.waitForLog((l) => l.msg === 'closing listener, draining in-flight requests', 5_000);
     await sleep(200);
     sendRest();
     const uploaded = await inFlight;
     assert.equal(uploaded.status, 201, 'the in-flight request finished');
 
-    const { code } = await svc.exited();
+    const code = await svc.exited();
+    // Taken at the moment of exit: whatever arrives later was not flushed before exit.
+    const spans = [...otlp.spans];
+    const events = sentry.events();
     await load.stop();
     assert.equal(code, 0);
     const s = summarize(load.outcomes);
@@ -91,18 +126,40 @@ describe('graceful shutdown', () => {
     );
     assert.deepEqual(unexplained, [], 'no failure before the listener closed, none of another kind');
     // Every request the server finished was received whole by a client: the load's 200s, plus the
-    // readiness probe, the request during the delay and the upload.
+    // readiness probe, the two last requests during the delay and the upload.
     const served = svc.logs.find((l) => l.msg === 'shutdown complete')?.requestsServed;
-    assert.equal(served, accepted.length + 3, 'no response the server finished was lost');
+    assert.equal(served, accepted.length + 4, 'no response the server finished was lost');
 
-    // Order: drain, flush telemetry, close stores, shut telemetry down, exit.
-    const order = [
-      'shutting down',
-      'closing listener, draining in-flight requests',
-      'telemetry probe: flush',
-      'telemetry probe: shutdown',
-      'shutdown complete',
-    ].map((m) => msgIndex(svc.logs, m));
+    // Telemetry was flushed after draining and before exit: when the process had exited, the OTLP
+    // receiver held the server spans of the last requests, the upload that finished last included,
+    // and one server span for every request served; the Sentry receiver held the error event.
+    const serverSpan = (traceId: string) => spans.find((x) => x.traceId === traceId && x.kind === SERVER);
+    const last = serverSpan(lastTrace);
+    assert.equal(last?.attributes['http.route'], '/api/v1/items', 'the last request span was exported');
+    const upload = serverSpan(uploadTrace);
+    assert.equal(upload?.attributes['http.response.status_code'], 201, 'the upload span was exported');
+    const errorSpan = serverSpan(errorTrace);
+    assert.equal(errorSpan?.attributes['http.route'], '/api/debug/error', 'the error span was exported');
+    assert.equal(
+      spans.filter((x) => x.kind === SERVER).length,
+      served,
+      'every request served has its server span',
+    );
+    const event = events.find(
+      (e) =>
+        (e.contexts as Record<string, Record<string, unknown>> | undefined)?.trace?.trace_id === errorTrace,
+    );
+    assert.ok(event, `the error event reached Sentry (${events.length} events)`);
+    assert.match(JSON.stringify(event.exception), /Deliberate error/);
+    assert.equal(
+      (event.contexts as Record<string, Record<string, unknown>>).trace?.span_id,
+      errorSpan?.spanId,
+    );
+
+    // Order: signal, drain, then exit.
+    const order = ['shutting down', 'closing listener, draining in-flight requests', 'shutdown complete'].map(
+      (m) => msgIndex(svc.logs, m),
+    );
     assert.ok(
       order.every((i) => i >= 0),
       `all steps logged: ${order}`,
@@ -115,19 +172,19 @@ describe('graceful shutdown', () => {
   });
 
   test('when a second signal arrives during the delay, then the process exits at once with 1', async (t) => {
-    const svc = await spawnService(t, { SHUTDOWN_DELAY_MS: '30000' });
+    const svc = await startServiceProcess(t, { SHUTDOWN_DELAY_MS: '30000' });
     svc.child.kill('SIGTERM');
     await svc.waitForLog((l) => l.msg === 'shutting down', 2_000);
     const started = performance.now();
     svc.child.kill('SIGINT');
-    const { code } = await svc.exited();
+    const code = await svc.exited();
     assert.equal(code, 1);
     assert.ok(performance.now() - started < 2_000);
     assert.ok(svc.logs.some((l) => l.msg === 'second shutdown signal, forcing exit'));
   });
 
   test('when an in-flight request outlives the deadline, then the process is forced out with 1', async (t) => {
-    const svc = await spawnService(t, { SHUTDOWN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '1000' });
+    const svc = await startServiceProcess(t, { SHUTDOWN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '1000' });
     const stuck = fetch(`${svc.url}/api/v1/items`, {
       method: 'POST',
       headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
@@ -141,7 +198,7 @@ describe('graceful shutdown', () => {
     await sleep(200);
     const started = performance.now();
     svc.child.kill('SIGTERM');
-    const { code } = await svc.exited();
+    const code = await svc.exited();
     const elapsed = performance.now() - started;
     assert.equal(code, 1);
     assert.ok(elapsed >= 900 && elapsed < 4_000, `forced after the deadline (${elapsed.toFixed(0)} ms)`);
@@ -153,27 +210,41 @@ describe('graceful shutdown', () => {
 describe('fatal errors', () => {
   for (const kind of ['exception', 'rejection'] as const)
     test(`when an uncaught ${kind} happens, then it is logged as fatal, reported, flushed, and the exit code is 1`, async (t) => {
-      const child = spawn(process.execPath, ['--import', PROBE, 'test/hardening/fixtures/fatal.ts', kind], {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
+      const sentry = await startSentryReceiver();
+      t.after(() => sentry.close());
+      // The fixture installs the service's fatal handlers behind the real telemetry preload.
+      const child = spawn(
+        process.execPath,
+        ['--import', './service/src/instrumentation.ts', 'test/hardening/fixtures/fatal.ts', kind],
+        {
+          cwd: ROOT,
+          env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', SENTRY_DSN: sentry.dsn },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      t.after(() => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       });
-      t.after(() => child.kill('SIGKILL'));
       let out = '';
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString('utf8');
       });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString('utf8');
+      });
       const [code] = (await once(child, 'exit')) as [number | null];
-      assert.equal(code, 1);
+      // Taken at the moment of exit: reported and flushed before the process left.
+      const events = sentry.events();
+      assert.equal(code, 1, `exit code; stderr:\n${err}`);
       const lines = out
         .split('\n')
         .filter((l) => l.trim() !== '')
         .map((l) => JSON.parse(l) as Record<string, unknown>);
-      // pino and the probe write through different streams, so only the probe's own order is exact.
       const fatal = lines.find((l) => l.level === 'fatal' && l.msg === 'fatal error, exiting');
       assert.equal((fatal?.err as { message?: string } | undefined)?.message, `fixture ${kind}`);
-      const captured = lines.findIndex((l) => l.msg === 'telemetry probe: captureException');
-      const flushed = lines.findIndex((l) => l.msg === 'telemetry probe: flush');
-      assert.ok(captured >= 0 && flushed > captured, `reported, then flushed: ${out}`);
-      assert.equal(lines[captured]?.message, `fixture ${kind}`);
+      assert.equal(events.length, 1, `one event reached Sentry before exit: ${JSON.stringify(events)}`);
+      assert.match(JSON.stringify(events[0]?.exception), new RegExp(`fixture ${kind}`));
+      assert.equal(events[0]?.environment, 'test');
     });
 });

@@ -1,5 +1,5 @@
-// Runs the real service process with the start command (`node --import instrumentation.ts server.ts`),
-// collects its stdout/stderr lines, and kills it when the test ends.
+// Runs the real service process with the start command (`node --import instrumentation.ts server.ts`)
+// on free ports, with test tokens set; collects its output, and kills it when the test ends.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -7,78 +7,123 @@ import type { TestContext } from 'node:test';
 import { freePort, waitForLine } from './process.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
+export const API_TOKEN = 'process-api-token-0123456789abcdef';
+export const ADMIN_TOKEN = 'process-admin-token-0123456789abcdef0123';
+
+export interface SpawnOptions {
+  /** false: without `--import instrumentation.ts`, as if the start command had been changed. */
+  readonly instrumentation?: boolean;
+}
 
 export interface ServiceProcess {
   readonly child: ChildProcess;
   readonly url: string;
+  /** Origin of the metrics listener (the scrape path is `${metricsUrl}/metrics`). */
   readonly metricsUrl: string;
-  /** Every stdout line so far, raw. */
+  /** Every stdout and stderr line so far, raw. */
   readonly stdout: string[];
   readonly stderr: string[];
-  /** stdout lines that parse as JSON. */
-  jsonLines(): Record<string, unknown>[];
-  /** Resolves with the first JSON stdout line that matches, polling as lines arrive. */
-  waitForJson(
+  /** The stdout lines that parse as JSON (the logs), in order. */
+  readonly logs: Record<string, unknown>[];
+  /** Resolves with the first log line that matches, as lines arrive; rejects with the last lines. */
+  waitForLog(
     match: (l: Record<string, unknown>) => boolean,
     timeoutMs?: number,
   ): Promise<Record<string, unknown>>;
-  /** SIGTERM and wait for exit (telemetry flushed by then). */
+  /** Resolves with the exit code (null when killed by a signal) once the process is gone and all output read. */
+  exited(): Promise<number | null>;
+  /** SIGTERM (graceful shutdown, telemetry flushed) and the exit code. */
   stop(): Promise<number | null>;
 }
 
+/** The start command with exactly `env` (plus PATH and HOME), nothing waited for or cleaned up. */
+export function spawnRaw(env: Record<string, string>, opts: SpawnOptions = {}): ChildProcess {
+  const preload = opts.instrumentation === false ? [] : ['--import', './service/src/instrumentation.ts'];
+  return spawn(process.execPath, [...preload, 'service/src/server.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Starts the service in test mode on free ports and resolves once it listens; `env` overrides. */
 export async function startServiceProcess(
   t: TestContext,
-  env: Record<string, string>,
-  opts: { instrumentation?: boolean } = {},
+  env: Record<string, string> = {},
+  opts: SpawnOptions = {},
 ): Promise<ServiceProcess> {
   const port = await freePort();
   const metricsPort = await freePort();
-  const args = [
-    ...(opts.instrumentation === false ? [] : ['--import', './service/src/instrumentation.ts']),
-    'service/src/server.ts',
-  ];
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
+  const child = spawnRaw(
+    {
       NODE_ENV: 'test',
       LOG_LEVEL: 'info',
       DATABASE_PATH: ':memory:',
       PORT: String(port),
       METRICS_PORT: String(metricsPort),
+      API_TOKENS: API_TOKEN,
+      ADMIN_TOKEN,
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    opts,
+  );
+  // 'close', not 'exit': by then stdout and stderr are read to the end.
+  const closed = once(child, 'close').then(([code]) => code as number | null);
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await closed;
   });
+
   const stdout: string[] = [];
   const stderr: string[] = [];
-  const collect = (into: string[]) => {
+  const logs: Record<string, unknown>[] = [];
+  const waiters = new Set<() => void>();
+  const collect = (into: string[], parse: boolean) => {
     let buf = '';
     return (chunk: Buffer) => {
       buf += chunk.toString('utf8');
       const lines = buf.split('\n');
       buf = lines.pop() ?? '';
       into.push(...lines);
+      if (!parse) return;
+      for (const line of lines) {
+        if (line.trim() === '') continue;
+        try {
+          logs.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          // Not a log line (pretty output, a stray write): kept raw in stdout only.
+        }
+      }
+      for (const w of waiters) w();
     };
   };
-  child.stdout.on('data', collect(stdout));
-  child.stderr.on('data', collect(stderr));
-  let exited = false;
-  child.once('exit', () => {
-    exited = true;
-  });
-  t.after(() => {
-    if (!exited) child.kill('SIGKILL');
-  });
+  child.stdout?.on('data', collect(stdout, true));
+  child.stderr?.on('data', collect(stderr, false));
+
   await waitForLine(child, (l) => l.includes('service listening'), 30_000);
-  const jsonLines = () =>
-    stdout.flatMap((l) => {
-      try {
-        return [JSON.parse(l) as Record<string, unknown>];
-      } catch {
-        return [];
-      }
+  const waitForLog: ServiceProcess['waitForLog'] = (match, timeoutMs = 10_000) =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        const found = logs.find(match);
+        if (found) {
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(found);
+        }
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(
+          new Error(
+            `no matching log line in ${timeoutMs} ms; last lines:\n${logs
+              .slice(-15)
+              .map((l) => JSON.stringify(l))
+              .join('\n')}`,
+          ),
+        );
+      }, timeoutMs);
+      waiters.add(check);
+      check();
     });
   return {
     child,
@@ -86,22 +131,19 @@ export async function startServiceProcess(
     metricsUrl: `http://127.0.0.1:${metricsPort}`,
     stdout,
     stderr,
-    jsonLines,
-    async waitForJson(match, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const found = jsonLines().find(match);
-        if (found) return found;
-        if (Date.now() > deadline) throw new Error(`no matching log line within ${timeoutMs} ms`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    },
+    logs,
+    waitForLog,
+    exited: () => closed,
     async stop() {
-      if (exited) return child.exitCode;
-      const done = once(child, 'exit');
-      child.kill('SIGTERM');
-      const [code] = (await done) as [number | null];
-      return code;
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return closed;
     },
   };
+}
+
+/** The value of one Prometheus sample, e.g. metricValue(text, 'rate_limit_backend{tier="api",backend="memory"}'). */
+export function metricValue(text: string, sample: string): number | undefined {
+  for (const line of text.split('\n'))
+    if (line.startsWith(`${sample} `)) return Number(line.slice(sample.length + 1));
+  return undefined;
 }

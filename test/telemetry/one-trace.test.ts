@@ -62,10 +62,10 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
     );
 
     // The access log line.
-    const access = await svc.waitForJson(
+    const access = await svc.waitForLog(
       (l) => l.msg === 'request completed' && l.request_id === 'req-headline-1',
     );
-    assert.equal(svc.jsonLines().filter((l) => l.request_id === 'req-headline-1').length, 1, 'one line');
+    assert.equal(svc.logs.filter((l) => l.request_id === 'req-headline-1').length, 1, 'one line');
     assert.equal(access.trace_id, traceId);
     assert.equal(access.span_id, server.spanId);
     assert.equal(access.trace_flags, '01');

@@ -49,7 +49,7 @@ test('when a canary secret arrives as bearer token, cookie and query parameter, 
 
   // The traffic really was observed, so the absence below means something.
   assert.ok(otlp.spans.some((s) => s.attributes['url.query'] === 'access_token=REDACTED'));
-  assert.ok(svc.jsonLines().some((l) => l.msg === 'request completed'));
+  assert.ok(svc.logs.some((l) => l.msg === 'request completed'));
   assert.ok(otlp.logs.length > 0);
   assert.equal(sentry.events().length, 1);
 
@@ -73,7 +73,7 @@ test('when no OTLP endpoint is set, then nothing is exported, nothing complains,
   const svc = await startServiceProcess(t, {});
   const res = await fetch(`${svc.url}/api/v1/items`);
   assert.equal(res.status, 200);
-  const access = await svc.waitForJson((l) => l.msg === 'request completed');
+  const access = await svc.waitForLog((l) => l.msg === 'request completed');
   assert.match(String(access.trace_id), /^[0-9a-f]{32}$/, 'spans exist locally, so logs still correlate');
   const metrics = await (await fetch(`${svc.metricsUrl}/metrics`)).text();
   assert.match(metrics, /telemetry_instrumentation_patched\{instrumentation="http"\} 1/);
@@ -84,7 +84,7 @@ test('when no OTLP endpoint is set, then nothing is exported, nothing complains,
     [],
   );
   assert.deepEqual(
-    svc.jsonLines().filter((l) => l.level === 'error' || l.level === 'warn'),
+    svc.logs.filter((l) => l.level === 'error' || l.level === 'warn'),
     [],
   );
 });
@@ -94,7 +94,7 @@ test('when the service starts without the --import instrumentation, then the sel
   const metrics = await (await fetch(`${svc.metricsUrl}/metrics`)).text();
   assert.match(metrics, /telemetry_instrumentation_patched\{instrumentation="http"\} 0/);
   assert.match(metrics, /telemetry_instrumentation_patched\{instrumentation="express"\} 0/);
-  const error = svc.jsonLines().find((l) => l.level === 'error');
+  const error = svc.logs.find((l) => l.level === 'error');
   assert.deepEqual(error?.missing, ['http', 'express']);
   assert.equal(await svc.stop(), 0);
 });
@@ -116,8 +116,7 @@ test('when /metrics and the liveness probe are hit, then they create no span and
   assert.equal(await svc.stop(), 0);
   const paths = otlp.spans.map((s) => s.attributes['url.path']).filter((p) => p !== undefined);
   assert.ok(!paths.includes('/api/health') && !paths.includes('/metrics'), `span paths: ${paths.join(', ')}`);
-  const logged = svc
-    .jsonLines()
+  const logged = svc.logs
     .filter((l) => l.msg === 'request completed')
     .map((l) => (l.req as { url: string }).url);
   assert.deepEqual(logged, ['/api/v1/items']);
@@ -132,14 +131,14 @@ test('when OTEL_SDK_DISABLED is true, then no span is exported, logs carry no tr
     OTEL_SDK_DISABLED: 'true',
   });
   assert.equal((await fetch(`${svc.url}/api/v1/items`)).status, 200);
-  const access = await svc.waitForJson((l) => l.msg === 'request completed');
+  const access = await svc.waitForLog((l) => l.msg === 'request completed');
   assert.equal(access.trace_id, undefined);
   const metrics = await (await fetch(`${svc.metricsUrl}/metrics`)).text();
   assert.doesNotMatch(metrics, /^telemetry_instrumentation_patched\{/m);
   assert.equal(await svc.stop(), 0);
   assert.deepEqual(otlp.requests, []);
   assert.deepEqual(
-    svc.jsonLines().filter((l) => l.level === 'error'),
+    svc.logs.filter((l) => l.level === 'error'),
     [],
   );
 });

@@ -28,7 +28,7 @@ test('when a write has no token, then the 401 is counted, logged with the trace,
     reason: 'missing_token',
     role: 'api',
   });
-  const line = await svc.waitForJson((l) => l.event === 'unauthorized');
+  const line = await svc.waitForLog((l) => l.event === 'unauthorized');
   assert.equal(line.level, 'warn');
   assert.equal(line.trace_id, span.traceId);
   assert.deepEqual(line.details, { reason: 'missing_token', role: 'api' });
