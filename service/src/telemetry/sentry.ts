@@ -48,8 +48,9 @@ export function startSentry(opts: SentryOptions): void {
       // Events carry the trace_id/span_id of the active OpenTelemetry span.
       Sentry.openTelemetryIntegration(),
     ],
+    // No beforeSendTransaction: Sentry sends no transactions here (no tracesSampleRate; spans go
+    // over OTLP), and with span streaming Sentry 11 warns that the hook is ignored.
     beforeSend: scrub,
-    beforeSendTransaction: scrub,
   });
 }
 
