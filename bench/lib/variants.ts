@@ -1,4 +1,5 @@
 // The stacks a run compares, and how to start each: command line, environment, and what it serves.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BENCH_ADMIN_TOKEN, BENCH_API_TOKEN } from '../servers/common.ts';
 import { APP_LAYERS } from '../servers/layers.ts';
@@ -9,7 +10,7 @@ export interface Variant {
   readonly id: string;
   readonly label: string;
   readonly group: 'stack' | 'layer';
-  readonly kind: 'bare' | 'template' | 'naive';
+  readonly kind: 'node-http' | 'bare' | 'template' | 'naive';
   /** For template variants: the layers switched on (`all` = the production configuration). */
   readonly layers?: 'all' | readonly string[];
   readonly routes: readonly Route[];
@@ -32,12 +33,22 @@ export function allVariants(): Variant[] {
   const layers = [...PROCESS_LAYERS, ...Object.keys(APP_LAYERS)];
   return [
     {
+      id: 'node-http',
+      label: 'node:http, no framework',
+      group: 'stack',
+      kind: 'node-http',
+      routes: ['hello'],
+      description:
+        'the same body from a plain node:http handler: the ceiling of one core for this load generator',
+    },
+    {
       id: 'bare',
       label: 'Express 5, bare',
       group: 'stack',
       kind: 'bare',
       routes: ['hello', 'item'],
-      description: 'express() with the route; the item route reads the same SQLite row with node:sqlite',
+      description:
+        'express() with its defaults and the route; the item route reads the same SQLite row with node:sqlite',
     },
     {
       id: 'template',
@@ -105,6 +116,7 @@ export function launchSpec(v: Variant, ctx: RunContext, extraEnv: NodeJS.Process
     ...extraEnv,
   };
   const server = (name: string) => join(ctx.root, 'bench', 'servers', name);
+  if (v.kind === 'node-http') return { args: [server('node-http.ts')], env: base };
   if (v.kind === 'bare')
     return { args: [server('bare.ts')], env: { ...base, BENCH_DATABASE_PATH: ctx.databasePath } };
   if (v.kind === 'naive')
@@ -146,6 +158,34 @@ export function launchSpec(v: Variant, ctx: RunContext, extraEnv: NodeJS.Process
   if (otel) env.OTEL_EXPORTER_OTLP_ENDPOINT = ctx.otlpUrl;
   else env.OTEL_SDK_DISABLED = 'true';
   if (sentry) env.SENTRY_DSN = ctx.sentryDsn;
-  const preload = otel || sentry ? ['--import', join(ctx.root, 'service', 'src', 'instrumentation.ts')] : [];
-  return { args: [...preload, server('template.ts')], env };
+  const start = startCommand(ctx.root);
+  const preload = otel || sentry ? start.preload : [];
+  return { args: [...start.nodeFlags, ...preload, server('template.ts')], env };
+}
+
+/**
+ * The template runs with exactly the node flags of `npm start` (package.json), so a runtime flag
+ * added there is measured here too; only the entry point changes (bench/servers/template.ts wraps
+ * the same startService), and the instrumentation preload is dropped when no telemetry layer is on.
+ */
+export function startCommand(root: string): { nodeFlags: string[]; preload: string[] } {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.split(/\s+/);
+  const node = words.indexOf('node');
+  const entry = words.findIndex((w) => /service\/src\/server\.ts$/.test(w));
+  if (node < 0 || entry < node) throw new Error(`bench: cannot read the start command: ${pkg.scripts.start}`);
+  const flags = words.slice(node + 1, entry);
+  const nodeFlags: string[] = [];
+  const preload: string[] = [];
+  for (let i = 0; i < flags.length; i++) {
+    const flag = flags[i] as string;
+    const next = flags[i + 1];
+    if ((flag === '--import' || flag === '--require') && next?.includes('instrumentation')) {
+      preload.push(flag, join(root, next));
+      i++;
+    } else if (flag.startsWith('--import=') && flag.includes('instrumentation')) {
+      preload.push('--import', join(root, flag.slice('--import='.length)));
+    } else nodeFlags.push(flag);
+  }
+  return { nodeFlags, preload };
 }
