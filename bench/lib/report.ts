@@ -8,7 +8,7 @@ interface Run {
   readonly variant: string;
   readonly route: 'hello' | 'item';
   readonly round: number;
-  readonly result: LoadResult;
+  readonly result: LoadResult & { cpuUsPerRequest?: number };
 }
 
 interface Common {
@@ -80,6 +80,7 @@ export interface Row {
   readonly variant: string;
   readonly route: 'hello' | 'item';
   readonly rps: Spread;
+  readonly cpu: Spread;
   readonly p50: Spread;
   readonly p99: Spread;
   readonly non2xx: number;
@@ -95,6 +96,7 @@ export function rows(runs: readonly Run[]): Row[] {
       variant,
       route,
       rps: spread(rs.map((r) => r.rps)),
+      cpu: spread(rs.map((r) => r.cpuUsPerRequest ?? Number.NaN)),
       p50: spread(rs.map((r) => r.latencyUs.p50)),
       p99: spread(rs.map((r) => r.latencyUs.p99)),
       non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
@@ -134,8 +136,8 @@ function throughputSection(t: ThroughputResults): string[] {
   const table = (group: 'stack' | 'layer', route: 'hello' | 'item') => {
     const ids = t.variants.filter((v) => v.group === group || v.id === 'bare').map((v) => v.id);
     const out = [
-      '| stack | req/s (median) | req/s min–max | % of bare | added µs per request vs bare | p50 µs | p99 µs (median, min–max) |',
-      '|---|---:|---:|---:|---:|---:|---:|',
+      '| stack | req/s (median) | req/s min–max | % of bare | added µs per request vs bare | server CPU µs per request | p50 µs | p99 µs (median, min–max) |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
     ];
     for (const id of ids) {
       const r = all.find((x) => x.variant === id && x.route === route);
@@ -143,7 +145,7 @@ function throughputSection(t: ThroughputResults): string[] {
       if (!r || !b) continue;
       const added = 1e6 / r.rps.median - 1e6 / b.rps.median;
       out.push(
-        `| ${label(id)} | ${int(r.rps.median)} | ${range(r.rps)} | ${pct(r.rps.median / b.rps.median)} | ${id === 'bare' ? '0' : fix(added)} | ${int(r.p50.median)} | ${int(r.p99.median)} (${range(r.p99)}) |`,
+        `| ${label(id)} | ${int(r.rps.median)} | ${range(r.rps)} | ${pct(r.rps.median / b.rps.median)} | ${id === 'bare' ? '0' : fix(added)} | ${fix(r.cpu.median)} | ${int(r.p50.median)} | ${int(r.p99.median)} (${range(r.p99)}) |`,
       );
     }
     return out;
@@ -155,7 +157,7 @@ function throughputSection(t: ThroughputResults): string[] {
   const out = [
     '## Throughput',
     '',
-    `autocannon, ${s.connections} connections, ${s.warmupSeconds} s warm-up then ${s.durationSeconds} s measured, ${s.rounds} interleaved rounds (each round starts every stack afresh, in an order rotated by one each round); medians over rounds, spread as min–max. Latencies are measured per response in µs by the load generator (autocannon's own histogram has 1 ms resolution). "Added µs per request" is 10⁶/req/s of the stack minus 10⁶/req/s of bare Express: the server-side CPU a request costs on the one core the server has.`,
+    `autocannon, ${s.connections} connections, ${s.warmupSeconds} s warm-up then ${s.durationSeconds} s measured, ${s.rounds} interleaved rounds (each round starts every stack afresh, in an order rotated by one each round); medians over rounds, spread as min–max. Latencies are measured per response in µs by the load generator (autocannon's own histogram has 1 ms resolution). "Added µs per request" is 10⁶/req/s of the stack minus 10⁶/req/s of bare Express: the server-side time a request costs on the one core the server has. "Server CPU µs per request" is the server process's CPU time (user + system, every thread, from /proc) over the measured window divided by the requests served: it moves much less than req/s when something else runs on the machine.`,
     '',
     '### Stacks: the probe route (`GET /api/v1/hello`, a small JSON body)',
     '',
