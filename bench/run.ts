@@ -5,7 +5,7 @@
 // Every load loop here is bounded in time, targets only 127.0.0.1, and every process it starts is stopped.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LoadResult, LoadSpec } from './lib/load.ts';
 import { loadAverage, machineInfo } from './lib/machine.ts';
@@ -17,6 +17,7 @@ import {
   type Started,
   startProcess,
 } from './lib/processes.ts';
+import { summariseProfile } from './lib/profile.ts';
 import { startRedis } from './lib/redis.ts';
 import { renderReport, type ScrapeResults, type ThroughputResults } from './lib/report.ts';
 import { startSink } from './lib/sinks.ts';
@@ -44,6 +45,7 @@ const { values: opt } = parseArgs({
     'results-dir': { type: 'string', default: join(ROOT, 'bench', 'results') },
     out: { type: 'string', default: join(ROOT, 'BENCHMARKS.md') },
     'cpu-prof': { type: 'string' },
+    profile: { type: 'string', default: 'template' },
   },
   strict: true,
 });
@@ -71,11 +73,18 @@ interface Server {
   readonly proc: Started;
 }
 
-async function startServer(v: Variant, ctx: RunContext, tag: string, extraEnv: NodeJS.ProcessEnv = {}) {
+async function startServer(
+  v: Variant,
+  ctx: RunContext,
+  tag: string,
+  extraEnv: NodeJS.ProcessEnv = {},
+  profileTo?: string,
+) {
   const spec = launchSpec(v, ctx, extraEnv);
   const prof = opt['cpu-prof'];
-  const profArgs =
-    prof && (prof === v.id || prof === 'all')
+  const profArgs = profileTo
+    ? ['--cpu-prof', `--cpu-prof-dir=${dirname(profileTo)}`, `--cpu-prof-name=${basename(profileTo)}`]
+    : prof && (prof === v.id || prof === 'all')
       ? [
           '--cpu-prof',
           `--cpu-prof-dir=${join(resultsDir, 'profiles')}`,
@@ -265,6 +274,26 @@ async function throughput(): Promise<void> {
           await srv.proc.stop();
         }
       }
+    }
+
+    // Where the time goes: one more run of a stack under V8's sampling profiler (not in the tables,
+    // the profiler itself costs a little), summarised by package and by function.
+    const profiled = variants.find((v) => v.id === opt.profile);
+    if (profiled) {
+      const file = join(work, `${profiled.id}.cpuprofile`);
+      const srv = await startServer(profiled, env.ctx, 'profile', {}, file);
+      try {
+        await measure(srv, {
+          url: srv.url,
+          path: routePath('hello'),
+          connections,
+          warmupSeconds,
+          durationSeconds,
+        });
+      } finally {
+        await srv.proc.stop();
+      }
+      results.profile = { variant: profiled.id, route: 'hello', ...summariseProfile(file, 15) };
     }
   } finally {
     await env.teardown();

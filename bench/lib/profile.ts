@@ -41,13 +41,26 @@ export function packageOf(url: string, fn: string): string {
   return url.replace(/^file:\/\//, '');
 }
 
-export function summariseProfile(file: string, top = 15): ProfileSummary {
+/**
+ * `window` (CLOCK_MONOTONIC µs, as `process.hrtime.bigint() / 1000n` reads it in any process on the
+ * machine, and as V8 stamps profile samples) keeps only the samples taken inside it, e.g. the
+ * measured window without start-up and warm-up.
+ */
+export function summariseProfile(
+  file: string,
+  top = 15,
+  window?: { fromUs: number; toUs: number },
+): ProfileSummary {
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
+  let t = p.startTime;
   for (let i = 0; i < p.samples.length; i++) {
+    const delta = p.timeDeltas[i] ?? 0;
+    t += delta;
+    if (window && (t < window.fromUs || t > window.toUs)) continue;
     const id = p.samples[i] as number;
-    selfUs.set(id, (selfUs.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
+    selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
   }
   const pkg = new Map<string, number>();
   const fns = new Map<string, number>();

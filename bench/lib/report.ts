@@ -2,6 +2,7 @@
 import { TUNING, UNCONFIGURABLE } from '../tuning.ts';
 import type { LoadResult } from './load.ts';
 import type { MachineInfo } from './machine.ts';
+import type { ProfileSummary } from './profile.ts';
 import { type Spread, spread } from './stats.ts';
 
 interface Run {
@@ -42,6 +43,7 @@ export interface ThroughputResults extends Common {
     string,
     { otlpRequests: number; otlpBytes: number; sentryRequests: number; sentryBytes: number }
   >;
+  profile?: ProfileSummary & { variant: string; route: string };
 }
 
 export interface ScrapeResults extends Common {
@@ -198,6 +200,7 @@ function throughputSection(t: ThroughputResults): string[] {
         `| ${label(id)} | ${int(x.otlpRequests)} | ${int(x.otlpBytes)} | ${int(x.sentryRequests)} | ${int(x.sentryBytes)} |`,
     ),
     '',
+    ...profileSection(t),
     '### The stacks',
     '',
     ...t.variants.map((v) => `- **${v.label}** (\`${v.id}\`): ${v.description}`),
@@ -209,6 +212,26 @@ function throughputSection(t: ThroughputResults): string[] {
       `**Warning:** non-2xx responses or connection errors in: ${bad.map((r) => `${r.variant}/${r.route} (${r.non2xx} non-2xx, ${r.errors} errors)`).join(', ')}.`,
     );
   return out;
+}
+
+function profileSection(t: ThroughputResults): string[] {
+  const p = t.profile;
+  if (!p) return [];
+  const label = t.variants.find((v) => v.id === p.variant)?.label ?? p.variant;
+  return [
+    `### Where the time goes: ${label}, probe route (V8 CPU profile)`,
+    '',
+    `A separate run under \`node --cpu-prof\`; only the samples of its measured window count (start-up and warm-up excluded): ${fix(p.totalMs / 1000)} s of busy CPU. Shares are of busy time (idle excluded); "(native)" is time in C++ and system calls made from JS (socket writes show as \`writeUtf8String\`/\`writev\`).`,
+    '',
+    '| package | share of CPU |',
+    '|---|---:|',
+    ...p.byPackage.map((x) => `| ${x.name} | ${pct(x.share)} |`),
+    '',
+    '| function | share of CPU |',
+    '|---|---:|',
+    ...p.byFunction.map((x) => `| \`${x.name.replace(/\|/g, '\\|')}\` | ${pct(x.share)} |`),
+    '',
+  ];
 }
 
 function scrapeSection(s: ScrapeResults): string[] {
