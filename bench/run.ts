@@ -3,9 +3,9 @@
 //   --mode=throughput (default)  req/s, p50/p99 per stack and per layer, and the fixed-rate p99 test
 //   --mode=scrape                /metrics scrape time (realistic and 2,000 label sets), RSS under a soak
 // Every load loop here is bounded in time, targets only 127.0.0.1, and every process it starts is stopped.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LoadResult, LoadSpec } from './lib/load.ts';
 import { loadAverage, machineInfo } from './lib/machine.ts';
@@ -82,14 +82,12 @@ async function startServer(
 ) {
   const spec = launchSpec(v, ctx, extraEnv);
   const prof = opt['cpu-prof'];
+  // V8 writes one profile per thread (the module loader hooks run on their own thread), with the
+  // pid and thread id in the default file name: a directory per run keeps them apart.
   const profArgs = profileTo
-    ? ['--cpu-prof', `--cpu-prof-dir=${dirname(profileTo)}`, `--cpu-prof-name=${basename(profileTo)}`]
+    ? ['--cpu-prof', `--cpu-prof-dir=${profileTo}`]
     : prof && (prof === v.id || prof === 'all')
-      ? [
-          '--cpu-prof',
-          `--cpu-prof-dir=${join(resultsDir, 'profiles')}`,
-          `--cpu-prof-name=${v.id}-${tag}.cpuprofile`,
-        ]
+      ? ['--cpu-prof', `--cpu-prof-dir=${join(resultsDir, 'profiles', `${v.id}-${tag}`)}`]
       : [];
   const proc = await startProcess({
     command: process.execPath,
@@ -280,20 +278,27 @@ async function throughput(): Promise<void> {
     // the profiler itself costs a little), summarised by package and by function.
     const profiled = variants.find((v) => v.id === opt.profile);
     if (profiled) {
-      const file = join(work, `${profiled.id}.cpuprofile`);
-      const srv = await startServer(profiled, env.ctx, 'profile', {}, file);
+      const dir = join(work, `profile-${profiled.id}`);
+      const srv = await startServer(profiled, env.ctx, 'profile', {}, dir);
+      const spec = { url: srv.url, path: routePath('hello'), connections, warmupSeconds: 0, durationSeconds };
+      const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+      const window = { fromUs: 0, toUs: 0 };
       try {
-        await measure(srv, {
-          url: srv.url,
-          path: routePath('hello'),
-          connections,
-          warmupSeconds,
-          durationSeconds,
-        });
+        if (warmupSeconds > 0) await load({ ...spec, durationSeconds: warmupSeconds });
+        window.fromUs = nowUs();
+        await load(spec);
+        window.toUs = nowUs();
       } finally {
         await srv.proc.stop();
       }
-      results.profile = { variant: profiled.id, route: 'hello', ...summariseProfile(file, 15) };
+      // The main thread's profile: thread id 0 in CPU.<date>.<time>.<pid>.<tid>.<seq>.cpuprofile.
+      const main = readdirSync(dir).find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f));
+      if (!main) throw new Error(`no main-thread CPU profile in ${dir}: ${readdirSync(dir).join(', ')}`);
+      results.profile = {
+        variant: profiled.id,
+        route: 'hello',
+        ...summariseProfile(join(dir, main), 15, window),
+      };
     }
   } finally {
     await env.teardown();

@@ -46,6 +46,8 @@ export function packageOf(url: string, fn: string): string {
  * machine, and as V8 stamps profile samples) keeps only the samples taken inside it, e.g. the
  * measured window without start-up and warm-up.
  */
+const fileOf = (url: string) => url.slice(url.search(/\/(service|bench)\//) + 1);
+
 export function summariseProfile(
   file: string,
   top = 15,
@@ -73,7 +75,8 @@ export function summariseProfile(
     total += us;
     const name = packageOf(url, functionName);
     pkg.set(name, (pkg.get(name) ?? 0) + us);
-    const fn = `${functionName || '(anonymous)'} ${name}${url ? `:${lineNumber + 1}` : ''}`;
+    const where = /\/(service|bench)\//.test(url) && !url.includes('/node_modules/') ? fileOf(url) : name;
+    const fn = `${functionName || '(anonymous)'} ${where}${url ? `:${lineNumber + 1}` : ''}`;
     fns.set(fn, (fns.get(fn) ?? 0) + us);
   }
   const rank = (m: Map<string, number>) =>
