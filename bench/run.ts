@@ -46,6 +46,8 @@ const { values: opt } = parseArgs({
     out: { type: 'string', default: join(ROOT, 'BENCHMARKS.md') },
     'cpu-prof': { type: 'string' },
     profile: { type: 'string', default: 'template' },
+    // Keep this run as the "before tuning" reference the report compares against.
+    baseline: { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -305,7 +307,8 @@ async function throughput(): Promise<void> {
   }
   results.finishedAt = new Date().toISOString();
   results.loadAfter = loadAverage();
-  writeFileSync(join(resultsDir, 'throughput.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const file = opt.baseline ? 'throughput-baseline.json' : 'throughput.json';
+  writeFileSync(join(resultsDir, file), `${JSON.stringify(results, null, 2)}\n`);
   writeReport();
   const wrong = [...results.runs, ...results.fixedRate.runs].filter((r) => r.result.non2xx > 0);
   if (wrong.length > 0)
@@ -466,6 +469,7 @@ function writeReport(): void {
   const report = renderReport(
     readJson<ThroughputResults>('throughput.json'),
     readJson<ScrapeResults>('scrape.json'),
+    readJson<ThroughputResults>('throughput-baseline.json'),
   );
   writeFileSync(resolve(opt.out as string), report);
   process.stderr.write(`wrote ${resolve(opt.out as string)}\n`);

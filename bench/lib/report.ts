@@ -267,7 +267,38 @@ function scrapeSection(s: ScrapeResults): string[] {
   ];
 }
 
-export function renderReport(t: ThroughputResults | undefined, s: ScrapeResults | undefined): string {
+/** The same stacks before the tuning changes (a run kept with --baseline) next to this run. */
+function baselineSection(t: ThroughputResults, b: ThroughputResults): string[] {
+  const now = rows(t.runs);
+  const before = rows(b.runs);
+  const label = (id: string) => t.variants.find((v) => v.id === id)?.label ?? id;
+  const ratio = (rs: Row[], id: string, route: 'hello' | 'item') =>
+    (rs.find((r) => r.variant === id && r.route === route)?.rps.median ?? Number.NaN) /
+    (rs.find((r) => r.variant === 'bare' && r.route === route)?.rps.median ?? Number.NaN);
+  const out = [
+    '### Before and after tuning',
+    '',
+    `The same harness on the code before the changes listed below (run ${b.startedAt}, commit ${b.machine.commit}, load average before ${b.loadBefore.join(' / ')}), next to this run. Compare the ratios to bare Express and the server CPU per request: absolute req/s move with whatever else the machine ran.`,
+    '',
+    '| stack | route | % of bare before | % of bare now | server CPU µs/request before | now |',
+    '|---|---|---:|---:|---:|---:|',
+  ];
+  for (const r of now) {
+    if (r.variant === 'bare') continue;
+    const old = before.find((x) => x.variant === r.variant && x.route === r.route);
+    if (!old) continue;
+    out.push(
+      `| ${label(r.variant)} | ${r.route} | ${pct(ratio(before, r.variant, r.route))} | ${pct(ratio(now, r.variant, r.route))} | ${fix(old.cpu.median)} | ${fix(r.cpu.median)} |`,
+    );
+  }
+  return [...out, ''];
+}
+
+export function renderReport(
+  t: ThroughputResults | undefined,
+  s: ScrapeResults | undefined,
+  baseline?: ThroughputResults,
+): string {
   const out = [
     '# Benchmarks',
     '',
@@ -280,12 +311,9 @@ export function renderReport(t: ThroughputResults | undefined, s: ScrapeResults 
   else out.push('_No throughput run yet: `npm run bench`._', '');
   if (s) out.push(...scrapeSection(s), '');
   else out.push('_No scrape/RSS run yet: `npm run bench -- --mode=scrape`._', '');
-  out.push(
-    '## What was changed to get there',
-    '',
-    ...TUNING.map((x) => `- **${x.change}** (${x.where}): ${x.why}`),
-    '',
-  );
+  out.push('## What was changed to get there', '');
+  if (t && baseline) out.push(...baselineSection(t, baseline));
+  out.push(...TUNING.map((x) => `- **${x.change}** (${x.where}): ${x.why}`), '');
   if (UNCONFIGURABLE.length > 0)
     out.push(
       '## Costs the libraries do not let us configure away',
