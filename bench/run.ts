@@ -133,11 +133,19 @@ const CLOCK_TICKS = 100;
  * Warm-up, then the measured window with the server's CPU time read around it: CPU µs per request
  * is far less sensitive than req/s to whatever else the machine runs.
  */
-async function measure(srv: Server, spec: LoadSpec): Promise<LoadResult & { cpuUsPerRequest: number }> {
-  if (spec.warmupSeconds > 0) await load({ ...spec, durationSeconds: spec.warmupSeconds, warmupSeconds: 0 });
+async function measure(
+  srv: Server,
+  spec: LoadSpec,
+): Promise<LoadResult & { cpuUsPerRequest: number; served: number }> {
+  const warm =
+    spec.warmupSeconds > 0
+      ? await load({ ...spec, durationSeconds: spec.warmupSeconds, warmupSeconds: 0 })
+      : undefined;
   const before = cpuMicros(srv.pid);
   const r = await load({ ...spec, warmupSeconds: 0 });
-  return { ...r, cpuUsPerRequest: (cpuMicros(srv.pid) - before) / r.requests };
+  // Every request the server answered (warm-up included), to relate exported telemetry to requests.
+  const served = r.requests + (warm?.requests ?? 0);
+  return { ...r, cpuUsPerRequest: (cpuMicros(srv.pid) - before) / r.requests, served };
 }
 
 function routePath(route: 'hello' | 'item'): string {
@@ -213,7 +221,13 @@ async function throughput(): Promise<void> {
       // Interleaved: every round visits every stack, each round starting one place later.
       const order = variants.map((_, i) => variants[(i + round) % variants.length] as Variant);
       for (const v of order) {
-        const before = { otlp: env.otlp.total(), sentry: env.sentry.total() };
+        const before = {
+          spans: env.otlp.total('/v1/traces'),
+          logs: env.otlp.total('/v1/logs'),
+          otlp: env.otlp.total(),
+          sentry: env.sentry.total(),
+        };
+        let served = 0;
         const srv = await startServer(v, env.ctx, `r${round}`);
         try {
           for (const route of v.routes) {
@@ -226,6 +240,7 @@ async function throughput(): Promise<void> {
               durationSeconds,
             });
             results.runs.push({ variant: v.id, route, round, result: r });
+            served += r.served + 1;
             const rps = Math.round(r.rps).toString().padStart(6);
             const cpu = r.cpuUsPerRequest.toFixed(1);
             const { p50, p99 } = r.latencyUs;
@@ -236,8 +251,19 @@ async function throughput(): Promise<void> {
         } finally {
           await srv.proc.stop();
         }
-        const s = results.sinks[v.id] ?? { otlpRequests: 0, otlpBytes: 0, sentryRequests: 0, sentryBytes: 0 };
+        const s = results.sinks[v.id] ?? {
+          otlpRequests: 0,
+          otlpBytes: 0,
+          sentryRequests: 0,
+          sentryBytes: 0,
+          served: 0,
+          spans: 0,
+          logRecords: 0,
+        };
         results.sinks[v.id] = s;
+        s.served += served;
+        s.spans += env.otlp.total('/v1/traces').items - before.spans.items;
+        s.logRecords += env.otlp.total('/v1/logs').items - before.logs.items;
         s.otlpRequests += env.otlp.total().requests - before.otlp.requests;
         s.otlpBytes += env.otlp.total().bytes - before.otlp.bytes;
         s.sentryRequests += env.sentry.total().requests - before.sentry.requests;

@@ -41,7 +41,15 @@ export interface ThroughputResults extends Common {
   fixedRate: { rate: number; runs: Run[] };
   sinks: Record<
     string,
-    { otlpRequests: number; otlpBytes: number; sentryRequests: number; sentryBytes: number }
+    {
+      otlpRequests: number;
+      otlpBytes: number;
+      sentryRequests: number;
+      sentryBytes: number;
+      served: number;
+      spans: number;
+      logRecords: number;
+    }
   >;
   profile?: ProfileSummary & { variant: string; route: string };
 }
@@ -193,11 +201,13 @@ function throughputSection(t: ThroughputResults): string[] {
     '',
     '### Telemetry that left the process (proof the exporters were on)',
     '',
-    '| stack | OTLP requests | OTLP bytes | Sentry requests | Sentry bytes |',
-    '|---|---:|---:|---:|---:|',
+    'Counted by the local sinks over every round (warm-ups included). Spans and log records are counted in the OTLP protobuf bodies; with 100 % sampling a probe-route request of the full template makes one server span and one client span per Redis command, so spans per request below that means the exporter dropped spans (its queue was full).',
+    '',
+    '| stack | requests served | OTLP exports | spans | spans per request | log records per request | OTLP bytes | Sentry envelopes | Sentry bytes |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...Object.entries(t.sinks).map(
       ([id, x]) =>
-        `| ${label(id)} | ${int(x.otlpRequests)} | ${int(x.otlpBytes)} | ${int(x.sentryRequests)} | ${int(x.sentryBytes)} |`,
+        `| ${label(id)} | ${int(x.served)} | ${int(x.otlpRequests)} | ${int(x.spans)} | ${fix(x.spans / x.served, 2)} | ${fix(x.logRecords / x.served, 2)} | ${int(x.otlpBytes)} | ${int(x.sentryRequests)} | ${int(x.sentryBytes)} |`,
     ),
     '',
     ...profileSection(t),

@@ -15,6 +15,8 @@ export interface Variant {
   readonly layers?: 'all' | readonly string[];
   readonly routes: readonly Route[];
   readonly description: string;
+  /** Extra standard variables (informational rows only, e.g. to isolate what a default costs). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -77,6 +79,17 @@ export function allVariants(): Variant[] {
       layers: [],
       routes: ['hello'],
       description: 'the template app (routing, errors, auth) with no telemetry and no hardening middleware',
+    },
+    {
+      id: 'template-no-otlp-logs',
+      label: 'template, full, without OTLP log records (OTEL_LOGS_EXPORTER=none)',
+      group: 'layer',
+      kind: 'template',
+      layers: 'all',
+      env: { OTEL_LOGS_EXPORTER: 'none' },
+      routes: ['hello'],
+      description:
+        'informational: the full configuration with the standard switch that stops log lines from also being sent as OTel log records; the difference to the full row is what that forwarding costs',
     },
     ...layers.map(
       (layer): Variant => ({
@@ -153,6 +166,7 @@ export function launchSpec(v: Variant, ctx: RunContext, extraEnv: NodeJS.Process
     OTEL_TRACES_SAMPLER: 'always_on',
   };
   if (v.layers !== 'all') env.BENCH_LAYERS = (v.layers ?? []).filter((l) => l in APP_LAYERS).join(',');
+  Object.assign(env, v.env ?? {});
   const otel = has(v, 'otel');
   const sentry = has(v, 'sentry');
   if (otel) env.OTEL_EXPORTER_OTLP_ENDPOINT = ctx.otlpUrl;
