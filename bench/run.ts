@@ -325,7 +325,7 @@ async function throughput(): Promise<void> {
       results.profile = {
         variant: profiled.id,
         route: 'hello',
-        ...summariseProfile(join(dir, main), 15, window),
+        ...summariseProfile(join(dir, main), 30, window),
       };
     }
   } finally {

@@ -235,11 +235,11 @@ function profileSection(t: ThroughputResults): string[] {
     '',
     '| package | share of CPU |',
     '|---|---:|',
-    ...p.byPackage.map((x) => `| ${x.name} | ${pct(x.share)} |`),
+    ...p.byPackage.slice(0, 20).map((x) => `| ${x.name} | ${pct(x.share)} |`),
     '',
     '| function | share of CPU |',
     '|---|---:|',
-    ...p.byFunction.map((x) => `| \`${x.name.replace(/\|/g, '\\|')}\` | ${pct(x.share)} |`),
+    ...p.byFunction.slice(0, 20).map((x) => `| \`${x.name.replace(/\|/g, '\\|')}\` | ${pct(x.share)} |`),
     '',
   ];
 }
@@ -324,11 +324,12 @@ export function renderReport(
   out.push('## What was changed to get there', '');
   if (t && baseline) out.push(...baselineSection(t, baseline));
   out.push(...TUNING.map((x) => `- **${x.change}** (${x.where}): ${x.why}`), '');
-  if (UNCONFIGURABLE.length > 0)
+  const measured = t ? UNCONFIGURABLE.map((x) => ({ ...x, text: x.evidence(t) })).filter((x) => x.text) : [];
+  if (measured.length > 0)
     out.push(
       '## Costs the libraries do not let us configure away',
       '',
-      ...UNCONFIGURABLE.map((x) => `- **${x.what}**: ${x.evidence} Proposed fix: ${x.fix}`),
+      ...measured.map((x) => `- **${x.what}**: ${x.text} Proposed fix: ${x.fix}`),
       '',
     );
   out.push(
