@@ -14,7 +14,7 @@ const app = svc.server.listeners('request')[0] as Express;
 
 // BENCH_LAYERS (benchmark only): the app-level layers to keep; absent means all of them, as in production.
 const keep = process.env.BENCH_LAYERS;
-if (keep !== undefined) keepOnlyLayers(app, keep === '' ? [] : keep.split(','));
+if (keep !== undefined) keepOnlyLayers(app, svc.deps, keep === '' ? [] : keep.split(','));
 
 mountProbeRoute(app);
 

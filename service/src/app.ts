@@ -2,9 +2,17 @@
 import express, { type Express } from 'express';
 import type { Dependencies } from './dependencies.ts';
 import { ITEMS_PATH, itemRoutes } from './items/routes.ts';
+import { accessLog } from './platform/access-log.ts';
 import { createAuth } from './platform/auth.ts';
+import { trustProxySetting } from './platform/client-ip.ts';
+import { cors } from './platform/cors.ts';
+import { reportUnexpectedError, sentryRequestScope } from './platform/error-reporting.ts';
 import { notFoundHandler, problemHandler } from './platform/errors.ts';
+import { adminHealthRoutes, probeRoutes } from './platform/health/routes.ts';
+import { httpMetrics } from './platform/http-metrics.ts';
 import { jsonBody } from './platform/json-body.ts';
+import { requestId } from './platform/request-id.ts';
+import { securityHeaders } from './platform/security-headers.ts';
 import { createParser } from './platform/validation.ts';
 
 export function createApp(deps: Dependencies): Express {
@@ -17,14 +25,39 @@ export function createApp(deps: Dependencies): Express {
   const parse = createParser(securityEvents);
   const body = jsonBody({ limitBytes: config.bodyLimitBytes, securityEvents });
 
-  app.get('/api/health', (_req, res) => {
-    res.json({ status: 'ok' });
+  // Order matters.
+  // 1. Client address: X-Forwarded-For is believed only as far as TRUST_PROXY allows.
+  app.set('trust proxy', trustProxySetting(config.trustProxy));
+  // 2. Security headers first, so 404/413/429/500 and health responses carry them too.
+  app.use(securityHeaders({ hsts: config.isProduction }));
+  // 3. Telemetry: request id, RED metrics, access log, per-request Sentry scope; before anything
+  //    that can reject, so rejections are measured and logged like any other response.
+  app.use(requestId());
+  app.use(httpMetrics(deps.metrics));
+  app.use(accessLog(deps.logger));
+  const sentryScope = sentryRequestScope();
+  if (sentryScope) app.use(sentryScope);
+  // 4. Once draining, ask keep-alive clients to reconnect (to an instance that is not leaving).
+  app.use((_req, res, next) => {
+    if (deps.lifecycle.draining) res.setHeader('Connection', 'close');
+    next();
   });
+  app.use(deps.requestStats.middleware);
+  app.use(cors({ origins: config.corsOrigins, securityEvents }));
+  // 5. Liveness and readiness: before any rate limit (probes must never be throttled).
+  app.use(probeRoutes(deps));
+  // 6. Rate limits: general on everything below, api on /api/v1, admin on admin routes (before the
+  //    token check, so token guessing is limited too).
+  const limits = deps.rateLimits.tier;
+  app.use(limits.general);
+  app.use('/api/v1', limits.api);
+  const adminGuard = [limits.admin, requireRole('admin')];
+  app.use(adminHealthRoutes(deps, adminGuard));
 
   app.use(ITEMS_PATH, itemRoutes({ items: deps.items, requireRole, parse, jsonBody: body }));
 
   const admin = express.Router();
-  admin.use(requireRole('admin'));
+  admin.use(...adminGuard);
   admin.get('/config', (_req, res) => {
     res.json({
       environment: config.env,
@@ -50,6 +83,7 @@ export function createApp(deps: Dependencies): Express {
       logger: deps.logger,
       securityEvents,
       exposeInternalErrors: config.env === 'development',
+      onUnexpectedError: reportUnexpectedError,
     }),
   );
   return app;

@@ -72,6 +72,11 @@ const schema = z.object({
   RATE_LIMIT_REDIS_TIMEOUT_MS: positiveInt.default(150),
   SHUTDOWN_DELAY_MS: nonNegativeInt.optional(),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
+  // --- hardening: HTTP server limits (issue 4) ---
+  HTTP_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(65_000),
+  HTTP_MAX_HEADER_BYTES: positiveInt.default(16 * 1024),
   SERVICE_VERSION: z.string().min(1).optional(),
   BUILD_REVISION: z.string().min(1).default('unknown'),
 });
@@ -100,6 +105,12 @@ export interface Config {
     readonly redisTimeoutMs: number;
   };
   readonly shutdown: { readonly delayMs: number; readonly timeoutMs: number };
+  readonly http: {
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    readonly keepAliveTimeoutMs: number;
+    readonly maxHeaderBytes: number;
+  };
   readonly debugRoutes: boolean;
 }
 
@@ -136,6 +147,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const problems = e.NODE_ENV === 'production' ? productionProblems(e) : [];
   if (e.CORS_ORIGINS.some((o) => o !== '*' && !URL.canParse(o)))
     problems.push('CORS_ORIGINS: every entry must be an exact origin such as https://app.example.com');
+  // Node refuses a headers timeout above the request timeout; say so in config terms instead.
+  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS)
+    problems.push('HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');
   if (problems.length > 0) throw new ConfigError(problems);
 
   const isProduction = e.NODE_ENV === 'production';
@@ -168,6 +182,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     shutdown: {
       delayMs: e.SHUTDOWN_DELAY_MS ?? (isProduction ? 5_000 : 0),
       timeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    },
+    http: {
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxHeaderBytes: e.HTTP_MAX_HEADER_BYTES,
     },
     debugRoutes: !isProduction,
   });

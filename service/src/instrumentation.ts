@@ -1,3 +1,17 @@
 // Telemetry bootstrap, loaded by the start command (`node --import`) before any app module.
-// OpenTelemetry and Sentry set-up land here with the telemetry issue; it must import nothing of the app.
-export {};
+// It imports nothing of the app: the app finds what it set up through the telemetry handle.
+import { register } from 'node:module';
+
+// The ESM trap: with "type": "module", Express, pino and node:http are loaded through the ESM loader,
+// where require-in-the-middle never sees them, so spans lose http.route and logs lose trace ids.
+// The import-in-the-middle loader hook must be registered first, and the SDK (which registers the
+// per-module hooks) loaded only afterwards, hence the dynamic import.
+register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+try {
+  const { installTelemetry } = await import('./telemetry/sdk.ts');
+  installTelemetry();
+} catch (err) {
+  // Telemetry must never keep the service down: it starts without, and the start-up self-check
+  // reports the missing instrumentation as an error line and a metric.
+  process.stderr.write(`telemetry set-up failed, continuing without it: ${String(err)}\n`);
+}

@@ -1,11 +1,14 @@
-// The process: config -> dependencies -> createApp -> listen; closes everything on SIGTERM/SIGINT.
+// The process: config -> dependencies -> createApp -> listen; graceful shutdown on SIGTERM/SIGINT.
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createDependencies, type Dependencies } from './dependencies.ts';
 import { startMetricsServer } from './platform/metrics-server.ts';
+import { installFatalHandlers, installShutdown } from './platform/shutdown.ts';
+import { telemetryHandle } from './platform/telemetry-handle.ts';
+import { checkInstrumentation } from './telemetry/self-check.ts';
 
 export interface RunningService {
   readonly deps: Dependencies;
@@ -21,10 +24,35 @@ const urlOf = (server: Server) => {
   return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
 };
 
+// Connection limits, set deliberately:
+// - headersTimeout: a client has this long to send its headers (slowloris is cut off);
+// - requestTimeout: the whole request, body included;
+// - keepAliveTimeout: longer than load balancers' idle timeouts (AWS ALB 60 s, GCP 600 s is
+//   configurable) so the balancer, not us, closes idle upstream sockets and never hits a dead one;
+// - maxHeaderSize: 16 KiB, Node's default, stated so a change is a decision;
+// - connectionsCheckingInterval: how often Node enforces the two timeouts (default 30 s, which
+//   would let a slow client hold a socket up to 30 s past the headers timeout).
+function createHttpServer(config: Config, app: ReturnType<typeof createApp>): Server {
+  const { http } = config;
+  const server = createServer(
+    {
+      headersTimeout: http.headersTimeoutMs,
+      requestTimeout: http.requestTimeoutMs,
+      keepAliveTimeout: http.keepAliveTimeoutMs,
+      maxHeaderSize: http.maxHeaderBytes,
+      connectionsCheckingInterval: Math.min(1_000, Math.max(100, Math.floor(http.headersTimeoutMs / 4))),
+    },
+    app,
+  );
+  server.keepAliveTimeout = http.keepAliveTimeoutMs;
+  return server;
+}
+
 export async function startService(config: Config, deps?: Dependencies): Promise<RunningService> {
   const d = deps ?? (await createDependencies(config));
   const app = createApp(d);
-  const server = app.listen(config.port, config.host);
+  const server = createHttpServer(config, app);
+  server.listen(config.port, config.host);
   await once(server, 'listening');
   const metricsServer = await startMetricsServer(d.metrics, config.metrics);
 
@@ -36,6 +64,8 @@ export async function startService(config: Config, deps?: Dependencies): Promise
         new Promise<void>((resolve) => server.close(() => resolve())),
         new Promise<void>((resolve) => metricsServer.close(() => resolve())),
       ]);
+      // Telemetry is not shut down here: it belongs to the process, and installShutdown flushes
+      // and stops it last when the process itself is leaving.
       await d.close();
     })();
     return stopping;
@@ -58,19 +88,22 @@ async function main(): Promise<void> {
   const svc = await startService(config);
   const log = svc.deps.logger;
   log.info({ url: svc.url, metricsUrl: svc.metricsUrl }, 'service listening');
+  // Telemetry self-check (issue 3): express and http are loaded by now, so their hooks must have fired.
+  checkInstrumentation(telemetryHandle(), log, svc.deps.metrics.instrumentationPatched);
 
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      log.info({ signal }, 'shutting down');
-      svc.stop().then(
-        () => process.exit(0),
-        (err: unknown) => {
-          log.fatal({ err }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    });
-  }
+  const exit = (code: number) => process.exit(code);
+  installFatalHandlers({ logger: log, telemetry: telemetryHandle, exit });
+  installShutdown({
+    logger: log,
+    lifecycle: svc.deps.lifecycle,
+    servers: [svc.server, svc.metricsServer],
+    delayMs: config.shutdown.delayMs,
+    timeoutMs: config.shutdown.timeoutMs,
+    telemetry: telemetryHandle,
+    closeResources: () => svc.deps.close(),
+    exit,
+    requestsServed: () => svc.deps.requestStats.total(),
+  });
 }
 
 if (import.meta.main) await main();

@@ -77,4 +77,18 @@ describe('config', () => {
   test('when a CORS origin is not an origin, then it is refused', () => {
     assert.ok(problemsOf({ CORS_ORIGINS: 'app.example.com' }).some((p) => p.startsWith('CORS_ORIGINS:')));
   });
+
+  test('when the HTTP headers timeout exceeds the request timeout, then it is refused', () => {
+    assert.ok(
+      problemsOf({ HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '1000' }).some((p) =>
+        p.startsWith('HTTP_HEADERS_TIMEOUT_MS:'),
+      ),
+    );
+    assert.deepEqual(loadConfig({}).http, {
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 65_000,
+      maxHeaderBytes: 16_384,
+    });
+  });
 });

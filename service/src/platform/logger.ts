@@ -1,15 +1,22 @@
-// The pino root logger: JSON lines, service identity on every line, secrets redacted.
+// The pino root logger: JSON lines, service identity on every line, secrets redacted. Inside a request
+// the OTel pino instrumentation (instrumentation.ts) adds trace_id, span_id and trace_flags to each line.
 import { type Logger, pino } from 'pino';
 
 export type { Logger };
 
-// Anything that may hold a credential, wherever it sits in a logged object.
+// Anything that may hold a credential, wherever it sits in a logged object. Each `*` path is checked
+// on every line, so the list stays short: access lines never carry headers in the first place
+// (access-log.ts serialises method and redacted URL only).
 export const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["x-api-key"]',
   'req.headers["proxy-authorization"]',
   'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  '*.authorization',
+  '*.cookie',
   '*.password',
   '*.token',
   '*.secret',
@@ -24,6 +31,14 @@ export interface LoggerOptions {
   readonly destination?: pino.DestinationStream;
 }
 
+// Human-readable output only for a person at a terminal; pipes and files get JSON lines. pino-pretty
+// is loaded (in pino's transport worker) only in that case.
+function destinationFor(opts: LoggerOptions): pino.DestinationStream | undefined {
+  if (opts.destination) return opts.destination;
+  if (process.stdout.isTTY) return pino.transport({ target: 'pino-pretty', options: { destination: 1 } });
+  return undefined;
+}
+
 export function createLogger(opts: LoggerOptions): Logger {
   return pino(
     {
@@ -33,6 +48,6 @@ export function createLogger(opts: LoggerOptions): Logger {
       redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
       formatters: { level: (label) => ({ level: label }) },
     },
-    opts.destination,
+    destinationFor(opts),
   );
 }

@@ -38,13 +38,19 @@ export function createMetrics(build: BuildInfo) {
   ])
     registry.removeSingleMetric(name);
 
+  // Exemplars (trace_id, span_id) link a latency bucket to a trace. prom-client only accepts an
+  // exemplar-enabled metric in an OpenMetrics registry; registering it by hand keeps this registry
+  // classic (what promtool and most scrapers read) while metrics-exposition.ts renders OpenMetrics
+  // with the exemplars for scrapers that ask for it.
   const httpRequestDuration = new Histogram({
     name: 'http_server_request_duration_seconds',
     help: 'Duration of HTTP server requests.',
     labelNames: ['http_request_method', 'http_route', 'http_response_status_code'] as const,
     buckets: HTTP_DURATION_BUCKETS,
-    registers: [registry],
+    enableExemplars: true,
+    registers: [],
   });
+  registry.registerMetric(httpRequestDuration);
   const httpActiveRequests = new Gauge({
     name: 'http_server_active_requests',
     help: 'Number of HTTP server requests in flight.',

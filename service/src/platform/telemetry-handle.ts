@@ -13,6 +13,11 @@ export interface TelemetryHandle {
   captureException(err: unknown): void;
   readonly sentryEnabled: boolean;
   readonly exportEnabled: boolean;
+  /**
+   * `absent`: instrumentation.ts was not preloaded (started without `--import`); `disabled`: it was,
+   * but `OTEL_SDK_DISABLED=true`; `enabled`: tracing is on (export may still be off).
+   */
+  readonly state: 'absent' | 'disabled' | 'enabled';
 }
 
 export const TELEMETRY_HANDLE = Symbol.for('items-api.telemetry');
@@ -24,6 +29,7 @@ const noop: TelemetryHandle = {
   captureException: () => {},
   sentryEnabled: false,
   exportEnabled: false,
+  state: 'absent',
 };
 
 export function telemetryHandle(): TelemetryHandle {

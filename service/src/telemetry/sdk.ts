@@ -1,0 +1,223 @@
+// The one OpenTelemetry set-up: NodeSDK with the instrumentations the service really uses, an OTLP
+// trace (and log) exporter only when an endpoint is set, and the telemetry handle the app reads.
+// Reads only the standard OTEL_* variables (plus NODE_ENV, SERVICE_VERSION, SENTRY_DSN for identity).
+// @see https://opentelemetry.io/docs/languages/js/exporters/
+import type { RequestOptions } from 'node:http';
+import { OTLPLogExporter as OTLPLogExporterJson } from '@opentelemetry/exporter-logs-otlp-http';
+import { OTLPLogExporter as OTLPLogExporterProto } from '@opentelemetry/exporter-logs-otlp-proto';
+import { OTLPTraceExporter as OTLPTraceExporterJson } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OTLPTraceExporterProto } from '@opentelemetry/exporter-trace-otlp-proto';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
+import {
+  defaultResource,
+  envDetector,
+  hostDetector,
+  resourceFromAttributes,
+  serviceInstanceIdDetector,
+} from '@opentelemetry/resources';
+import { BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION, ATTR_URL_QUERY } from '@opentelemetry/semantic-conventions';
+import { TELEMETRY_HANDLE, type TelemetryHandle } from '../platform/telemetry-handle.ts';
+import { isProbeRequest, redactQuery } from './http-filters.ts';
+import { captureException, closeSentry, flushSentry, startSentry } from './sentry.ts';
+
+// ATTR_DEPLOYMENT_ENVIRONMENT_NAME is only in the unstable "incubating" entry point; the name is fixed.
+const ATTR_DEPLOYMENT_ENVIRONMENT_NAME = 'deployment.environment.name';
+const DEFAULT_SERVICE_NAME = 'items-api';
+
+type Env = NodeJS.ProcessEnv;
+const str = (env: Env, name: string): string | undefined => {
+  const v = env[name]?.trim();
+  return v === undefined || v === '' ? undefined : v;
+};
+const int = (env: Env, name: string): number | undefined => {
+  const v = Number(str(env, name));
+  return Number.isInteger(v) && v > 0 ? v : undefined;
+};
+
+/** host:port of a URL, as http.request options name them, to recognise our own exporters' traffic. */
+function endpointOf(url: string | undefined): { host: string; port: string } | undefined {
+  if (url === undefined || !URL.canParse(url)) return undefined;
+  const u = new URL(url);
+  return { host: u.hostname, port: u.port || (u.protocol === 'https:' ? '443' : '80') };
+}
+
+function isTo(req: RequestOptions, target: { host: string; port: string }): boolean {
+  const host = (req.hostname ?? req.host ?? '').replace(/^\[|\]$/g, '');
+  const port = String(req.port ?? (req.protocol === 'https:' ? 443 : 80));
+  return host === target.host.replace(/^\[|\]$/g, '') && port === target.port;
+}
+
+// InstrumentationBase records the exports it patched on its module definitions (`_modules`).
+// The public getModuleDefinitions() returns fresh definitions, so it cannot tell; this internal field
+// is the only place that knows. Structural, because each package may bring its own copy of the base.
+type Patchable = Instrumentation;
+const patchedItsModule = (i: Patchable): boolean =>
+  (i as unknown as { _modules?: readonly { moduleExports?: unknown }[] })._modules?.some(
+    (d) => d.moduleExports !== undefined,
+  ) ?? false;
+
+function withTimeout(work: Promise<unknown>, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    timer.unref();
+    work.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+    );
+  });
+}
+
+export function startTelemetry(env: Env = process.env): TelemetryHandle {
+  const sentryDsn = str(env, 'SENTRY_DSN');
+  const serviceName = str(env, 'OTEL_SERVICE_NAME') ?? DEFAULT_SERVICE_NAME;
+  const version = str(env, 'SERVICE_VERSION') ?? str(env, 'npm_package_version') ?? '0.0.0';
+  const environment = str(env, 'NODE_ENV') ?? 'development';
+  if (sentryDsn) startSentry({ dsn: sentryDsn, environment, release: `${serviceName}@${version}` });
+
+  const disabled = str(env, 'OTEL_SDK_DISABLED')?.toLowerCase() === 'true';
+  const tracesEndpoint =
+    str(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? str(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  const logsEndpoint =
+    str(env, 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT') ?? str(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  const exportTraces =
+    !disabled && tracesEndpoint !== undefined && str(env, 'OTEL_TRACES_EXPORTER') !== 'none';
+  const exportLogs = !disabled && logsEndpoint !== undefined && str(env, 'OTEL_LOGS_EXPORTER') !== 'none';
+
+  const base = {
+    flush: (timeoutMs: number) =>
+      withTimeout(sentryDsn ? flushSentry(timeoutMs) : Promise.resolve(), timeoutMs),
+    shutdown: (timeoutMs: number) =>
+      withTimeout(sentryDsn ? closeSentry(timeoutMs) : Promise.resolve(), timeoutMs),
+    captureException: sentryDsn ? captureException : () => {},
+    sentryEnabled: sentryDsn !== undefined,
+  };
+  if (disabled) return { ...base, patched: () => [], exportEnabled: false, state: 'disabled' };
+
+  // Our own exporters' and Sentry's HTTP calls must not become spans (they would trace themselves).
+  const ownTraffic = [tracesEndpoint, logsEndpoint, sentryDsn].map(endpointOf).filter((e) => e !== undefined);
+
+  const http = new HttpInstrumentation({
+    ignoreIncomingRequestHook: (req) => isProbeRequest(req.url),
+    ignoreOutgoingRequestHook: (req) => ownTraffic.some((t) => isTo(req, t)),
+    // The built-in list only knows cloud signature names; our own pattern replaces url.query.
+    redactedQueryParamsServer: [],
+    startIncomingSpanHook: (req): Record<string, string> => {
+      const q = req.url?.indexOf('?') ?? -1;
+      return q === -1 || req.url === undefined ? {} : { [ATTR_URL_QUERY]: redactQuery(req.url.slice(q + 1)) };
+    },
+  });
+  // Every Express layer would be a span: each `use()`, each router, and each route-level middleware
+  // (auth, body parser) as a "request handler". None adds information the server span lacks, so all
+  // are off: the instrumentation is kept for what it feeds the server span (http.route and its name
+  // "GET /api/v1/items/:id"), which is set whatever is ignored here. SQLite spans and security span
+  // events then sit directly on the server span.
+  const express = new ExpressInstrumentation({
+    ignoreLayersType: [
+      ExpressLayerType.MIDDLEWARE,
+      ExpressLayerType.ROUTER,
+      ExpressLayerType.REQUEST_HANDLER,
+    ],
+  });
+  // Adds trace_id, span_id, trace_flags to every line logged inside a span; sends OTel log records
+  // only when there is somewhere to send them.
+  const pino = new PinoInstrumentation({ disableLogSending: !exportLogs });
+  // Redis spans name the command only: rate-limit keys carry client IPs, and arguments are values.
+  const ioredis = new IORedisInstrumentation({
+    requireParentSpan: true,
+    dbStatementSerializer: (cmd) => cmd,
+  });
+  const instrumentations: Record<string, Patchable> = { http, express, pino, ioredis };
+
+  const protocol = (signal: 'TRACES' | 'LOGS') =>
+    str(env, `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) ??
+    str(env, 'OTEL_EXPORTER_OTLP_PROTOCOL') ??
+    'http/protobuf';
+  if (exportTraces && !['http/protobuf', 'http/json'].includes(protocol('TRACES')))
+    process.stderr.write(
+      `OTEL_EXPORTER_OTLP_PROTOCOL=${protocol('TRACES')} is not supported; using http/protobuf\n`,
+    );
+
+  // Without an endpoint the spans still exist (log correlation, exemplars) but go nowhere.
+  const spanProcessor: SpanProcessor = exportTraces
+    ? new BatchSpanProcessor({
+        exporter:
+          protocol('TRACES') === 'http/json' ? new OTLPTraceExporterJson() : new OTLPTraceExporterProto(),
+        scheduledDelayMillis: int(env, 'OTEL_BSP_SCHEDULE_DELAY'),
+        maxQueueSize: int(env, 'OTEL_BSP_MAX_QUEUE_SIZE'),
+        maxExportBatchSize: int(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
+        exportTimeoutMillis: int(env, 'OTEL_BSP_EXPORT_TIMEOUT'),
+      })
+    : new NoopSpanProcessor();
+  const logProcessor = exportLogs
+    ? new BatchLogRecordProcessor({
+        exporter: protocol('LOGS') === 'http/json' ? new OTLPLogExporterJson() : new OTLPLogExporterProto(),
+        scheduledDelayMillis: int(env, 'OTEL_BLRP_SCHEDULE_DELAY'),
+      })
+    : undefined;
+
+  const sdk = new NodeSDK({
+    // Lowest precedence: OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME (envDetector) override these.
+    resource: defaultResource().merge(
+      resourceFromAttributes({
+        [ATTR_SERVICE_NAME]: serviceName,
+        [ATTR_SERVICE_VERSION]: version,
+        [ATTR_DEPLOYMENT_ENVIRONMENT_NAME]: environment,
+      }),
+    ),
+    resourceDetectors: [hostDetector, serviceInstanceIdDetector, envDetector],
+    instrumentations: Object.values(instrumentations),
+    spanProcessors: [spanProcessor],
+    // Only traces (and logs) leave the process: metrics are Prometheus's job, so no MeterProvider
+    // and no metric exporter that nobody listens to.
+    metricReaders: [],
+    logRecordProcessors: logProcessor ? [logProcessor] : [],
+  });
+  sdk.start();
+
+  return {
+    ...base,
+    async flush(timeoutMs) {
+      await withTimeout(
+        Promise.all([
+          spanProcessor.forceFlush(),
+          logProcessor?.forceFlush(),
+          sentryDsn ? flushSentry(timeoutMs) : undefined,
+        ]),
+        timeoutMs,
+      );
+    },
+    async shutdown(timeoutMs) {
+      await withTimeout(
+        Promise.all([sdk.shutdown(), sentryDsn ? closeSentry(timeoutMs) : undefined]),
+        timeoutMs,
+      );
+    },
+    // An instrumentation patched when its module hook fired (moduleExports set); under ESM without
+    // the import-in-the-middle loader it never fires, which is exactly what the self-check looks for.
+    patched: () =>
+      Object.entries(instrumentations)
+        .filter(([, i]) => patchedItsModule(i))
+        .map(([name]) => name),
+    exportEnabled: exportTraces,
+    state: 'enabled',
+  };
+}
+
+export function installTelemetry(env: Env = process.env): TelemetryHandle {
+  const handle = startTelemetry(env);
+  (globalThis as Record<symbol, unknown>)[TELEMETRY_HANDLE] = handle;
+  return handle;
+}

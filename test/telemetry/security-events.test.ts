@@ -1,0 +1,58 @@
+// A security event is counted, logged (warn, with the trace), added to the span, and kept as a
+// Sentry breadcrumb for its own request only.
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { startOtlpReceiver } from '../support/otlp-receiver.ts';
+import { startSentryReceiver } from '../support/sentry-receiver.ts';
+import { startServiceProcess } from '../support/service-process.ts';
+
+test('when a write has no token, then the 401 is counted, logged with the trace, and added to the span as an event', async (t) => {
+  const otlp = await startOtlpReceiver();
+  t.after(() => otlp.close());
+  const svc = await startServiceProcess(t, {
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+  });
+  const res = await fetch(`${svc.url}/api/v1/items`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"name":"x","quantity":1}',
+  });
+  assert.equal(res.status, 401);
+  // On the active span, which is the server span (Express layers make no spans).
+  const span = await otlp.waitForSpan((s) => s.events.some((e) => e.name === 'security.unauthorized'));
+  assert.equal(span.kind, 2);
+  assert.equal(span.attributes['http.response.status_code'], 401);
+  assert.equal(span.attributes['http.route'], '/api/v1/items');
+  assert.deepEqual(span.events.find((e) => e.name === 'security.unauthorized')?.attributes, {
+    reason: 'missing_token',
+    role: 'api',
+  });
+  const line = await svc.waitForJson((l) => l.event === 'unauthorized');
+  assert.equal(line.level, 'warn');
+  assert.equal(line.trace_id, span.traceId);
+  assert.deepEqual(line.details, { reason: 'missing_token', role: 'api' });
+  const metrics = await (await fetch(`${svc.metricsUrl}/metrics`)).text();
+  assert.match(metrics, /^security_events_total\{type="unauthorized"\} 1$/m);
+  assert.equal(await svc.stop(), 0);
+});
+
+test("when one request records a security event and another fails, then the failure's Sentry event carries no breadcrumb of the first", async (t) => {
+  const sentry = await startSentryReceiver();
+  t.after(() => sentry.close());
+  const svc = await startServiceProcess(t, { SENTRY_DSN: sentry.dsn });
+  assert.equal((await fetch(`${svc.url}/api/v1/items`, { method: 'DELETE' })).status, 404);
+  assert.equal(
+    (await fetch(`${svc.url}/api/v1/items/0b7c1a52-9f1c-4f0e-8b7e-4ad1c2a1f001`, { method: 'DELETE' }))
+      .status,
+    401,
+  );
+  assert.equal((await fetch(`${svc.url}/api/debug/error`)).status, 500);
+  const event = await sentry.waitForEvent(() => true);
+  const crumbs = (event.breadcrumbs as { category?: string }[] | undefined) ?? [];
+  assert.deepEqual(
+    crumbs.filter((b) => b.category === 'security'),
+    [],
+  );
+  assert.equal(await svc.stop(), 0);
+});
