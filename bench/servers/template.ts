@@ -22,10 +22,12 @@ mountProbeRoute(app);
 // the service's own registry, to time a /metrics scrape at a high series count.
 const extra = Number(process.env.BENCH_EXTRA_LABEL_SETS ?? 0);
 for (let i = 0; i < extra; i++) {
-  svc.deps.metrics.httpRequestDuration.observe(
-    { http_request_method: 'GET', http_route: `/bench/route/${i}`, http_response_status_code: '200' },
-    (i % 100) / 1000,
-  );
+  // The object form: the histogram has exemplars enabled, as in production.
+  svc.deps.metrics.httpRequestDuration.observe({
+    labels: { http_request_method: 'GET', http_route: `/bench/route/${i}`, http_response_status_code: '200' },
+    value: (i % 100) / 1000,
+    exemplarLabels: {},
+  });
 }
 
 announceReady({ url: svc.url, metricsUrl: svc.metricsUrl });
