@@ -33,8 +33,8 @@ const { values: opt } = parseArgs({
   options: {
     mode: { type: 'string', default: 'throughput' },
     rounds: { type: 'string', default: '5' },
-    duration: { type: 'string', default: '5' },
-    warmup: { type: 'string', default: '2' },
+    duration: { type: 'string', default: '4' },
+    warmup: { type: 'string', default: '1.5' },
     connections: { type: 'string', default: '50' },
     'rate-connections': { type: 'string', default: '10' },
     variants: { type: 'string' },

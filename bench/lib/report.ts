@@ -336,7 +336,7 @@ export function renderReport(
     '## How to run',
     '',
     '```sh',
-    'npm run bench                              # throughput, layers, real route, fixed-rate p99 (about 15 min)',
+    'npm run bench                              # throughput, layers, real route, fixed-rate p99 (about 13 min)',
     'npm run bench -- --mode=scrape             # /metrics scrape time and the 5-minute RSS soak',
     'npm run bench -- --rounds=1 --duration=2   # a quick look (not for the report)',
     'npm run bench -- --cpu-prof=template       # also write V8 CPU profiles of the template to bench/results/profiles',

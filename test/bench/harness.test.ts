@@ -48,7 +48,7 @@ test('when the benchmark runs one short round of each mode, then BENCHMARKS.md h
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const common = [`--results-dir=${dir}`, `--out=${join(dir, 'BENCHMARKS.md')}`];
   await runBench(
-    ['--rounds=1', '--duration=1', '--warmup=0.2', '--connections=4', '--rate-connections=2', ...common],
+    ['--rounds=1', '--duration=0.5', '--warmup=0.2', '--connections=4', '--rate-connections=2', ...common],
     t,
   );
   await runBench(
