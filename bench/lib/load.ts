@@ -1,5 +1,6 @@
 // The load generator, run as its own process on its own core: autocannon, with latencies kept in µs.
 // Usage: node bench/lib/load.ts '<LoadSpec as JSON>'; prints one LoadResult as JSON on stdout.
+import { Agent, request } from 'node:http';
 import { createHistogram } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 
@@ -106,9 +107,81 @@ function run(spec: LoadSpec, seconds: number, record: boolean): Promise<LoadResu
   });
 }
 
+/**
+ * Open-loop load at a fixed rate with evenly spaced sends (autocannon's rate option sends each
+ * connection's quota back to back at the start of every second, which measures bursts, not a rate).
+ * Requests are issued on a 1 ms timer tick, every request whose time has come at once; latency runs
+ * from that moment (not from the due time, or the timer's own granularity would be counted as server
+ * latency). At most `connections` requests are on the wire; a request issued while all of them are
+ * busy waits for a free keep-alive connection, and that wait counts, so a stalling server is not
+ * excused (the load never backs off: the schedule is fixed in advance).
+ */
+function runPaced(spec: LoadSpec, seconds: number, record: boolean): Promise<LoadResult> {
+  const rate = spec.rate as number;
+  const hist = createHistogram();
+  const agent = new Agent({ keepAlive: true, maxSockets: spec.connections });
+  const url = new URL(`${spec.url}${spec.path}`);
+  const total = Math.max(1, Math.round(rate * seconds));
+  const statusCodes: Record<string, number> = {};
+  let sent = 0;
+  let done = 0;
+  let errors = 0;
+  let non2xx = 0;
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const finish = () => {
+      const elapsed = (performance.now() - t0) / 1000;
+      agent.destroy();
+      const us = (p: number) => (hist.count > 0 ? hist.percentile(p) : 0);
+      resolve({
+        requests: done - errors,
+        seconds: elapsed,
+        rps: (done - errors) / elapsed,
+        latencyUs: { p50: us(50), p90: us(90), p99: us(99), max: hist.count > 0 ? hist.max : 0 },
+        non2xx,
+        errors,
+        timeouts: 0,
+        statusCodes,
+      });
+    };
+    const fire = () => {
+      const issued = performance.now();
+      const req = request(
+        { agent, host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, method: 'GET' },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            const code = String(res.statusCode);
+            statusCodes[code] = (statusCodes[code] ?? 0) + 1;
+            if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) > 299) non2xx++;
+            if (record) hist.record(Math.max(1, Math.round((performance.now() - issued) * 1000)));
+            if (++done === total) finish();
+          });
+        },
+      );
+      req.on('error', () => {
+        errors++;
+        if (++done === total) finish();
+      });
+      req.end();
+    };
+    const tick = () => {
+      const now = performance.now();
+      // Every request whose time has come goes out now.
+      while (sent < total && t0 + (sent * 1000) / rate <= now) {
+        sent++;
+        fire();
+      }
+      if (sent < total) setTimeout(tick, 1);
+    };
+    tick();
+  });
+}
+
 if (import.meta.main) {
   const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
-  if (spec.warmupSeconds > 0) await run(spec, spec.warmupSeconds, false);
-  const result = await run(spec, spec.durationSeconds, true);
+  const go = spec.rate ? runPaced : run;
+  if (spec.warmupSeconds > 0) await go(spec, spec.warmupSeconds, false);
+  const result = await go(spec, spec.durationSeconds, true);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
