@@ -120,7 +120,7 @@ export const UNCONFIGURABLE: readonly Unconfigurable[] = [
       const s = t.sinks.template;
       return e === undefined || s === undefined
         ? undefined
-        : `${e} Each request exports ${(s.spans / s.served).toFixed(2)} spans and ${(s.logRecords / s.served).toFixed(2)} log records (counted at the sink), each encoded field by field on the event loop; batching settings change when it runs, not what it costs.`;
+        : `${e} Each request exports ${(s.spans / s.served).toFixed(2)} spans and ${(s.logRecords / s.served).toFixed(2)} log records (counted at the sink), each encoded field by field on the event loop; batching settings change when it runs, not what it costs. A whole batch (up to 512 items by default) is encoded in one synchronous run, and a request that arrives meanwhile waits for it, which shows in the p99 at a fixed rate.`;
     },
     fix: 'export to a collector on localhost over a cheaper path (OTLP/gRPC with a native encoder, or a shared-memory exporter), or encode in a worker thread; upstream, a faster protobuf writer.',
   },
