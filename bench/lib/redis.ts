@@ -1,0 +1,31 @@
+// A private, throw-away redis-server for one benchmark run (never the shared one on 6379).
+import { createServer } from 'node:net';
+import { type Started, startProcess } from './processes.ts';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RedisProcess {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+export async function startRedis(core?: number): Promise<RedisProcess> {
+  const port = await freePort();
+  const proc: Started = await startProcess({
+    command: 'redis-server',
+    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    ...(core === undefined ? {} : { core }),
+    ready: (l) => l.includes('Ready to accept connections'),
+    readyTimeoutMs: 10_000,
+  });
+  return { url: `redis://127.0.0.1:${port}`, stop: () => proc.stop() };
+}

@@ -1,0 +1,347 @@
+// Renders BENCHMARKS.md from the JSON a run wrote: every number in the report comes from those files.
+import { TUNING, UNCONFIGURABLE } from '../tuning.ts';
+import type { LoadResult } from './load.ts';
+import type { MachineInfo } from './machine.ts';
+import type { ProfileSummary } from './profile.ts';
+import { type Spread, spread } from './stats.ts';
+
+interface Run {
+  readonly variant: string;
+  readonly route: 'hello' | 'item';
+  readonly round: number;
+  readonly result: LoadResult & { cpuUsPerRequest?: number };
+}
+
+interface Common {
+  startedAt: string;
+  finishedAt: string;
+  loadBefore: number[];
+  loadAfter: number[];
+  pinned: boolean;
+  machine: MachineInfo;
+}
+
+export interface ThroughputResults extends Common {
+  kind: 'throughput';
+  settings: {
+    rounds: number;
+    durationSeconds: number;
+    warmupSeconds: number;
+    connections: number;
+    rateConnections: number;
+  };
+  variants: {
+    id: string;
+    label: string;
+    group: 'stack' | 'layer';
+    layers: 'all' | 'n/a' | readonly string[];
+    description: string;
+  }[];
+  runs: Run[];
+  fixedRate: { rate: number; runs: Run[] };
+  sinks: Record<
+    string,
+    {
+      otlpRequests: number;
+      otlpBytes: number;
+      sentryRequests: number;
+      sentryBytes: number;
+      served: number;
+      spans: number;
+      logRecords: number;
+    }
+  >;
+  profile?: ProfileSummary & { variant: string; route: string };
+}
+
+export interface ScrapeResults extends Common {
+  kind: 'scrape';
+  settings: { scrapes: number; labelSets: number; rssSeconds: number; rssWarmupSeconds: number };
+  scrape: { case: string; format: string; ms: number[]; series: number; bytes: number }[];
+  rss: {
+    samples: { seconds: number; bytes: number }[];
+    baselineBytes: number;
+    finalBytes: number;
+    load: LoadResult | undefined;
+  };
+}
+
+const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
+const fix = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
+const pct = (n: number) => (Number.isFinite(n) ? `${(n * 100).toFixed(1)} %` : '–');
+const range = (s: Spread, f: (n: number) => string = int) => `${f(s.min)}–${f(s.max)}`;
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+const verdict = (ok: boolean | undefined) =>
+  ok === undefined ? 'not measured' : ok ? '**met**' : '**missed**';
+
+function machineSection(m: MachineInfo, r: Common): string[] {
+  return [
+    `- CPU: ${m.cpuModel}, ${m.cores} cores; memory ${m.memoryGiB} GiB; Linux ${m.kernel}`,
+    `- Node.js ${m.node}; Redis ${m.redis}; commit ${m.commit}`,
+    `- Run: ${r.startedAt} → ${r.finishedAt}; load average (1/5/15 min) before ${r.loadBefore.join(' / ')}, after ${r.loadAfter.join(' / ')}`,
+    `- Pinning: ${r.pinned ? 'server on core 0; load generator, orchestrator, sinks and Redis on core 1 (taskset)' : 'unavailable (taskset or a second core missing): processes share all cores'}`,
+    `- Versions: ${Object.entries(m.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  ];
+}
+
+export interface Row {
+  readonly variant: string;
+  readonly route: 'hello' | 'item';
+  readonly rps: Spread;
+  readonly cpu: Spread;
+  readonly p50: Spread;
+  readonly p99: Spread;
+  readonly non2xx: number;
+  readonly errors: number;
+}
+
+export function rows(runs: readonly Run[]): Row[] {
+  const keys = [...new Set(runs.map((r) => `${r.variant}\u0000${r.route}`))];
+  return keys.map((key) => {
+    const [variant, route] = key.split('\u0000') as [string, 'hello' | 'item'];
+    const rs = runs.filter((r) => r.variant === variant && r.route === route).map((r) => r.result);
+    return {
+      variant,
+      route,
+      rps: spread(rs.map((r) => r.rps)),
+      cpu: spread(rs.map((r) => r.cpuUsPerRequest ?? Number.NaN)),
+      p50: spread(rs.map((r) => r.latencyUs.p50)),
+      p99: spread(rs.map((r) => r.latencyUs.p99)),
+      non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
+      errors: rs.reduce((a, r) => a + r.errors + r.timeouts, 0),
+    };
+  });
+}
+
+export interface Targets {
+  readonly bareRatio: number;
+  readonly naiveMultiple: number;
+  readonly p99Ratio: number;
+  readonly itemRatio: number;
+}
+
+export function targets(t: ThroughputResults): Targets {
+  const all = rows(t.runs);
+  const get = (v: string, route: 'hello' | 'item') => all.find((r) => r.variant === v && r.route === route);
+  const fixed = rows(t.fixedRate.runs);
+  const fp99 = (v: string) => fixed.find((r) => r.variant === v)?.p99.median ?? Number.NaN;
+  return {
+    bareRatio:
+      (get('template', 'hello')?.rps.median ?? Number.NaN) / (get('bare', 'hello')?.rps.median ?? Number.NaN),
+    naiveMultiple:
+      (get('template', 'hello')?.rps.median ?? Number.NaN) /
+      (get('naive', 'hello')?.rps.median ?? Number.NaN),
+    p99Ratio: fp99('template') / fp99('bare'),
+    itemRatio:
+      (get('template', 'item')?.rps.median ?? Number.NaN) / (get('bare', 'item')?.rps.median ?? Number.NaN),
+  };
+}
+
+function throughputSection(t: ThroughputResults): string[] {
+  const all = rows(t.runs);
+  const label = (id: string) => t.variants.find((v) => v.id === id)?.label ?? id;
+  const bare = (route: 'hello' | 'item') => all.find((r) => r.variant === 'bare' && r.route === route);
+  const table = (group: 'stack' | 'layer', route: 'hello' | 'item') => {
+    const ids = t.variants.filter((v) => v.group === group || v.id === 'bare').map((v) => v.id);
+    const out = [
+      '| stack | req/s (median) | req/s min–max | % of bare | added µs per request vs bare | server CPU µs per request | p50 µs | p99 µs (median, min–max) |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ];
+    for (const id of ids) {
+      const r = all.find((x) => x.variant === id && x.route === route);
+      const b = bare(route);
+      if (!r || !b) continue;
+      const added = 1e6 / r.rps.median - 1e6 / b.rps.median;
+      out.push(
+        `| ${label(id)} | ${int(r.rps.median)} | ${range(r.rps)} | ${pct(r.rps.median / b.rps.median)} | ${id === 'bare' ? '0' : fix(added)} | ${fix(r.cpu.median)} | ${int(r.p50.median)} | ${int(r.p99.median)} (${range(r.p99)}) |`,
+      );
+    }
+    return out;
+  };
+  const tg = targets(t);
+  const fixed = rows(t.fixedRate.runs);
+  const fixedRow = (id: string) => fixed.find((r) => r.variant === id);
+  const s = t.settings;
+  const out = [
+    '## Throughput',
+    '',
+    `autocannon, ${s.connections} connections, ${s.warmupSeconds} s warm-up then ${s.durationSeconds} s measured, ${s.rounds} interleaved rounds (each round starts every stack afresh, in an order rotated by one each round); medians over rounds, spread as min–max. Latencies are measured per response in µs by the load generator (autocannon's own histogram has 1 ms resolution). "Added µs per request" is 10⁶/req/s of the stack minus 10⁶/req/s of bare Express: the server-side time a request costs on the one core the server has. "Server CPU µs per request" is the server process's CPU time (user + system, every thread, from /proc) over the measured window divided by the requests served: it moves much less than req/s when something else runs on the machine.`,
+    '',
+    '### Stacks: the probe route (`GET /api/v1/hello`, a small JSON body)',
+    '',
+    ...table('stack', 'hello'),
+    '',
+    '### What each layer costs alone (template, probe route)',
+    '',
+    ...table('layer', 'hello'),
+    '',
+    '### The real route: `GET /api/v1/items/:id` (SQLite)',
+    '',
+    ...table('stack', 'item'),
+    '',
+    `### Fixed rate: ${int(t.fixedRate.rate)} req/s (half the template's measured capacity), ${s.rateConnections} connections`,
+    '',
+    '| stack | p50 µs (median) | p99 µs (median) | p99 min–max |',
+    '|---|---:|---:|---:|',
+    ...['bare', 'template'].flatMap((id) => {
+      const r = fixedRow(id);
+      return r ? [`| ${label(id)} | ${int(r.p50.median)} | ${int(r.p99.median)} | ${range(r.p99)} |`] : [];
+    }),
+    '',
+    '### Targets',
+    '',
+    '| target | measured | verdict |',
+    '|---|---:|---|',
+    `| full template ≥ 25 % of bare Express req/s (probe route) | ${pct(tg.bareRatio)} | ${verdict(Number.isFinite(tg.bareRatio) ? tg.bareRatio >= 0.25 : undefined)} |`,
+    `| full template ≥ 5× the naive stack | ${fix(tg.naiveMultiple, 2)}× | ${verdict(Number.isFinite(tg.naiveMultiple) ? tg.naiveMultiple >= 5 : undefined)} |`,
+    `| at half capacity, template p99 ≤ 2× bare p99 | ${fix(tg.p99Ratio, 2)}× | ${verdict(Number.isFinite(tg.p99Ratio) ? tg.p99Ratio <= 2 : undefined)} |`,
+    `| (for reference) full template on the SQLite item route, % of bare | ${pct(tg.itemRatio)} | – |`,
+    '',
+    '### Telemetry that left the process (proof the exporters were on)',
+    '',
+    'Counted by the local sinks over every round (warm-ups included). Spans and log records are counted in the OTLP protobuf bodies; with 100 % sampling a probe-route request of the full template makes one server span and one client span per Redis command, so spans per request below that means the exporter dropped spans (its queue was full).',
+    '',
+    '| stack | requests served | OTLP exports | spans | spans per request | log records per request | OTLP bytes | Sentry envelopes | Sentry bytes |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...Object.entries(t.sinks).map(
+      ([id, x]) =>
+        `| ${label(id)} | ${int(x.served)} | ${int(x.otlpRequests)} | ${int(x.spans)} | ${fix(x.spans / x.served, 2)} | ${fix(x.logRecords / x.served, 2)} | ${int(x.otlpBytes)} | ${int(x.sentryRequests)} | ${int(x.sentryBytes)} |`,
+    ),
+    '',
+    ...profileSection(t),
+    '### The stacks',
+    '',
+    ...t.variants.map((v) => `- **${v.label}** (\`${v.id}\`): ${v.description}`),
+  ];
+  const bad = all.filter((r) => r.non2xx > 0 || r.errors > 0);
+  if (bad.length > 0)
+    out.push(
+      '',
+      `**Warning:** non-2xx responses or connection errors in: ${bad.map((r) => `${r.variant}/${r.route} (${r.non2xx} non-2xx, ${r.errors} errors)`).join(', ')}.`,
+    );
+  return out;
+}
+
+function profileSection(t: ThroughputResults): string[] {
+  const p = t.profile;
+  if (!p) return [];
+  const label = t.variants.find((v) => v.id === p.variant)?.label ?? p.variant;
+  return [
+    `### Where the time goes: ${label}, probe route (V8 CPU profile)`,
+    '',
+    `A separate run under \`node --cpu-prof\`; only the samples of its measured window count (start-up and warm-up excluded): ${fix(p.totalMs / 1000)} s of busy CPU. Shares are of busy time (idle excluded); "(native)" is time in C++ and system calls made from JS (socket writes show as \`writeUtf8String\`/\`writev\`).`,
+    '',
+    '| package | share of CPU |',
+    '|---|---:|',
+    ...p.byPackage.slice(0, 20).map((x) => `| ${x.name} | ${pct(x.share)} |`),
+    '',
+    '| function | share of CPU |',
+    '|---|---:|',
+    ...p.byFunction.slice(0, 20).map((x) => `| \`${x.name.replace(/\|/g, '\\|')}\` | ${pct(x.share)} |`),
+    '',
+  ];
+}
+
+function scrapeSection(s: ScrapeResults): string[] {
+  const rssChange = s.rss.finalBytes / s.rss.baselineBytes - 1;
+  const rssValues = s.rss.samples.map((x) => x.bytes);
+  const realistic = s.scrape.find((x) => x.case === 'realistic' && x.format === 'classic');
+  const realisticMedian = realistic ? spread(realistic.ms).median : Number.NaN;
+  return [
+    '## `/metrics` scrape time and memory',
+    '',
+    `${s.settings.scrapes} sequential scrapes per case, timed by the client (request to last byte) on the metrics listener of the full template. "Realistic" is the template after a burst of random-path traffic (real routes, unknown paths, random methods and query strings, refused requests); the other case adds ${s.settings.labelSets} label sets to \`http_server_request_duration_seconds\` through the template's own metrics registry.`,
+    '',
+    '| case | format | series (lines) | body bytes | median ms | p90 ms | max ms |',
+    '|---|---|---:|---:|---:|---:|---:|',
+    ...s.scrape.map((x) => {
+      const sp = spread(x.ms);
+      const p90 = [...x.ms].sort((a, b) => a - b)[Math.floor(x.ms.length * 0.9)] ?? Number.NaN;
+      return `| ${x.case} | ${x.format} | ${int(x.series)} | ${int(x.bytes)} | ${fix(sp.median, 2)} | ${fix(p90, 2)} | ${fix(sp.max, 2)} |`;
+    }),
+    '',
+    `RSS of the full template under ${s.settings.rssSeconds} s of random-path traffic (10 connections, full speed${s.rss.load ? `, ${int(s.rss.load.requests)} requests, ${int(s.rss.load.rps)} req/s` : ''}) after a ${s.settings.rssWarmupSeconds} s warm-up of the same traffic:`,
+    '',
+    '| at start of window | at end | change | min | max | samples |',
+    '|---:|---:|---:|---:|---:|---:|',
+    `| ${mib(s.rss.baselineBytes)} | ${mib(s.rss.finalBytes)} | ${pct(rssChange)} | ${mib(Math.min(...rssValues))} | ${mib(Math.max(...rssValues))} | ${rssValues.length} |`,
+    '',
+    '| target | measured | verdict |',
+    '|---|---:|---|',
+    `| \`/metrics\` scrape ≤ 10 ms median at the realistic series count | ${fix(realisticMedian, 2)} ms | ${verdict(Number.isFinite(realisticMedian) ? realisticMedian <= 10 : undefined)} |`,
+    `| RSS within ±10 % after ${s.settings.rssSeconds} s of random-path traffic | ${pct(rssChange)} | ${verdict(Number.isFinite(rssChange) ? Math.abs(rssChange) <= 0.1 : undefined)} |`,
+    '',
+    ...machineSection(s.machine, s),
+  ];
+}
+
+/** The same stacks before the tuning changes (a run kept with --baseline) next to this run. */
+function baselineSection(t: ThroughputResults, b: ThroughputResults): string[] {
+  const now = rows(t.runs);
+  const before = rows(b.runs);
+  const label = (id: string) => t.variants.find((v) => v.id === id)?.label ?? id;
+  const ratio = (rs: Row[], id: string, route: 'hello' | 'item') =>
+    (rs.find((r) => r.variant === id && r.route === route)?.rps.median ?? Number.NaN) /
+    (rs.find((r) => r.variant === 'bare' && r.route === route)?.rps.median ?? Number.NaN);
+  const out = [
+    '### Before and after tuning',
+    '',
+    `The same harness on the code before the changes listed below (run ${b.startedAt}, commit ${b.machine.commit}, load average before ${b.loadBefore.join(' / ')}), next to this run. Compare the ratios to bare Express and the server CPU per request: absolute req/s move with whatever else the machine ran.`,
+    '',
+    '| stack | route | % of bare before | % of bare now | server CPU µs/request before | now |',
+    '|---|---|---:|---:|---:|---:|',
+  ];
+  for (const r of now) {
+    if (r.variant === 'bare') continue;
+    const old = before.find((x) => x.variant === r.variant && x.route === r.route);
+    if (!old) continue;
+    out.push(
+      `| ${label(r.variant)} | ${r.route} | ${pct(ratio(before, r.variant, r.route))} | ${pct(ratio(now, r.variant, r.route))} | ${fix(old.cpu.median)} | ${fix(r.cpu.median)} |`,
+    );
+  }
+  return [...out, ''];
+}
+
+export function renderReport(
+  t: ThroughputResults | undefined,
+  s: ScrapeResults | undefined,
+  baseline?: ThroughputResults,
+): string {
+  const out = [
+    '# Benchmarks',
+    '',
+    '<!-- Written by `npm run bench` (and `npm run bench -- --mode=scrape`) from bench/results/*.json; do not edit by hand. -->',
+    '',
+    "What the template's observability and hardening cost per request, measured side by side with bare Express 5 and with the same libraries wired by their READMEs' defaults, on the same machine in the same run. Targets come from issue 6; performance targets are never unit-tested, they are read here.",
+    '',
+  ];
+  if (t) out.push('## Machine', '', ...machineSection(t.machine, t), '', ...throughputSection(t), '');
+  else out.push('_No throughput run yet: `npm run bench`._', '');
+  if (s) out.push(...scrapeSection(s), '');
+  else out.push('_No scrape/RSS run yet: `npm run bench -- --mode=scrape`._', '');
+  out.push('## What was changed to get there', '');
+  if (t && baseline) out.push(...baselineSection(t, baseline));
+  out.push(...TUNING.map((x) => `- **${x.change}** (${x.where}): ${x.why}`), '');
+  const measured = t ? UNCONFIGURABLE.map((x) => ({ ...x, text: x.evidence(t) })).filter((x) => x.text) : [];
+  if (measured.length > 0)
+    out.push(
+      '## Costs the libraries do not let us configure away',
+      '',
+      ...measured.map((x) => `- **${x.what}**: ${x.text} Proposed fix: ${x.fix}`),
+      '',
+    );
+  out.push(
+    '## How to run',
+    '',
+    '```sh',
+    'npm run bench                              # throughput, layers, real route, fixed-rate p99 (about 13 min)',
+    'npm run bench -- --mode=scrape             # /metrics scrape time and the 5-minute RSS soak',
+    'npm run bench -- --rounds=1 --duration=2   # a quick look (not for the report)',
+    'npm run bench -- --cpu-prof=template       # also write V8 CPU profiles of the template to bench/results/profiles',
+    '```',
+    '',
+  );
+  return out.join('\n');
+}

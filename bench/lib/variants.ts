@@ -1,0 +1,205 @@
+// The stacks a run compares, and how to start each: command line, environment, and what it serves.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BENCH_ADMIN_TOKEN, BENCH_API_TOKEN } from '../servers/common.ts';
+import { APP_LAYERS } from '../servers/layers.ts';
+
+export type Route = 'hello' | 'item';
+
+export interface Variant {
+  readonly id: string;
+  readonly label: string;
+  readonly group: 'stack' | 'layer';
+  readonly kind: 'node-http' | 'bare' | 'template' | 'naive';
+  /** For template variants: the layers switched on (`all` = the production configuration). */
+  readonly layers?: 'all' | readonly string[];
+  readonly routes: readonly Route[];
+  readonly description: string;
+  /** Extra standard variables (informational rows only, e.g. to isolate what a default costs). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Layers switched at process level, through the service's own variables: the OTel SDK (loaded by
+ * --import of service/src/instrumentation.ts, exporting to the local OTLP sink) and Sentry
+ * (SENTRY_DSN pointing at the local Sentry sink).
+ */
+export const PROCESS_LAYERS = ['otel', 'sentry'] as const;
+
+export const LAYER_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  otel: 'OpenTelemetry SDK: traces 100 % sampled, exported over OTLP to the local sink',
+  sentry: 'Sentry, errors only, to the local DSN sink',
+};
+
+export function allVariants(): Variant[] {
+  const layers = [...PROCESS_LAYERS, ...Object.keys(APP_LAYERS)];
+  return [
+    {
+      id: 'node-http',
+      label: 'node:http, no framework',
+      group: 'stack',
+      kind: 'node-http',
+      routes: ['hello'],
+      description:
+        'the same body from a plain node:http handler: the ceiling of one core for this load generator',
+    },
+    {
+      id: 'bare',
+      label: 'Express 5, bare',
+      group: 'stack',
+      kind: 'bare',
+      routes: ['hello', 'item'],
+      description:
+        'express() with its defaults and the route; the item route reads the same SQLite row with node:sqlite',
+    },
+    {
+      id: 'template',
+      label: 'template, full production configuration',
+      group: 'stack',
+      kind: 'template',
+      layers: 'all',
+      routes: ['hello', 'item'],
+      description:
+        'NODE_ENV=production, every layer on: traces to the OTLP sink, metrics, access logs to a file, Redis limiter, helmet, Sentry',
+    },
+    {
+      id: 'naive',
+      label: 'naive full stack (README defaults)',
+      group: 'stack',
+      kind: 'naive',
+      routes: ['hello'],
+      description:
+        'auto-instrumentations-node/register with defaults, Sentry tracesSampleRate 1, default pino-http, prom-client defaults, helmet(), RateLimiterRedis',
+    },
+    {
+      id: 'template-core',
+      label: 'template, every optional layer off',
+      group: 'layer',
+      kind: 'template',
+      layers: [],
+      routes: ['hello'],
+      description: 'the template app (routing, errors, auth) with no telemetry and no hardening middleware',
+    },
+    {
+      id: 'template-no-otlp-logs',
+      label: 'template, full, without OTLP log records (OTEL_LOGS_EXPORTER=none)',
+      group: 'layer',
+      kind: 'template',
+      layers: 'all',
+      env: { OTEL_LOGS_EXPORTER: 'none' },
+      routes: ['hello'],
+      description:
+        'informational: the full configuration with the standard switch that stops log lines from also being sent as OTel log records; the difference to the full row is what that forwarding costs',
+    },
+    ...layers.map(
+      (layer): Variant => ({
+        id: `template+${layer}`,
+        label: `template + ${layer} alone`,
+        group: 'layer',
+        kind: 'template',
+        layers: [layer],
+        routes: ['hello'],
+        description: LAYER_DESCRIPTIONS[layer] ?? layer,
+      }),
+    ),
+  ];
+}
+
+export interface RunContext {
+  readonly root: string;
+  readonly redisUrl: string;
+  readonly otlpUrl: string;
+  readonly sentryDsn: string;
+  readonly databasePath: string;
+}
+
+export interface LaunchSpec {
+  readonly args: string[];
+  readonly env: NodeJS.ProcessEnv;
+}
+
+const has = (v: Variant, layer: string) => v.layers === 'all' || (v.layers?.includes(layer) ?? false);
+
+/** The command line (after `node`) and environment that start a variant. */
+export function launchSpec(v: Variant, ctx: RunContext, extraEnv: NodeJS.ProcessEnv = {}): LaunchSpec {
+  const base: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: 'production',
+    ...extraEnv,
+  };
+  const server = (name: string) => join(ctx.root, 'bench', 'servers', name);
+  if (v.kind === 'node-http') return { args: [server('node-http.ts')], env: base };
+  if (v.kind === 'bare')
+    return { args: [server('bare.ts')], env: { ...base, BENCH_DATABASE_PATH: ctx.databasePath } };
+  if (v.kind === 'naive')
+    return {
+      args: ['--import', server('naive-instrument.ts'), server('naive.ts')],
+      env: {
+        ...base,
+        OTEL_EXPORTER_OTLP_ENDPOINT: ctx.otlpUrl,
+        OTEL_SERVICE_NAME: 'naive',
+        SENTRY_DSN: ctx.sentryDsn,
+        REDIS_URL: ctx.redisUrl,
+      },
+    };
+
+  // The template: its production configuration, from its own variables. Limits are high enough
+  // never to reject; shutdown does not wait for load balancers (nothing to drain between rounds).
+  const env: NodeJS.ProcessEnv = {
+    ...base,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    METRICS_HOST: '127.0.0.1',
+    METRICS_PORT: '0',
+    LOG_LEVEL: 'info',
+    DATABASE_PATH: ctx.databasePath,
+    API_TOKENS: BENCH_API_TOKEN,
+    ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
+    REDIS_URL: ctx.redisUrl,
+    CORS_ORIGINS: 'https://app.example.com',
+    RATE_LIMIT_GENERAL_POINTS: '1000000000',
+    RATE_LIMIT_API_POINTS: '1000000000',
+    RATE_LIMIT_ADMIN_POINTS: '1000000000',
+    SHUTDOWN_DELAY_MS: '0',
+    OTEL_SERVICE_NAME: 'items-api',
+    OTEL_TRACES_SAMPLER: 'always_on',
+  };
+  if (v.layers !== 'all') env.BENCH_LAYERS = (v.layers ?? []).filter((l) => l in APP_LAYERS).join(',');
+  Object.assign(env, v.env ?? {});
+  const otel = has(v, 'otel');
+  const sentry = has(v, 'sentry');
+  if (otel) env.OTEL_EXPORTER_OTLP_ENDPOINT = ctx.otlpUrl;
+  else env.OTEL_SDK_DISABLED = 'true';
+  if (sentry) env.SENTRY_DSN = ctx.sentryDsn;
+  const start = startCommand(ctx.root);
+  const preload = otel || sentry ? start.preload : [];
+  return { args: [...start.nodeFlags, ...preload, server('template.ts')], env };
+}
+
+/**
+ * The template runs with exactly the node flags of `npm start` (package.json), so a runtime flag
+ * added there is measured here too; only the entry point changes (bench/servers/template.ts wraps
+ * the same startService), and the instrumentation preload is dropped when no telemetry layer is on.
+ */
+export function startCommand(root: string): { nodeFlags: string[]; preload: string[] } {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.split(/\s+/);
+  const node = words.indexOf('node');
+  const entry = words.findIndex((w) => /service\/src\/server\.ts$/.test(w));
+  if (node < 0 || entry < node) throw new Error(`bench: cannot read the start command: ${pkg.scripts.start}`);
+  const flags = words.slice(node + 1, entry);
+  const nodeFlags: string[] = [];
+  const preload: string[] = [];
+  for (let i = 0; i < flags.length; i++) {
+    const flag = flags[i] as string;
+    const next = flags[i + 1];
+    if ((flag === '--import' || flag === '--require') && next?.includes('instrumentation')) {
+      preload.push(flag, join(root, next));
+      i++;
+    } else if (flag.startsWith('--import=') && flag.includes('instrumentation')) {
+      preload.push('--import', join(root, flag.slice('--import='.length)));
+    } else nodeFlags.push(flag);
+  }
+  return { nodeFlags, preload };
+}

@@ -1,0 +1,508 @@
+// `npm run bench`: bare Express, the template and a naive stack, side by side, on one machine, in one run.
+// Writes results as JSON (bench/results/) and renders BENCHMARKS.md from them.
+//   --mode=throughput (default)  req/s, p50/p99 per stack and per layer, and the fixed-rate p99 test
+//   --mode=scrape                /metrics scrape time (realistic and 2,000 label sets), RSS under a soak
+// Every load loop here is bounded in time, targets only 127.0.0.1, and every process it starts is stopped.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { LoadResult, LoadSpec } from './lib/load.ts';
+import { loadAverage, machineInfo } from './lib/machine.ts';
+import {
+  canPin,
+  installCleanup,
+  pinSelf,
+  runToCompletion,
+  type Started,
+  startProcess,
+} from './lib/processes.ts';
+import { summariseProfile } from './lib/profile.ts';
+import { startRedis } from './lib/redis.ts';
+import { renderReport, type ScrapeResults, type ThroughputResults } from './lib/report.ts';
+import { startSink } from './lib/sinks.ts';
+import { allVariants, launchSpec, type RunContext, type Variant } from './lib/variants.ts';
+import { parseReady } from './servers/common.ts';
+import { seedDatabase } from './servers/seed.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const SERVER_CORE = 0;
+const LOAD_CORE = 1;
+
+const { values: opt } = parseArgs({
+  options: {
+    mode: { type: 'string', default: 'throughput' },
+    rounds: { type: 'string', default: '5' },
+    duration: { type: 'string', default: '4' },
+    warmup: { type: 'string', default: '1.5' },
+    connections: { type: 'string', default: '50' },
+    'rate-connections': { type: 'string', default: '10' },
+    variants: { type: 'string' },
+    'rss-duration': { type: 'string', default: '300' },
+    'rss-warmup': { type: 'string', default: '30' },
+    scrapes: { type: 'string', default: '200' },
+    'label-sets': { type: 'string', default: '2000' },
+    'results-dir': { type: 'string', default: join(ROOT, 'bench', 'results') },
+    out: { type: 'string', default: join(ROOT, 'BENCHMARKS.md') },
+    'cpu-prof': { type: 'string' },
+    profile: { type: 'string', default: 'template' },
+    // Keep this run as the "before tuning" reference the report compares against.
+    baseline: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+
+const num = (name: keyof typeof opt) => {
+  const n = Number(opt[name]);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number`);
+  return n;
+};
+
+installCleanup();
+// The orchestrator, its sinks, Redis and the load generator share one core; the server has the other.
+pinSelf(LOAD_CORE);
+
+const work = mkdtempSync(join(tmpdir(), 'bench-'));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+const resultsDir = resolve(opt['results-dir'] as string);
+mkdirSync(resultsDir, { recursive: true });
+const itemId = crypto.randomUUID();
+
+interface Server {
+  readonly url: string;
+  readonly metricsUrl: string | undefined;
+  readonly pid: number;
+  readonly proc: Started;
+}
+
+async function startServer(
+  v: Variant,
+  ctx: RunContext,
+  tag: string,
+  extraEnv: NodeJS.ProcessEnv = {},
+  profileTo?: string,
+) {
+  const spec = launchSpec(v, ctx, extraEnv);
+  const prof = opt['cpu-prof'];
+  // V8 writes one profile per thread (the module loader hooks run on their own thread), with the
+  // pid and thread id in the default file name: a directory per run keeps them apart.
+  const profArgs = profileTo
+    ? ['--cpu-prof', `--cpu-prof-dir=${profileTo}`]
+    : prof && (prof === v.id || prof === 'all')
+      ? ['--cpu-prof', `--cpu-prof-dir=${join(resultsDir, 'profiles', `${v.id}-${tag}`)}`]
+      : [];
+  const proc = await startProcess({
+    command: process.execPath,
+    args: [...profArgs, ...spec.args],
+    env: spec.env,
+    cwd: ROOT,
+    core: SERVER_CORE,
+    // Access logs (and any other stdout) go to a file, as in production behind a log shipper.
+    stdoutFile: join(work, `${v.id.replace(/\W/g, '_')}.log`),
+    ready: (l) => parseReady(l) !== undefined,
+    readyTimeoutMs: 60_000,
+  });
+  const info = parseReady(proc.readyLine) as { url: string; metricsUrl?: string };
+  return { url: info.url, metricsUrl: info.metricsUrl, pid: proc.child.pid as number, proc } satisfies Server;
+}
+
+async function load(spec: LoadSpec): Promise<LoadResult> {
+  const timeoutMs = (spec.warmupSeconds + spec.durationSeconds) * 1000 + 60_000;
+  const out = await runToCompletion({
+    command: process.execPath,
+    args: [join(ROOT, 'bench', 'lib', 'load.ts'), JSON.stringify(spec)],
+    core: LOAD_CORE,
+    timeoutMs,
+  });
+  return JSON.parse(out.trim().split('\n').pop() as string) as LoadResult;
+}
+
+/** CPU time (user + system, all threads) a process has used, in µs, from /proc. */
+function cpuMicros(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS) * 1e6;
+  } catch {
+    return Number.NaN;
+  }
+}
+const CLOCK_TICKS = 100;
+
+/**
+ * Warm-up, then the measured window with the server's CPU time read around it: CPU µs per request
+ * is far less sensitive than req/s to whatever else the machine runs.
+ */
+async function measure(
+  srv: Server,
+  spec: LoadSpec,
+): Promise<LoadResult & { cpuUsPerRequest: number; served: number }> {
+  const warm =
+    spec.warmupSeconds > 0
+      ? await load({ ...spec, durationSeconds: spec.warmupSeconds, warmupSeconds: 0 })
+      : undefined;
+  const before = cpuMicros(srv.pid);
+  const r = await load({ ...spec, warmupSeconds: 0 });
+  // Every request the server answered (warm-up included), to relate exported telemetry to requests.
+  const served = r.requests + (warm?.requests ?? 0);
+  return { ...r, cpuUsPerRequest: (cpuMicros(srv.pid) - before) / r.requests, served };
+}
+
+function routePath(route: 'hello' | 'item'): string {
+  return route === 'hello' ? '/api/v1/hello' : `/api/v1/items/${itemId}`;
+}
+
+/** Checks a server answers the route with 200 before loading it: a wrong wiring fails loudly. */
+async function probe(url: string, path: string): Promise<void> {
+  const res = await fetch(`${url}${path}`);
+  const body = await res.text();
+  if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}: ${body.slice(0, 300)}`);
+}
+
+async function setup() {
+  const redis = await startRedis(LOAD_CORE);
+  const otlp = await startSink();
+  const sentry = await startSink();
+  const databasePath = join(work, 'items.db');
+  seedDatabase(databasePath, itemId);
+  const ctx: RunContext = {
+    root: ROOT,
+    redisUrl: redis.url,
+    otlpUrl: otlp.url,
+    sentryDsn: `http://public@127.0.0.1:${sentry.port}/1`,
+    databasePath,
+  };
+  return {
+    ctx,
+    otlp,
+    sentry,
+    async teardown() {
+      await otlp.close();
+      await sentry.close();
+      await redis.stop();
+    },
+  };
+}
+
+async function throughput(): Promise<void> {
+  const rounds = Math.max(1, Math.floor(num('rounds')));
+  const durationSeconds = num('duration');
+  const warmupSeconds = num('warmup');
+  const connections = Math.max(1, Math.floor(num('connections')));
+  const wanted = opt.variants?.split(',');
+  // --variants narrows a run for development; bare Express always stays in, every ratio needs it.
+  const variants = allVariants().filter((v) => !wanted || wanted.includes(v.id) || v.id === 'bare');
+  const startedAt = new Date().toISOString();
+  const loadBefore = loadAverage();
+  const env = await setup();
+  const results: ThroughputResults = {
+    kind: 'throughput',
+    startedAt,
+    finishedAt: '',
+    loadBefore,
+    loadAfter: [],
+    pinned: canPin,
+    machine: machineInfo(ROOT),
+    settings: { rounds, durationSeconds, warmupSeconds, connections, rateConnections: 0 },
+    variants: variants.map(({ id, label, group, layers, description }) => ({
+      id,
+      label,
+      group,
+      layers: layers ?? 'n/a',
+      description,
+    })),
+    runs: [],
+    fixedRate: { rate: 0, runs: [] },
+    sinks: {},
+  };
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  try {
+    for (let round = 0; round < rounds; round++) {
+      // Interleaved: every round visits every stack, each round starting one place later.
+      const order = variants.map((_, i) => variants[(i + round) % variants.length] as Variant);
+      for (const v of order) {
+        const before = {
+          spans: env.otlp.total('/v1/traces'),
+          logs: env.otlp.total('/v1/logs'),
+          otlp: env.otlp.total(),
+          sentry: env.sentry.total(),
+        };
+        let served = 0;
+        const srv = await startServer(v, env.ctx, `r${round}`);
+        try {
+          for (const route of v.routes) {
+            await probe(srv.url, routePath(route));
+            const r = await measure(srv, {
+              url: srv.url,
+              path: routePath(route),
+              connections,
+              warmupSeconds,
+              durationSeconds,
+            });
+            results.runs.push({ variant: v.id, route, round, result: r });
+            served += r.served + 1;
+            const rps = Math.round(r.rps).toString().padStart(6);
+            const cpu = r.cpuUsPerRequest.toFixed(1);
+            const { p50, p99 } = r.latencyUs;
+            log(
+              `round ${round + 1}/${rounds} ${v.id.padEnd(22)} ${route.padEnd(5)} ${rps} req/s  cpu ${cpu} µs/req  p50 ${p50} µs  p99 ${p99} µs`,
+            );
+          }
+        } finally {
+          await srv.proc.stop();
+        }
+        const s = results.sinks[v.id] ?? {
+          otlpRequests: 0,
+          otlpBytes: 0,
+          sentryRequests: 0,
+          sentryBytes: 0,
+          served: 0,
+          spans: 0,
+          logRecords: 0,
+        };
+        results.sinks[v.id] = s;
+        s.served += served;
+        s.spans += env.otlp.total('/v1/traces').items - before.spans.items;
+        s.logRecords += env.otlp.total('/v1/logs').items - before.logs.items;
+        s.otlpRequests += env.otlp.total().requests - before.otlp.requests;
+        s.otlpBytes += env.otlp.total().bytes - before.otlp.bytes;
+        s.sentryRequests += env.sentry.total().requests - before.sentry.requests;
+        s.sentryBytes += env.sentry.total().bytes - before.sentry.bytes;
+      }
+    }
+
+    // Fixed rate: half the template's measured capacity, bare and template alternating.
+    const tmpl = results.runs.filter((r) => r.variant === 'template' && r.route === 'hello');
+    const capacity = tmpl.map((r) => r.result.rps).sort((a, b) => a - b)[Math.floor(tmpl.length / 2)] ?? 0;
+    const rate = Math.max(10, Math.round(capacity / 2));
+    const rateConnections = Math.max(1, Math.floor(num('rate-connections')));
+    results.fixedRate.rate = rate;
+    results.settings.rateConnections = rateConnections;
+    const pair = variants.filter((v) => v.id === 'bare' || v.id === 'template');
+    for (let round = 0; round < rounds; round++) {
+      for (const v of round % 2 === 0 ? pair : [...pair].reverse()) {
+        const srv = await startServer(v, env.ctx, `rate-r${round}`);
+        try {
+          await probe(srv.url, routePath('hello'));
+          const r = await measure(srv, {
+            url: srv.url,
+            path: routePath('hello'),
+            connections: rateConnections,
+            warmupSeconds,
+            durationSeconds,
+            rate,
+          });
+          results.fixedRate.runs.push({ variant: v.id, route: 'hello', round, result: r });
+          log(
+            `fixed rate ${rate}/s round ${round + 1}/${rounds} ${v.id.padEnd(10)} p50 ${r.latencyUs.p50} µs  p99 ${r.latencyUs.p99} µs`,
+          );
+        } finally {
+          await srv.proc.stop();
+        }
+      }
+    }
+
+    // Where the time goes: one more run of a stack under V8's sampling profiler (not in the tables,
+    // the profiler itself costs a little), summarised by package and by function.
+    const profiled = variants.find((v) => v.id === opt.profile);
+    if (profiled) {
+      const dir = join(work, `profile-${profiled.id}`);
+      const srv = await startServer(profiled, env.ctx, 'profile', {}, dir);
+      const spec = { url: srv.url, path: routePath('hello'), connections, warmupSeconds: 0, durationSeconds };
+      const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+      const window = { fromUs: 0, toUs: 0 };
+      try {
+        if (warmupSeconds > 0) await load({ ...spec, durationSeconds: warmupSeconds });
+        window.fromUs = nowUs();
+        await load(spec);
+        window.toUs = nowUs();
+      } finally {
+        await srv.proc.stop();
+      }
+      // The main thread's profile: thread id 0 in CPU.<date>.<time>.<pid>.<tid>.<seq>.cpuprofile.
+      const main = readdirSync(dir).find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f));
+      if (!main) throw new Error(`no main-thread CPU profile in ${dir}: ${readdirSync(dir).join(', ')}`);
+      results.profile = {
+        variant: profiled.id,
+        route: 'hello',
+        ...summariseProfile(join(dir, main), 30, window),
+      };
+    }
+  } finally {
+    await env.teardown();
+  }
+  results.finishedAt = new Date().toISOString();
+  results.loadAfter = loadAverage();
+  const file = opt.baseline ? 'throughput-baseline.json' : 'throughput.json';
+  writeFileSync(join(resultsDir, file), `${JSON.stringify(results, null, 2)}\n`);
+  writeReport();
+  const wrong = [...results.runs, ...results.fixedRate.runs].filter((r) => r.result.non2xx > 0);
+  if (wrong.length > 0)
+    throw new Error(
+      `non-2xx responses in ${wrong.map((r) => `${r.variant}/${r.route}#${r.round}`).join(', ')}`,
+    );
+}
+
+async function timeScrapes(url: string, count: number, accept?: string) {
+  const ms: number[] = [];
+  let body = '';
+  for (let i = 0; i < count; i++) {
+    const t0 = performance.now();
+    const res = await fetch(url, accept ? { headers: { accept } } : {});
+    body = await res.text();
+    ms.push(performance.now() - t0);
+    if (res.status !== 200) throw new Error(`scrape answered ${res.status}`);
+  }
+  const series = body.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
+  return { ms, series, bytes: Buffer.byteLength(body) };
+}
+
+const readRss = (pid: number): number => {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : Number.NaN;
+};
+
+async function scrape(): Promise<void> {
+  const scrapes = Math.max(1, Math.floor(num('scrapes')));
+  const labelSets = Math.max(1, Math.floor(num('label-sets')));
+  const rssSeconds = num('rss-duration');
+  const rssWarmup = num('rss-warmup');
+  const template = allVariants().find((v) => v.id === 'template') as Variant;
+  const startedAt = new Date().toISOString();
+  const loadBefore = loadAverage();
+  const env = await setup();
+  const openMetrics = 'application/openmetrics-text; version=1.0.0';
+  const results: ScrapeResults = {
+    kind: 'scrape',
+    startedAt,
+    finishedAt: '',
+    loadBefore,
+    loadAfter: [],
+    pinned: canPin,
+    machine: machineInfo(ROOT),
+    settings: { scrapes, labelSets, rssSeconds, rssWarmupSeconds: rssWarmup },
+    scrape: [],
+    rss: { samples: [], baselineBytes: 0, finalBytes: 0, load: undefined },
+  };
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  const randomPaths = { itemId, token: 'not-a-token' };
+  try {
+    // 1. Realistic series: the full template after a mix of real, unknown and refused requests.
+    {
+      const srv = await startServer(template, env.ctx, 'scrape');
+      try {
+        await load({
+          url: srv.url,
+          path: '/',
+          connections: 10,
+          warmupSeconds: 0,
+          durationSeconds: Math.min(10, Math.max(2, rssWarmup)),
+          randomPaths,
+        });
+        for (const [format, accept] of [
+          ['classic', undefined],
+          ['OpenMetrics', openMetrics],
+        ] as const) {
+          const r = await timeScrapes(`${srv.metricsUrl}/metrics`, scrapes, accept);
+          results.scrape.push({ case: 'realistic', format, ...r });
+          log(`scrape realistic ${format}: ${r.series} series`);
+        }
+      } finally {
+        await srv.proc.stop();
+      }
+    }
+    // 2. The same registry with 2,000 label sets on the request-duration histogram.
+    {
+      const srv = await startServer(template, env.ctx, 'scrape-labels', {
+        BENCH_EXTRA_LABEL_SETS: String(labelSets),
+      });
+      try {
+        for (const [format, accept] of [
+          ['classic', undefined],
+          ['OpenMetrics', openMetrics],
+        ] as const) {
+          const r = await timeScrapes(`${srv.metricsUrl}/metrics`, scrapes, accept);
+          results.scrape.push({ case: `${labelSets} label sets`, format, ...r });
+          log(`scrape ${labelSets} label sets ${format}: ${r.series} series`);
+        }
+      } finally {
+        await srv.proc.stop();
+      }
+    }
+    // 3. RSS over a soak of random-path traffic (warm-up first, then the measured window).
+    {
+      const srv = await startServer(template, env.ctx, 'rss');
+      try {
+        if (rssWarmup > 0)
+          await load({
+            url: srv.url,
+            path: '/',
+            connections: 10,
+            warmupSeconds: 0,
+            durationSeconds: rssWarmup,
+            randomPaths,
+          });
+        results.rss.baselineBytes = readRss(srv.pid);
+        const t0 = performance.now();
+        results.rss.samples.push({ seconds: 0, bytes: results.rss.baselineBytes });
+        const interval = Math.max(1, Math.min(10, rssSeconds / 30));
+        const sampler = setInterval(() => {
+          results.rss.samples.push({
+            seconds: Math.round((performance.now() - t0) / 100) / 10,
+            bytes: readRss(srv.pid),
+          });
+        }, interval * 1000);
+        try {
+          results.rss.load = await load({
+            url: srv.url,
+            path: '/',
+            connections: 10,
+            warmupSeconds: 0,
+            durationSeconds: rssSeconds,
+            randomPaths,
+          });
+        } finally {
+          clearInterval(sampler);
+        }
+        results.rss.finalBytes = readRss(srv.pid);
+        results.rss.samples.push({
+          seconds: Math.round((performance.now() - t0) / 100) / 10,
+          bytes: results.rss.finalBytes,
+        });
+        log(`rss ${results.rss.baselineBytes} -> ${results.rss.finalBytes}`);
+      } finally {
+        await srv.proc.stop();
+      }
+    }
+  } finally {
+    await env.teardown();
+  }
+  results.finishedAt = new Date().toISOString();
+  results.loadAfter = loadAverage();
+  writeFileSync(join(resultsDir, 'scrape.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeReport();
+}
+
+function readJson<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(join(resultsDir, file), 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeReport(): void {
+  const report = renderReport(
+    readJson<ThroughputResults>('throughput.json'),
+    readJson<ScrapeResults>('scrape.json'),
+    readJson<ThroughputResults>('throughput-baseline.json'),
+  );
+  writeFileSync(resolve(opt.out as string), report);
+  process.stderr.write(`wrote ${resolve(opt.out as string)}\n`);
+}
+
+if (opt.mode === 'throughput') await throughput();
+else if (opt.mode === 'scrape') await scrape();
+else if (opt.mode === 'report') writeReport();
+else throw new Error(`unknown --mode ${opt.mode} (throughput, scrape, report)`);
+process.exit(0);

@@ -1,0 +1,137 @@
+// What was changed in the template to make its request path cheap, and why: rendered into BENCHMARKS.md.
+// No number is written here by hand: evidence is computed from the run's own results.
+import type { ThroughputResults } from './lib/report.ts';
+import { rows } from './lib/report.ts';
+
+export interface Tuning {
+  readonly change: string;
+  readonly where: string;
+  readonly why: string;
+}
+
+/**
+ * The template's choices that keep the request path cheap, each one a library default replaced by
+ * configuration. The layer table measures what each remaining layer costs; the naive row is the
+ * same libraries with their defaults.
+ */
+export const TUNING: readonly Tuning[] = [
+  {
+    change: 'No OTel MeterProvider and no metric exporter',
+    where: 'service/src/telemetry/sdk.ts (`metricReaders: []`)',
+    why: 'NodeSDK otherwise builds an OTLP metric exporter from the environment, and the HTTP instrumentation then records its own duration histogram on every request next to the Prometheus one; metrics leave the process through /metrics only.',
+  },
+  {
+    change: 'Only the instrumentations the service uses (http, express, ioredis, pino)',
+    where: 'service/src/telemetry/sdk.ts',
+    why: 'getNodeAutoInstrumentations() patches dozens of modules (fs, dns, net, and the router package a second time for Express 5), each adding spans or wrappers to every request.',
+  },
+  {
+    change: 'No Express layer spans (middleware, router and request-handler types ignored)',
+    where: 'service/src/telemetry/sdk.ts (`ignoreLayersType`)',
+    why: 'every `use()` and route-level middleware would be a span to create, keep and encode; `http.route` and the span name still come from the instrumentation on the server span.',
+  },
+  {
+    change: 'Redis spans carry the command name only',
+    where: 'service/src/telemetry/sdk.ts (`dbStatementSerializer`)',
+    why: 'the default serialises the arguments (rate-limit keys with client IPs) into every span: bytes to build and export, and personal data.',
+  },
+  {
+    change: 'Probes and scrapes create no span and no access line',
+    where: 'service/src/telemetry/http-filters.ts, service/src/platform/access-log.ts',
+    why: 'liveness probes and `/metrics` scrapes run every few seconds forever; filtered before any work is done.',
+  },
+  {
+    change: 'Sentry for errors only, with an explicit integration list',
+    where: 'service/src/telemetry/sentry.ts, service/src/platform/error-reporting.ts',
+    why: "no Sentry tracing, no Http integration (it wraps every request a second time, records request sessions and reads request bodies): the template's own middleware opens one isolation scope per request for breadcrumbs, and events borrow the OTel trace ids.",
+  },
+  {
+    change: 'Access log serialises method, redacted URL, route, status, duration and request id only',
+    where: 'service/src/platform/access-log.ts',
+    why: "pino-http's default serialisers copy every header and the remote address into every line, and wrap them in extra objects; the short redaction list keeps pino's per-line path checks few.",
+  },
+  {
+    change: 'helmet without the headers that do nothing for JSON',
+    where: 'service/src/platform/security-headers.ts',
+    why: 'document-only headers (DNS prefetch, download options, XSS auditor, origin agent cluster, cross-domain policies) are set and sent on every response by default.',
+  },
+  {
+    change: 'Metric children and label values bound once',
+    where: 'service/src/platform/rate-limit/limiter.ts, service/src/platform/http-metrics.ts',
+    why: 'prom-client hashes the label object on every observation; the limiter binds its children at start-up, and route templates are computed once per Route object instead of per request.',
+  },
+  {
+    change: 'Redis client fails fast instead of queueing',
+    where: 'service/src/platform/redis.ts',
+    why: 'with the offline queue and retries off, a Redis fault costs one command timeout at most and the tiers answer from memory, instead of requests piling up for tens of seconds.',
+  },
+];
+
+export interface Unconfigurable {
+  readonly what: string;
+  /** Computed from the run; undefined when the run lacks the rows it needs. */
+  readonly evidence: (t: ThroughputResults) => string | undefined;
+  readonly fix: string;
+}
+
+const cpu = (t: ThroughputResults, id: string) =>
+  rows(t.runs).find((r) => r.variant === id && r.route === 'hello')?.cpu.median;
+const rps = (t: ThroughputResults, id: string) =>
+  rows(t.runs).find((r) => r.variant === id && r.route === 'hello')?.rps.median;
+const share = (t: ThroughputResults, pkg: string) => t.profile?.byPackage.find((p) => p.name === pkg)?.share;
+const us = (n: number) => `${n.toFixed(1)} µs`;
+const pct = (n: number) => `${(n * 100).toFixed(1)} %`;
+
+/** "x % of the template's busy CPU in the profile, about y µs per request" */
+function profileEvidence(t: ThroughputResults, pkg: string): string | undefined {
+  const s = share(t, pkg);
+  const c = cpu(t, t.profile?.variant ?? 'template');
+  if (s === undefined || c === undefined) return undefined;
+  return `\`${pkg}\` is ${pct(s)} of the busy CPU in the profile above, about ${us(s * c)} of the ${us(c)} of server CPU the full template spends per request.`;
+}
+
+export const UNCONFIGURABLE: readonly Unconfigurable[] = [
+  {
+    what: 'Log lines forwarded as OTel log records (@opentelemetry/instrumentation-pino)',
+    evidence: (t) => {
+      const full = cpu(t, 'template');
+      const without = cpu(t, 'template-no-otlp-logs');
+      const a = rps(t, 'template');
+      const b = rps(t, 'template-no-otlp-logs');
+      if (full === undefined || without === undefined || a === undefined || b === undefined) return undefined;
+      return `The instrumentation hands pino a stream that \`JSON.parse\`s every serialised line back into an object, builds a LogRecord and queues it for OTLP encoding. The full template spends ${us(full)} of server CPU per request with it and ${us(without)} with OTEL_LOGS_EXPORTER=none (${Math.round(a)} vs ${Math.round(b)} req/s); the contract requires the forwarding whenever an endpoint is set, and the instrumentation has no option for a cheaper path.`;
+    },
+    fix: 'build the LogRecord from the object pino is about to serialise (a pino `hooks.logMethod` or `formatters.log` hook) instead of re-parsing the line; or ship logs from stdout with the collector (filelog receiver) and set OTEL_LOGS_EXPORTER=none.',
+  },
+  {
+    what: 'Express layers wrapped even when their spans are off (@opentelemetry/instrumentation-express)',
+    evidence: (t) => {
+      const e = profileEvidence(t, '@opentelemetry/instrumentation-express');
+      return e === undefined
+        ? undefined
+        : `${e} \`ignoreLayersType\` stops the spans, but every layer's handle is still wrapped, and each wrapper stores the layer path, rebuilds the route and reads the RPC metadata on every request, for every middleware the request passes.`;
+    },
+    fix: 'skip wrapping layers whose type is ignored when they are registered (upstream change), or set `http.route` from the app (the template already computes the route template for its metrics) and keep the instrumentation only for the start-up self-check.',
+  },
+  {
+    what: 'OTLP protobuf encoding in JavaScript (@opentelemetry/otlp-transformer)',
+    evidence: (t) => {
+      const e = profileEvidence(t, '@opentelemetry/otlp-transformer');
+      const s = t.sinks.template;
+      return e === undefined || s === undefined
+        ? undefined
+        : `${e} Each request exports ${(s.spans / s.served).toFixed(2)} spans and ${(s.logRecords / s.served).toFixed(2)} log records (counted at the sink), each encoded field by field on the event loop; batching settings change when it runs, not what it costs. A whole batch (up to 512 items by default) is encoded in one synchronous run, and a request that arrives meanwhile waits for it, which shows in the p99 at a fixed rate.`;
+    },
+    fix: 'export to a collector on localhost over a cheaper path (OTLP/gRPC with a native encoder, or a shared-memory exporter), or encode in a worker thread; upstream, a faster protobuf writer.',
+  },
+  {
+    what: 'One Redis round trip and one client span per rate-limit tier (rate-limiter-flexible)',
+    evidence: (t) => {
+      const lim = cpu(t, 'template+limiter');
+      const core = cpu(t, 'template-core');
+      if (lim === undefined || core === undefined) return undefined;
+      return `An API request passes the general and the api tier: two \`consume()\` calls, two EVALSHA round trips, and with OTel on two ioredis client spans. The limiter alone adds ${us(lim - core)} of server CPU per request to the template without optional layers; rate-limiter-flexible consumes one key per call.`;
+    },
+    fix: 'one Lua script that counts every tier a request belongs to in a single round trip (one command, one span), keeping the per-tier keys, headers and fallback.',
+  },
+];

@@ -1,0 +1,91 @@
+// The benchmark harness end to end in a tiny configuration: it starts every stack, loads it, stops it,
+// and writes a report with every row. A correctness test: no timing is asserted here.
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { allVariants } from '../../bench/lib/variants.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+async function runBench(args: string[], t: { after(fn: () => void): void }): Promise<void> {
+  const child = spawn(process.execPath, [join(ROOT, 'bench', 'run.ts'), ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  t.after(() => {
+    try {
+      process.kill(-(child.pid ?? 0), 'SIGKILL');
+    } catch {
+      // Already exited.
+    }
+  });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => {
+    output += c.toString('utf8');
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    output += c.toString('utf8');
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  assert.equal(code, 0, `bench ${args.join(' ')} failed:\n${output.slice(-4000)}`);
+}
+
+const tableRow = (report: string, section: string, label: string) => {
+  const start = report.indexOf(section);
+  assert.ok(start >= 0, `section ${section} missing`);
+  const end = report.indexOf('\n### ', start + section.length);
+  const body = report.slice(start, end < 0 ? undefined : end);
+  return body.split('\n').find((l) => l.startsWith(`| ${label} |`));
+};
+
+test('when the benchmark runs one short round of each mode, then BENCHMARKS.md has every stack, layer and target row', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const common = [`--results-dir=${dir}`, `--out=${join(dir, 'BENCHMARKS.md')}`];
+  await runBench(
+    ['--rounds=1', '--duration=0.5', '--warmup=0.2', '--connections=4', '--rate-connections=2', ...common],
+    t,
+  );
+  await runBench(
+    ['--mode=scrape', '--scrapes=3', '--label-sets=50', '--rss-duration=2', '--rss-warmup=1', ...common],
+    t,
+  );
+  const report = readFileSync(join(dir, 'BENCHMARKS.md'), 'utf8');
+
+  for (const v of allVariants()) {
+    const section = v.group === 'stack' ? '### Stacks' : '### What each layer costs';
+    const row = tableRow(report, section, v.label);
+    assert.ok(row, `no row for ${v.label} in ${section}`);
+    // A number of req/s, not a dash: the stack really served the probe route.
+    assert.match(row, /^\| [^|]+ \| [\d,]+ \|/);
+  }
+  for (const label of ['Express 5, bare', 'template, full production configuration'])
+    assert.ok(tableRow(report, '### The real route', label), `no item-route row for ${label}`);
+  for (const label of ['Express 5, bare', 'template, full production configuration'])
+    assert.ok(tableRow(report, '### Fixed rate', label), `no fixed-rate row for ${label}`);
+  for (const target of [
+    'full template ≥ 25 % of bare Express req/s',
+    'full template ≥ 5× the naive stack',
+    'at half capacity, template p99 ≤ 2× bare p99',
+    '`/metrics` scrape ≤ 10 ms median',
+    'RSS within ±10 %',
+  ])
+    assert.match(
+      report,
+      new RegExp(
+        `\\| ${target.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[^\\n]*\\| \\*\\*(met|missed)\\*\\* \\|`,
+      ),
+    );
+  assert.match(report, /\| realistic \| classic \| [\d,]+ \|/);
+  assert.match(report, /\| 50 label sets \| OpenMetrics \| [\d,]+ \|/);
+  assert.doesNotMatch(report, /Warning:/);
+
+  // The results behind the report are kept as JSON next to it.
+  const results = JSON.parse(readFileSync(join(dir, 'throughput.json'), 'utf8')) as { runs: unknown[] };
+  assert.ok(results.runs.length >= allVariants().length);
+});
