@@ -1,17 +1,6 @@
 // A private, throw-away redis-server for one benchmark run (never the shared one on 6379).
-import { createServer } from 'node:net';
+import { freePort } from '../../test/support/process.ts';
 import { type Started, startProcess } from './processes.ts';
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface RedisProcess {
   readonly url: string;
