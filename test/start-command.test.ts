@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { freePort, waitForLine } from './support/process.ts';
+import { freePort, killGroupAfter, waitForLine } from './support/process.ts';
 
 test('when `npm start` runs with no Redis, collector or Sentry configured, then it serves the items API', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'start-'));
@@ -25,13 +25,7 @@ test('when `npm start` runs with no Redis, collector or Sentry configured, then 
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
-  t.after(() => {
-    try {
-      process.kill(-(child.pid ?? 0), 'SIGKILL');
-    } catch {
-      // Already gone: the test stopped it.
-    }
-  });
+  killGroupAfter(t, child);
   const lines: string[] = [];
   child.stdout.on('data', (c: Buffer) => lines.push(...c.toString('utf8').split('\n')));
   await waitForLine(child, (l) => l.includes('service listening'), 30_000);

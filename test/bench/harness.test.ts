@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { allVariants } from '../../bench/lib/variants.ts';
+import { killGroupAfter } from '../support/process.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -17,13 +18,7 @@ async function runBench(args: string[], t: { after(fn: () => void): void }): Pro
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
-  t.after(() => {
-    try {
-      process.kill(-(child.pid ?? 0), 'SIGKILL');
-    } catch {
-      // Already exited.
-    }
-  });
+  killGroupAfter(t, child);
   let output = '';
   child.stdout.on('data', (c: Buffer) => {
     output += c.toString('utf8');

@@ -54,3 +54,14 @@ export function waitForLine(
     child.once('exit', onExit);
   });
 }
+
+/** After the test, kill the detached child's whole process group (npm, shells and what they started). */
+export function killGroupAfter(t: { after(fn: () => void): void }, child: ChildProcess): void {
+  t.after(() => {
+    try {
+      process.kill(-(child.pid ?? 0), 'SIGKILL');
+    } catch {
+      // Already gone: the test stopped it.
+    }
+  });
+}

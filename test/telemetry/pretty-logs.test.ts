@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
-import { freePort, waitForLine } from '../support/process.ts';
+import { freePort, killGroupAfter, waitForLine } from '../support/process.ts';
 import { ROOT } from '../support/service-process.ts';
 
 test('when stdout is a terminal, then log lines are pretty-printed instead of JSON', async (t) => {
@@ -23,13 +23,7 @@ test('when stdout is a terminal, then log lines are pretty-printed instead of JS
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
-  t.after(() => {
-    try {
-      process.kill(-(child.pid ?? 0), 'SIGKILL');
-    } catch {
-      // Already gone.
-    }
-  });
+  killGroupAfter(t, child);
   const line = await waitForLine(child, (l) => l.includes('service listening'), 30_000);
   assert.doesNotMatch(line.trim(), /^\{/, 'not a JSON line');
   assert.match(line, /INFO/);
