@@ -47,10 +47,11 @@ export function createApp(deps: Dependencies): Express {
   // 5. Liveness and readiness: before any rate limit (probes must never be throttled).
   app.use(probeRoutes(deps));
   // 6. Rate limits: general on everything below, api on /api/v1, admin on admin routes (before the
-  //    token check, so token guessing is limited too).
+  //    token check, so token guessing is limited too). The api middleware comes first: it counts the
+  //    general tier with its own in one Redis command, and the general middleware skips it then.
   const limits = deps.rateLimits.tier;
-  app.use(limits.general);
   app.use('/api/v1', limits.api);
+  app.use(limits.general);
   const adminGuard = [limits.admin, requireRole('admin')];
   app.use(adminHealthRoutes(deps, adminGuard));
 

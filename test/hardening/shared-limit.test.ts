@@ -38,3 +38,39 @@ test('when two instances share one Redis, then a client gets the limit once acro
   }
   assert.deepEqual(admin, [200, 200, 200, 200, 429, 429]);
 });
+
+test('when an /api/v1 request passes the general and api tiers, then both are counted by one Redis command, and a request the general tier rejects is not counted by the api tier', async (t) => {
+  const redis = await startRedis(t);
+  const svc = await startServiceProcess(t, {
+    REDIS_URL: redis.url,
+    RATE_LIMIT_GENERAL_POINTS: '6',
+    RATE_LIMIT_API_POINTS: '100',
+  });
+  const get = async () => {
+    const res = await fetch(`${svc.url}/api/v1/items`);
+    await res.arrayBuffer();
+    return res;
+  };
+  // The first call loads the script (EVALSHA answered NOSCRIPT, then EVAL); count from the second on.
+  await get();
+  await redis.command('CONFIG', 'RESETSTAT');
+  const statuses: number[] = [];
+  let lastAllowed: Response | undefined;
+  for (let i = 0; i < 8; i++) {
+    const res = await get();
+    statuses.push(res.status);
+    if (res.status === 200) lastAllowed = res;
+  }
+  const stats = String(await redis.command('INFO', 'commandstats'));
+  const calls = (cmd: string) => Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+  assert.equal(calls('evalsha') + calls('eval'), 8, `one script call per request:\n${stats}`);
+  assert.deepEqual(statuses, [...Array(5).fill(200), ...Array(3).fill(429)]);
+  // Both tiers answered in one call: each has its own item in the RateLimit header.
+  assert.match(lastAllowed?.headers.get('ratelimit') ?? '', /^"general";r=0;t=\d+, "api";r=94;t=\d+$/);
+  assert.equal(Number(await redis.command('GET', 'rl:general:127.0.0.1')), 9);
+  assert.equal(
+    Number(await redis.command('GET', 'rl:api:127.0.0.1')),
+    6,
+    'rejected by general: not counted in api',
+  );
+});

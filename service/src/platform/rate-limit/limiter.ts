@@ -7,18 +7,18 @@
 //    (0 ms); commands in flight when it dies fail as soon as the socket closes.
 //  - Redis paused (accepts, never replies): the first calls wait the command timeout, trip the gate,
 //    and every later request skips Redis (0 ms) until a probe succeeds.
-//  A request passes through two tiers at most, and the second sees the tripped gate, so the wait is
-//  not doubled. Measured on the shared 2-core test box (test/hardening/redis-faults.test.ts):
+//  An /api/v1 request's two tiers share one command; an admin request makes two (general, then
+//  admin), and the second sees the tripped gate, so the wait is not doubled. Measured on the shared 2-core test box (test/hardening/redis-faults.test.ts):
 //  slowest request 155-171 ms with Redis paused or frozen, p99 7-35 ms, no 5xx, no false 429.
-import type { RequestHandler, Response } from 'express';
-import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { NextFunction, RequestHandler, Response } from 'express';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { HttpProblem } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { RedisConnection } from '../redis.ts';
 import type { SecurityEvents } from '../security-events.ts';
 import { createRedisGate, type RedisGate } from './redis-gate.ts';
-import { DeadlineRedisLimiter, LateExecutionError } from './redis-store.ts';
+import { LateExecutionError, RedisTierStore } from './redis-store.ts';
 import { type Backend, TIER_NAMES, type TierName, type TierSpec, tierSpecs } from './tiers.ts';
 
 export interface RateLimitDeps {
@@ -43,6 +43,11 @@ export interface TierStatus {
 }
 
 export interface RateLimits {
+  /**
+   * Middleware per mount point: `general` for every limited route, `api` for /api/v1 (it counts the
+   * general tier too, in the same Redis command, and the `general` middleware then skips it),
+   * `admin` for admin routes.
+   */
   readonly tier: Readonly<Record<TierName, RequestHandler>>;
   /** 'redis' when REDIS_URL is set, else 'memory'. */
   readonly store: 'redis' | 'memory';
@@ -52,6 +57,7 @@ export interface RateLimits {
 
 const UNAVAILABLE_RETRY_AFTER_SECONDS = '5';
 const KEY_LOCAL = 'rateLimitKey';
+const COUNTED_LOCAL = 'rateLimitTiersCounted';
 
 const tooManyRequests = (tier: TierName, retryAfterSeconds: number) =>
   new HttpProblem(429, {
@@ -103,118 +109,149 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
     for (const name of TIER_NAMES) publish(specs[name], reason);
   });
 
-  const tierHandler = (spec: TierSpec): RequestHandler => {
-    const memory = new RateLimiterMemory({
-      points: spec.points,
-      duration: spec.durationSeconds,
-      keyPrefix: spec.keyPrefix,
-    });
-    const store: RateLimiterAbstract | undefined = redis
-      ? new DeadlineRedisLimiter({
-          redis,
-          points: spec.points,
-          durationSeconds: spec.durationSeconds,
-          keyPrefix: spec.keyPrefix,
-          timeoutMs: deps.redisTimeoutMs,
-        })
-      : undefined;
-
-    // Metric children bound once: the hot path only increments.
+  // Per tier, built once and shared by every mount point that counts the tier.
+  const runtime = (spec: TierSpec) => {
     const d = deps.metrics.rateLimitDecisions;
-    const allowed = {
-      redis: d.labels(spec.name, 'allowed', 'redis'),
-      memory: d.labels(spec.name, 'allowed', 'memory'),
-    };
-    const rejected = {
-      redis: d.labels(spec.name, 'rejected', 'redis'),
-      memory: d.labels(spec.name, 'rejected', 'memory'),
-    };
-    const unavailable = d.labels(spec.name, 'unavailable', 'redis');
-    // What the headers say when nothing has been counted for this client in memory yet.
-    const fresh = new RateLimiterRes(spec.points, spec.durationSeconds * 1000, 0, true);
     const h = deps.metrics.dbOperationDuration;
     const labels = {
       db_system_name: 'redis',
       db_operation_name: 'EVALSHA',
       db_collection_name: spec.keyPrefix,
     };
-    const redisOk = h.labels({ ...labels, error_type: '' });
-    const redisTimeout = h.labels({ ...labels, error_type: 'timeout' });
-    const redisError = h.labels({ ...labels, error_type: 'error' });
+    return {
+      spec,
+      memory: new RateLimiterMemory({
+        points: spec.points,
+        duration: spec.durationSeconds,
+        keyPrefix: spec.keyPrefix,
+      }),
+      // Metric children bound once: the hot path only increments.
+      allowed: {
+        redis: d.labels(spec.name, 'allowed', 'redis'),
+        memory: d.labels(spec.name, 'allowed', 'memory'),
+      },
+      rejected: {
+        redis: d.labels(spec.name, 'rejected', 'redis'),
+        memory: d.labels(spec.name, 'rejected', 'memory'),
+      },
+      unavailable: d.labels(spec.name, 'unavailable', 'redis'),
+      // What the headers say when nothing has been counted for this client in memory yet.
+      fresh: new RateLimiterRes(spec.points, spec.durationSeconds * 1000, 0, true),
+      redisOk: h.labels({ ...labels, error_type: '' }),
+      redisTimeout: h.labels({ ...labels, error_type: 'timeout' }),
+      redisError: h.labels({ ...labels, error_type: 'error' }),
+    };
+  };
+  type Tier = ReturnType<typeof runtime>;
+  const tiers = {} as Record<TierName, Tier>;
+  for (const name of TIER_NAMES) tiers[name] = runtime(specs[name]);
+  const store = redis ? new RedisTierStore({ redis, timeoutMs: deps.redisTimeoutMs }) : undefined;
 
+  /**
+   * Middleware that counts the named tiers, in order, once per request: a tier an earlier mount point
+   * already counted is skipped. On Redis all of them go in one command (redis-store.ts).
+   */
+  const mount = (...names: TierName[]): RequestHandler => {
+    const group = names.map((n) => tiers[n]);
+    const windows = group.map((t) => t.spec);
     return async (req, res, next) => {
+      const counted = countedTiers(res);
+      const todo = group.every((t) => !counted.has(t.spec.name))
+        ? group
+        : group.filter((t) => !counted.has(t.spec.name));
+      if (todo.length === 0) {
+        next();
+        return;
+      }
+      for (const t of todo) counted.add(t.spec.name);
       const key = keyFor(req, res, deps.keyOf);
-      let result: RateLimiterRes | undefined;
-      let ok = true;
-      let backend: 'redis' | 'memory' = 'redis';
+      // A result per tier counted; fewer than `todo` when a tier rejected (its result is the last).
+      let results: RateLimiterRes[] | undefined;
+      const backend: 'redis' | 'memory' = store && gate?.up() ? 'redis' : 'memory';
 
-      if (store && gate?.up()) {
+      if (store && gate && backend === 'redis') {
         const start = performance.now();
         try {
-          result = await store.consume(key);
-          redisOk.observe((performance.now() - start) / 1000);
+          results = await store.consume(key, todo === group ? windows : todo.map((t) => t.spec));
+          const s = (performance.now() - start) / 1000;
+          // One command for all the tiers: each tier's series sees it (db_collection_name = its prefix).
+          for (const t of todo) t.redisOk.observe(s);
         } catch (err) {
-          if (err instanceof RateLimiterRes) {
-            redisOk.observe((performance.now() - start) / 1000);
-            result = err;
-            ok = false;
-          } else {
-            // A store failure is never a verdict on the client.
-            const timedOut = err instanceof Error && /timed out/i.test(err.message);
-            (timedOut ? redisTimeout : redisError).observe((performance.now() - start) / 1000);
-            gate.failed(err);
-            if (!certainlyNotCounted(err)) {
-              // The command may have run in Redis (a reply that came too late, a socket closed after
-              // the write): counting it in memory too could count this request twice. Let it pass
-              // uncounted (admin: closed); at most the requests in flight when Redis failed.
-              if (spec.failClosed) {
-                unavailable.inc();
+          // A store failure is never a verdict on the client.
+          const s = (performance.now() - start) / 1000;
+          const timedOut = err instanceof Error && /timed out/i.test(err.message);
+          for (const t of todo) (timedOut ? t.redisTimeout : t.redisError).observe(s);
+          gate.failed(err);
+          if (!certainlyNotCounted(err)) {
+            // The command may have run in Redis (a reply that came too late, a socket closed after
+            // the write): counting it in memory too could count this request twice. Let it pass
+            // uncounted (admin: closed); at most the requests in flight when Redis failed.
+            for (const t of todo) {
+              if (t.spec.failClosed) {
+                t.unavailable.inc();
                 next(limiterUnavailable());
                 return;
               }
-              setHeaders(res, spec, (await memory.get(key)) ?? fresh);
-              allowed.redis.inc();
-              next();
-              return;
+              setHeaders(res, t.spec, (await t.memory.get(key)) ?? t.fresh);
+              t.allowed.redis.inc();
             }
+            next();
+            return;
           }
         }
       }
 
-      if (result === undefined) {
-        if (store && spec.failClosed) {
-          unavailable.inc();
-          next(limiterUnavailable());
-          return;
+      if (results === undefined) {
+        // Memory, tier by tier in order, stopping at the first rejection.
+        results = [];
+        for (const t of todo) {
+          if (store && t.spec.failClosed) {
+            t.unavailable.inc();
+            next(limiterUnavailable());
+            return;
+          }
+          const r = await t.memory.consume(key).catch((err: unknown) => {
+            if (err instanceof RateLimiterRes) return err;
+            throw err;
+          });
+          results.push(r);
+          if (r.consumedPoints > t.spec.points) break;
         }
-        backend = 'memory';
-        try {
-          result = await memory.consume(key);
-        } catch (err) {
-          if (!(err instanceof RateLimiterRes)) throw err;
-          result = err;
-          ok = false;
-        }
+        return decide(res, next, todo, results, 'memory');
       }
-
-      setHeaders(res, spec, result);
-      if (ok) {
-        allowed[backend].inc();
-        next();
-        return;
-      }
-      rejected[backend].inc();
-      const retryAfter = Math.max(1, Math.ceil(result.msBeforeNext / 1000));
-      deps.securityEvents.record('rate_limited', { tier: spec.name, backend });
-      next(tooManyRequests(spec.name, retryAfter));
+      return decide(res, next, todo, results, backend);
     };
+  };
+
+  const decide = (
+    res: Response,
+    next: NextFunction,
+    todo: readonly Tier[],
+    results: readonly RateLimiterRes[],
+    backend: 'redis' | 'memory',
+  ) => {
+    for (let i = 0; i < results.length; i++) {
+      const t = todo[i] as Tier;
+      const r = results[i] as RateLimiterRes;
+      setHeaders(res, t.spec, r);
+      if (r.consumedPoints <= t.spec.points) {
+        t.allowed[backend].inc();
+        continue;
+      }
+      t.rejected[backend].inc();
+      const retryAfter = Math.max(1, Math.ceil(r.msBeforeNext / 1000));
+      deps.securityEvents.record('rate_limited', { tier: t.spec.name, backend });
+      next(tooManyRequests(t.spec.name, retryAfter));
+      return;
+    }
+    next();
   };
 
   return {
     tier: {
-      general: tierHandler(specs.general),
-      api: tierHandler(specs.api),
-      admin: tierHandler(specs.admin),
+      general: mount('general'),
+      api: mount('general', 'api'),
+      admin: mount('admin'),
     },
     store: redis ? 'redis' : 'memory',
     status() {
@@ -242,6 +279,15 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
 function certainlyNotCounted(err: unknown): boolean {
   if (err instanceof LateExecutionError) return true;
   return err instanceof Error && /not ready|isn't writeable/.test(err.message);
+}
+
+function countedTiers(res: Response): Set<TierName> {
+  let counted = res.locals[COUNTED_LOCAL] as Set<TierName> | undefined;
+  if (counted === undefined) {
+    counted = new Set();
+    res.locals[COUNTED_LOCAL] = counted;
+  }
+  return counted;
 }
 
 function keyFor(req: Parameters<RequestHandler>[0], res: Response, keyOf: RateLimitDeps['keyOf']): string {
