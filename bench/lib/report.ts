@@ -33,7 +33,7 @@ export interface ThroughputResults extends Common {
   variants: {
     id: string;
     label: string;
-    group: 'stack' | 'layer';
+    group: 'stack' | 'layer' | 'without';
     layers: 'all' | 'n/a' | readonly string[];
     description: string;
   }[];
@@ -160,6 +160,23 @@ function throughputSection(t: ThroughputResults): string[] {
     }
     return out;
   };
+  // Full configuration minus one layer: what that layer costs in the full stack, in server CPU.
+  const withoutTable = () => {
+    const full = all.find((x) => x.variant === 'template' && x.route === 'hello');
+    const out = [
+      '| stack | req/s (median) | req/s min–max | % of bare | server CPU µs per request | server CPU µs saved vs full | p50 µs | p99 µs (median, min–max) |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ];
+    const b = bare('hello');
+    for (const id of t.variants.filter((v) => v.group === 'without').map((v) => v.id)) {
+      const r = all.find((x) => x.variant === id && x.route === 'hello');
+      if (!r || !b || !full) continue;
+      out.push(
+        `| ${label(id)} | ${int(r.rps.median)} | ${range(r.rps)} | ${pct(r.rps.median / b.rps.median)} | ${fix(r.cpu.median)} | ${fix(full.cpu.median - r.cpu.median)} | ${int(r.p50.median)} | ${int(r.p99.median)} (${range(r.p99)}) |`,
+      );
+    }
+    return out;
+  };
   const tg = targets(t);
   const fixed = rows(t.fixedRate.runs);
   const fixedRow = (id: string) => fixed.find((r) => r.variant === id);
@@ -176,6 +193,10 @@ function throughputSection(t: ThroughputResults): string[] {
     '### What each layer costs alone (template, probe route)',
     '',
     ...table('layer', 'hello'),
+    '',
+    '### What each layer costs inside the full stack (full configuration minus that layer, probe route)',
+    '',
+    ...withoutTable(),
     '',
     '### The real route: `GET /api/v1/items/:id` (SQLite)',
     '',

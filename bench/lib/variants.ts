@@ -9,7 +9,7 @@ export type Route = 'hello' | 'item';
 export interface Variant {
   readonly id: string;
   readonly label: string;
-  readonly group: 'stack' | 'layer';
+  readonly group: 'stack' | 'layer' | 'without';
   readonly kind: 'node-http' | 'bare' | 'template' | 'naive';
   /** For template variants: the layers switched on (`all` = the production configuration). */
   readonly layers?: 'all' | readonly string[];
@@ -100,6 +100,19 @@ export function allVariants(): Variant[] {
         layers: [layer],
         routes: ['hello'],
         description: LAYER_DESCRIPTIONS[layer] ?? layer,
+      }),
+    ),
+    // Layers cost more together than alone (an OTel span per Redis command, a log record per access
+    // line): the full configuration minus one layer shows what each costs where it really runs.
+    ...layers.map(
+      (layer): Variant => ({
+        id: `template-${layer}`,
+        label: `template, full, without ${layer}`,
+        group: 'without',
+        kind: 'template',
+        layers: layers.filter((l) => l !== layer),
+        routes: ['hello'],
+        description: `the full configuration with ${layer} switched off`,
       }),
     ),
   ];
