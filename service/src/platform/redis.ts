@@ -32,6 +32,11 @@ export interface RedisConnection {
   redisNow(): number;
   /** Measures the offset between this host's clock and Redis's (TIME), halving the round trip. */
   syncClock(): Promise<void>;
+  /**
+   * Holds the connection's socket writes until the end of the current event-loop turn: the commands
+   * of every request handled in this turn then leave in one write instead of one each.
+   */
+  coalesceWrites(): void;
   /** Round-trip latency in ms, or throws. */
   ping(): Promise<number>;
   close(): Promise<void>;
@@ -51,6 +56,7 @@ export function createRedis(opts: RedisOptions): RedisConnection {
     lazyConnect: false,
   });
   let closing = false;
+  let corked = false;
   let clockOffsetMs = 0;
   let synced = false;
   let lastError = '';
@@ -93,6 +99,24 @@ export function createRedis(opts: RedisOptions): RedisConnection {
       const after = Date.now();
       clockOffsetMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - (before + after) / 2;
       synced = true;
+    },
+    // Why: each write to Redis is a system call that also wakes the Redis process, and it was the
+    // largest single cost of a rate-limited request (BENCHMARKS.md, "What was changed"). Under load
+    // a turn of the event loop handles several requests; corking the socket until setImmediate
+    // (which runs right after the turn's I/O callbacks, so no command waits for a later turn) sends
+    // all their commands with one writev. ioredis's own enableAutoPipelining batches the same way,
+    // but it sends the batch from its setImmediate callback, where the ioredis instrumentation
+    // parents every command's span to the request that opened the batch; corking leaves each
+    // command sent, timed and traced inside its own request.
+    coalesceWrites() {
+      if (corked || client.status !== 'ready') return;
+      const stream = client.stream;
+      corked = true;
+      stream.cork();
+      setImmediate(() => {
+        corked = false;
+        stream.uncork();
+      });
     },
     async ping() {
       const start = performance.now();

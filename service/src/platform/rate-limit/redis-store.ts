@@ -91,6 +91,7 @@ export class RedisTierStore {
     const keys = tiers.map((t) => `${t.keyPrefix}:${key}`);
     const args = [String(deadline)];
     for (const t of tiers) args.push('1', String(t.durationSeconds), String(t.points));
+    this.#redis.coalesceWrites();
     const reply = await (this.#redis.client as TiersClient)[COMMAND](keys.length, ...keys, ...args);
     if (Number(reply[0]) < 0) throw new LateExecutionError();
     const out: RateLimiterRes[] = [];
