@@ -38,7 +38,7 @@ const tableRow = (report: string, section: string, label: string) => {
   return body.split('\n').find((l) => l.startsWith(`| ${label} |`));
 };
 
-test('when the benchmark runs one short round of each mode, then BENCHMARKS.md has every stack, layer and target row', async (t) => {
+test('when the benchmark runs one short round of each mode, then BENCHMARKS.md has every stack, layer (alone and removed from the full stack) and target row', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'bench-test-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const common = [`--results-dir=${dir}`, `--out=${join(dir, 'BENCHMARKS.md')}`];
@@ -53,7 +53,11 @@ test('when the benchmark runs one short round of each mode, then BENCHMARKS.md h
   const report = readFileSync(join(dir, 'BENCHMARKS.md'), 'utf8');
 
   for (const v of allVariants()) {
-    const section = v.group === 'stack' ? '### Stacks' : '### What each layer costs';
+    const section = {
+      stack: '### Stacks',
+      layer: '### What each layer costs alone',
+      without: '### What each layer costs inside the full stack',
+    }[v.group];
     const row = tableRow(report, section, v.label);
     assert.ok(row, `no row for ${v.label} in ${section}`);
     // A number of req/s, not a dash: the stack really served the probe route.
