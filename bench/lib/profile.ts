@@ -21,7 +21,75 @@ export interface ProfileSummary {
   readonly totalMs: number;
   readonly byPackage: { name: string; ms: number; share: number }[];
   readonly byFunction: { name: string; ms: number; share: number }[];
+  /** Every busy sample charged to one cost centre (see COST_CENTRES), all of them listed. */
+  readonly byCentre?: { name: string; ms: number; share: number }[];
 }
+
+/**
+ * What a request's work is, as an operator thinks of it. Self time by package cannot say this: a
+ * system call is "(native)" whoever made it, and the OTLP encoder is the same code for spans and
+ * log records. Two kinds of centre:
+ *  - `anywhere`: the sample is charged to it when any frame on its stack matches (the first such
+ *    centre in this list wins): work that calls nothing else of the request's, e.g. a batch export
+ *    started by a timer, or an ioredis command and the socket write under it.
+ *  - otherwise the innermost matching frame decides: middleware call the rest of the chain, so an
+ *    outer frame says nothing about the work under it (helmet calls next(), and so on).
+ */
+export const COST_CENTRES: readonly {
+  name: string;
+  anywhere?: boolean;
+  test: (url: string, fn: string) => boolean;
+}[] = [
+  { name: 'garbage collection', anywhere: true, test: (_u, fn) => fn === '(garbage collector)' },
+  {
+    name: 'OTel spans: batch export (OTLP encoding, HTTP)',
+    anywhere: true,
+    test: (u, fn) =>
+      u.includes('/sdk-trace/dist/export/BatchSpanProcessorBase') &&
+      (fn === '_flushOneBatch' || fn === 'doExport'),
+  },
+  {
+    name: 'OTel log records: batch export (OTLP encoding, HTTP)',
+    anywhere: true,
+    test: (u, fn) =>
+      u.includes('/sdk-logs/dist/export/BatchLogRecordProcessorBase') &&
+      (fn === '_executeExport' || fn === '_exportWithTimeout'),
+  },
+  {
+    name: 'OTel export responses (OTLP HTTP transport, both signals)',
+    anywhere: true,
+    test: (u) => u.includes('/otlp-exporter-base/'),
+  },
+  {
+    name: 'OTel log records: re-parsing each line, building the LogRecord',
+    anywhere: true,
+    test: (u) => u.includes('instrumentation-pino/dist/log-sending-utils'),
+  },
+  {
+    name: 'Redis commands (ioredis, its instrumentation, socket writes and replies)',
+    anywhere: true,
+    test: (u) => u.includes('/ioredis/') || u.includes('instrumentation-ioredis'),
+  },
+  {
+    name: 'pino-http child loggers (two per request)',
+    anywhere: true,
+    test: (u, fn) => fn === 'child' && u.includes('/pino/lib/proto'),
+  },
+  {
+    name: 'log lines (pino-http, pino serialisation, redaction, file write)',
+    test: (u) => /\/(pino|pino-http|sonic-boom|@pinojs\/redact|pino-std-serializers)\//.test(u),
+  },
+  { name: 'Sentry (per-request isolation scope)', test: (u) => u.includes('/@sentry/') },
+  { name: 'helmet', test: (u) => u.includes('/helmet/') },
+  { name: 'prom-client', test: (u) => u.includes('/prom-client/') },
+  {
+    name: 'OTel server span (http and express instrumentations, context, span life cycle)',
+    test: (u) => u.includes('/@opentelemetry/'),
+  },
+  { name: 'Express and router (incl. response writes)', test: (u) => /\/(express|router)\//.test(u) },
+  { name: 'template code', test: (u) => /\/service\/src\//.test(u) && !u.includes('/node_modules/') },
+];
+const OTHER_CENTRE = 'Node.js core (HTTP parsing, sockets, timers, promises)';
 
 /** "pino", "@opentelemetry/sdk-trace", "(gc)", "node:internal", "service", ... */
 export function packageOf(url: string, fn: string): string {
@@ -55,6 +123,34 @@ export function summariseProfile(
 ): ProfileSummary {
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  // Per node: the first `anywhere` centre matched on its path to the root, and the innermost other one.
+  const anywhere = COST_CENTRES.map((c, i) => (c.anywhere ? i : -1)).filter((i) => i >= 0);
+  const inner = COST_CENTRES.map((c, i) => (c.anywhere ? -1 : i)).filter((i) => i >= 0);
+  const match = (id: number, among: number[]) => {
+    const n = byId.get(id);
+    return n
+      ? among.find((i) => COST_CENTRES[i]?.test(n.callFrame.url, n.callFrame.functionName))
+      : undefined;
+  };
+  const memo = new Map<number, { any: number; inner: number }>();
+  const pathOf = (id: number): { any: number; inner: number } => {
+    const hit = memo.get(id);
+    if (hit) return hit;
+    const up = parent.get(id);
+    const above = up === undefined ? { any: Number.POSITIVE_INFINITY, inner: -1 } : pathOf(up);
+    const a = match(id, anywhere);
+    const i = match(id, inner);
+    const r = { any: Math.min(above.any, a ?? Number.POSITIVE_INFINITY), inner: i ?? above.inner };
+    memo.set(id, r);
+    return r;
+  };
+  const centreOf = (id: number): string => {
+    const r = pathOf(id);
+    const idx = Number.isFinite(r.any) ? r.any : r.inner;
+    return COST_CENTRES[idx]?.name ?? OTHER_CENTRE;
+  };
   const selfUs = new Map<number, number>();
   let t = p.startTime;
   for (let i = 0; i < p.samples.length; i++) {
@@ -66,6 +162,7 @@ export function summariseProfile(
   }
   const pkg = new Map<string, number>();
   const fns = new Map<string, number>();
+  const centres = new Map<string, number>();
   let total = 0;
   for (const [id, us] of selfUs) {
     const n = byId.get(id);
@@ -78,18 +175,36 @@ export function summariseProfile(
     const where = /\/(service|bench)\//.test(url) && !url.includes('/node_modules/') ? fileOf(url) : name;
     const fn = `${functionName || '(anonymous)'} ${where}${url ? `:${lineNumber + 1}` : ''}`;
     fns.set(fn, (fns.get(fn) ?? 0) + us);
+    const c = centreOf(id);
+    centres.set(c, (centres.get(c) ?? 0) + us);
   }
   const rank = (m: Map<string, number>) =>
     [...m]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, us]) => ({ name, ms: us / 1000, share: total > 0 ? us / total : 0 }));
-  return { totalMs: total / 1000, byPackage: rank(pkg), byFunction: rank(fns) };
+  return {
+    totalMs: total / 1000,
+    byPackage: rank(pkg),
+    byFunction: rank(fns),
+    byCentre: [...centres]
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, us]) => ({ name, ms: us / 1000, share: total > 0 ? us / total : 0 })),
+  };
 }
 
 if (import.meta.main) {
-  const s = summariseProfile(process.argv[2] as string, Number(process.argv[3] ?? 25));
+  // Optional third argument: only the last N seconds of the profile (skips start-up).
+  const raw = JSON.parse(readFileSync(process.argv[2] as string, 'utf8')) as CpuProfile;
+  const last = Number(process.argv[4] ?? Number.NaN);
+  const s = summariseProfile(
+    process.argv[2] as string,
+    Number(process.argv[3] ?? 25),
+    Number.isFinite(last) ? { fromUs: raw.endTime - last * 1e6, toUs: raw.endTime } : undefined,
+  );
   console.log(`busy ${s.totalMs.toFixed(0)} ms`);
+  for (const x of s.byCentre ?? []) console.log(`${(x.share * 100).toFixed(1).padStart(5)} %  ${x.name}`);
+  console.log('');
   for (const x of s.byPackage) console.log(`${(x.share * 100).toFixed(1).padStart(5)} %  ${x.name}`);
   console.log('');
   for (const x of s.byFunction) console.log(`${(x.share * 100).toFixed(1).padStart(5)} %  ${x.name}`);
