@@ -101,7 +101,25 @@ function profileEvidence(t: ThroughputResults, pkg: string): string | undefined 
   return `\`${pkg}\` is ${pct(s)} of the busy CPU in the profile above, about ${us(s * c)} of the ${us(c)} of server CPU the full template spends per request.`;
 }
 
+/** "x % of the busy CPU in the profile (cost centre), about y µs per request" */
+function centreEvidence(t: ThroughputResults, centre: string): string | undefined {
+  const s = t.profile?.byCentre?.find((c) => c.name === centre)?.share;
+  const c = cpu(t, t.profile?.variant ?? 'template');
+  if (s === undefined || c === undefined) return undefined;
+  return `"${centre}" is ${pct(s)} of the busy CPU in the profile above, about ${us(s * c)} per request.`;
+}
+
 export const UNCONFIGURABLE: readonly Unconfigurable[] = [
+  {
+    what: 'Two child loggers per request (pino-http)',
+    evidence: (t) => {
+      const e = centreEvidence(t, 'pino-http child loggers (two per request)');
+      return e === undefined
+        ? undefined
+        : `${e} pino-http makes \`logger.child({ request_id })\` and \`child({ req })\` for every request, and pino serialises and redacts a child's bindings when the child is made, whether or not anything logs through it; the template logs nothing through \`req.log\`, only the access line needs \`req\`. \`quietReqLogger\`/\`quietResLogger\` choose which child is used, not whether both are made.`;
+    },
+    fix: 'upstream, make the request loggers lazily (on first use of `req.log`); here, the access line could be written by a small `res.on("finish")` middleware from the root logger, at the price of leaving pino-http.',
+  },
   {
     what: 'Log lines forwarded as OTel log records (@opentelemetry/instrumentation-pino)',
     evidence: (t) => {

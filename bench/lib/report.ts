@@ -255,6 +255,22 @@ function throughputSection(t: ThroughputResults): string[] {
   return out;
 }
 
+/** The profile by cost centre, with the µs per request each share is of the stack's measured CPU. */
+function centres(t: ThroughputResults, p: NonNullable<ThroughputResults['profile']>): string[] {
+  if (!p.byCentre) return [];
+  const cpu = rows(t.runs).find((r) => r.variant === p.variant && r.route === 'hello')?.cpu.median;
+  return [
+    'By cost centre: each sample is charged to what the request was doing (bench/lib/profile.ts, `COST_CENTRES`: a socket write made by ioredis is Redis time, one made by `res.json()` is Express\'s). "µs per request" applies the share to the server CPU per request measured in the throughput table.',
+    '',
+    '| cost centre | share of CPU | ≈ µs per request |',
+    '|---|---:|---:|',
+    ...p.byCentre.map(
+      (x) => `| ${x.name} | ${pct(x.share)} | ${cpu === undefined ? '–' : fix(x.share * cpu)} |`,
+    ),
+    '',
+  ];
+}
+
 function profileSection(t: ThroughputResults): string[] {
   const p = t.profile;
   if (!p) return [];
@@ -264,6 +280,7 @@ function profileSection(t: ThroughputResults): string[] {
     '',
     `A separate run under \`node --cpu-prof\`; only the samples of its measured window count (start-up and warm-up excluded): ${fix(p.totalMs / 1000)} s of busy CPU. Shares are of busy time (idle excluded); "(native)" is time in C++ and system calls made from JS (socket writes show as \`writeUtf8String\`/\`writev\`).`,
     '',
+    ...centres(t, p),
     '| package | share of CPU |',
     '|---|---:|',
     ...p.byPackage.slice(0, 20).map((x) => `| ${x.name} | ${pct(x.share)} |`),
