@@ -8,8 +8,9 @@
 //  - Redis paused (accepts, never replies): the first calls wait the command timeout, trip the gate,
 //    and every later request skips Redis (0 ms) until a probe succeeds.
 //  An /api/v1 request's two tiers share one command; an admin request makes two (general, then
-//  admin), and the second sees the tripped gate, so the wait is not doubled. Measured on the shared 2-core test box (test/hardening/redis-faults.test.ts):
-//  slowest request 155-171 ms with Redis paused or frozen, p99 7-35 ms, no 5xx, no false 429.
+//  admin), and the second sees the tripped gate, so the wait is not doubled. Measured on the
+//  shared 2-core test box (test/hardening/redis-faults.test.ts): slowest request 155-171 ms with
+//  Redis paused or frozen, p99 7-35 ms, no 5xx, no false 429.
 import type { NextFunction, RequestHandler, Response } from 'express';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { HttpProblem } from '../errors.ts';

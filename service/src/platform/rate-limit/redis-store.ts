@@ -1,5 +1,5 @@
-// The Redis store of the tiers: every tier a request passes is counted by one script call, with a
-// deadline, so one request costs one Redis round trip and one client span whatever its tiers.
+// The Redis store of the tiers: the tiers of one mount point (general and api for /api/v1) are
+// counted by one script call, with a deadline: one Redis round trip and one client span for both.
 //
 // Why not rate-limiter-flexible's RateLimiterRedis: it counts one key per command, and an /api/v1
 // request passes two tiers. Two commands per request were the largest single cost of the template's
