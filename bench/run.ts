@@ -2,11 +2,13 @@
 // Writes results as JSON (bench/results/) and renders BENCHMARKS.md from them.
 //   --mode=throughput (default)  req/s, p50/p99 per stack and per layer, and the fixed-rate p99 test
 //   --mode=scrape                /metrics scrape time (realistic and 2,000 label sets), RSS under a soak
+//   --mode=instructions          instructions per request under valgrind's callgrind (noise-free cost)
 // Every load loop here is bounded in time, targets only 127.0.0.1, and every process it starts is stopped.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { callgrindArgs, dumpInstructions, zeroCounters } from './lib/callgrind.ts';
 import type { LoadResult, LoadSpec } from './lib/load.ts';
 import { loadAverage, machineInfo } from './lib/machine.ts';
 import {
@@ -19,7 +21,12 @@ import {
 } from './lib/processes.ts';
 import { summariseProfile } from './lib/profile.ts';
 import { startRedis } from './lib/redis.ts';
-import { renderReport, type ScrapeResults, type ThroughputResults } from './lib/report.ts';
+import {
+  type InstructionResults,
+  renderReport,
+  type ScrapeResults,
+  type ThroughputResults,
+} from './lib/report.ts';
 import { startSink } from './lib/sinks.ts';
 import { allVariants, launchSpec, type RunContext, type Variant } from './lib/variants.ts';
 import { parseReady } from './servers/common.ts';
@@ -42,6 +49,8 @@ const { values: opt } = parseArgs({
     'rss-warmup': { type: 'string', default: '30' },
     scrapes: { type: 'string', default: '200' },
     'label-sets': { type: 'string', default: '2000' },
+    'ir-warmup': { type: 'string', default: '1000' },
+    'ir-requests': { type: 'string', default: '1000' },
     'results-dir': { type: 'string', default: join(ROOT, 'bench', 'results') },
     out: { type: 'string', default: join(ROOT, 'BENCHMARKS.md') },
     'cpu-prof': { type: 'string' },
@@ -81,6 +90,7 @@ async function startServer(
   tag: string,
   extraEnv: NodeJS.ProcessEnv = {},
   profileTo?: string,
+  wrapper?: readonly string[],
 ) {
   const spec = launchSpec(v, ctx, extraEnv);
   const prof = opt['cpu-prof'];
@@ -91,16 +101,19 @@ async function startServer(
     : prof && (prof === v.id || prof === 'all')
       ? ['--cpu-prof', `--cpu-prof-dir=${join(resultsDir, 'profiles', `${v.id}-${tag}`)}`]
       : [];
+  // A wrapper (valgrind) runs node itself, so the process's pid is the wrapper's.
+  const [command, ...wrapArgs] = wrapper ?? [];
   const proc = await startProcess({
-    command: process.execPath,
-    args: [...profArgs, ...spec.args],
+    command: command ?? process.execPath,
+    args: [...(command ? [...wrapArgs, process.execPath] : []), ...profArgs, ...spec.args],
     env: spec.env,
     cwd: ROOT,
     core: SERVER_CORE,
     // Access logs (and any other stdout) go to a file, as in production behind a log shipper.
     stdoutFile: join(work, `${v.id.replace(/\W/g, '_')}.log`),
     ready: (l) => parseReady(l) !== undefined,
-    readyTimeoutMs: 60_000,
+    // Under valgrind, loading the template's modules alone takes minutes.
+    readyTimeoutMs: wrapper ? 900_000 : 60_000,
   });
   const info = parseReady(proc.readyLine) as { url: string; metricsUrl?: string };
   return { url: info.url, metricsUrl: info.metricsUrl, pid: proc.child.pid as number, proc } satisfies Server;
@@ -333,7 +346,7 @@ async function throughput(): Promise<void> {
   }
   results.finishedAt = new Date().toISOString();
   results.loadAfter = loadAverage();
-  const file = opt.baseline ? 'throughput-baseline.json' : 'throughput.json';
+  const file = resultFile('throughput');
   writeFileSync(join(resultsDir, file), `${JSON.stringify(results, null, 2)}\n`);
   writeReport();
   const wrong = [...results.runs, ...results.fixedRate.runs].filter((r) => r.result.non2xx > 0);
@@ -483,6 +496,106 @@ async function scrape(): Promise<void> {
   writeReport();
 }
 
+/** Longer than the OTel batch processors' schedule delays (5 s spans, 1 s log records). */
+const EXPORT_DRAIN_MS = 10_000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The stacks the instruction count covers by default: the same as the throughput table's. */
+const INSTRUCTION_VARIANTS = ['node-http', 'bare', 'template-core', 'template', 'naive'];
+
+/**
+ * Instructions per request: each stack under callgrind serves warm-up requests (until V8 has
+ * compiled the hot path), then the counters are zeroed, a fixed number of requests is served and the
+ * counters are dumped once their telemetry has been exported. The same process then sits idle for as
+ * long, and what it executes meanwhile (timers, background threads) is subtracted: under valgrind a
+ * request takes ~50x longer, so periodic work would otherwise be charged to requests 50x over.
+ */
+async function instructions(): Promise<void> {
+  const warmupRequests = Math.max(1, Math.floor(num('ir-warmup')));
+  const requests = Math.max(1, Math.floor(num('ir-requests')));
+  const connections = 4;
+  const wanted = opt.variants?.split(',') ?? INSTRUCTION_VARIANTS;
+  const variants = allVariants().filter((v) => wanted.includes(v.id) || v.id === 'bare');
+  const startedAt = new Date().toISOString();
+  const loadBefore = loadAverage();
+  const env = await setup();
+  const results: InstructionResults = {
+    kind: 'instructions',
+    startedAt,
+    finishedAt: '',
+    loadBefore,
+    loadAfter: [],
+    pinned: canPin,
+    machine: machineInfo(ROOT),
+    settings: { warmupRequests, requests, connections },
+    runs: [],
+  };
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  try {
+    for (const v of variants) {
+      const dir = join(work, `callgrind-${v.id.replace(/\W/g, '_')}`);
+      mkdirSync(dir);
+      const t0 = performance.now();
+      const srv = await startServer(v, env.ctx, 'callgrind', {}, undefined, [
+        'valgrind',
+        ...callgrindArgs(dir),
+      ]);
+      const startSeconds = (performance.now() - t0) / 1000;
+      const serverEnv = launchSpec(v, env.ctx).env;
+      try {
+        const path = routePath('hello');
+        await probe(srv.url, path);
+        // durationSeconds only bounds the load process's run time here: `requests` ends it.
+        const spec = { url: srv.url, path, connections, warmupSeconds: 0, durationSeconds: 1800 };
+        await load({ ...spec, requests: warmupRequests });
+        // The warm-up's telemetry leaves before counting starts, and the counted requests' telemetry
+        // (batched every 5 s for spans, 1 s for log records) leaves before counting stops.
+        await sleep(EXPORT_DRAIN_MS);
+        await zeroCounters(srv.pid, serverEnv);
+        const spansBefore = env.otlp.total('/v1/traces').items;
+        const t1 = performance.now();
+        const r = await load({ ...spec, requests });
+        await sleep(EXPORT_DRAIN_MS);
+        const busyMs = performance.now() - t1;
+        const busy = await dumpInstructions(srv.pid, serverEnv, dir);
+        const spans = env.otlp.total('/v1/traces').items - spansBefore;
+        await zeroCounters(srv.pid, serverEnv);
+        await sleep(busyMs);
+        const idle = await dumpInstructions(srv.pid, serverEnv, dir);
+        if (r.non2xx > 0 || r.errors > 0)
+          throw new Error(`${v.id}: ${r.non2xx} non-2xx responses and ${r.errors} errors under callgrind`);
+        results.runs.push({
+          variant: v.id,
+          label: v.label,
+          route: 'hello',
+          requests: r.requests,
+          instructions: busy,
+          idleInstructions: idle,
+          spans,
+          seconds: busyMs / 1000,
+          startSeconds,
+        });
+        log(
+          `${v.id.padEnd(22)} ${Math.round((busy - idle) / r.requests).toLocaleString('en-US')} instructions/request (${r.requests} requests, idle ${idle.toLocaleString('en-US')})`,
+        );
+      } finally {
+        await srv.proc.stop(30_000);
+      }
+    }
+  } finally {
+    await env.teardown();
+  }
+  results.finishedAt = new Date().toISOString();
+  results.loadAfter = loadAverage();
+  writeFileSync(join(resultsDir, resultFile('instructions')), `${JSON.stringify(results, null, 2)}\n`);
+  writeReport();
+}
+
+/** `<kind>.json`, or `<kind>-baseline.json` for a run kept as the "before tuning" reference. */
+function resultFile(kind: string): string {
+  return opt.baseline ? `${kind}-baseline.json` : `${kind}.json`;
+}
+
 function readJson<T>(file: string): T | undefined {
   try {
     return JSON.parse(readFileSync(join(resultsDir, file), 'utf8')) as T;
@@ -496,6 +609,8 @@ function writeReport(): void {
     readJson<ThroughputResults>('throughput.json'),
     readJson<ScrapeResults>('scrape.json'),
     readJson<ThroughputResults>('throughput-baseline.json'),
+    readJson<InstructionResults>('instructions.json'),
+    readJson<InstructionResults>('instructions-baseline.json'),
   );
   writeFileSync(resolve(opt.out as string), report);
   process.stderr.write(`wrote ${resolve(opt.out as string)}\n`);
@@ -503,6 +618,7 @@ function writeReport(): void {
 
 if (opt.mode === 'throughput') await throughput();
 else if (opt.mode === 'scrape') await scrape();
+else if (opt.mode === 'instructions') await instructions();
 else if (opt.mode === 'report') writeReport();
-else throw new Error(`unknown --mode ${opt.mode} (throughput, scrape, report)`);
+else throw new Error(`unknown --mode ${opt.mode} (throughput, scrape, instructions, report)`);
 process.exit(0);

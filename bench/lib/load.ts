@@ -11,6 +11,11 @@ export interface LoadSpec {
   /** Seconds of load before measuring (results discarded). */
   readonly warmupSeconds: number;
   readonly durationSeconds: number;
+  /**
+   * Stop after this many requests instead of after `durationSeconds` (which then only bounds the
+   * run): the instruction count compares stacks over the same number of requests.
+   */
+  readonly requests?: number;
   /** Requests per second over all connections; full speed when absent. */
   readonly rate?: number;
   /** Random paths, methods and query strings instead of one path (the RSS soak). */
@@ -65,6 +70,7 @@ function run(spec: LoadSpec, seconds: number, record: boolean): Promise<LoadResu
         url: `${spec.url}${spec.path}`,
         connections: spec.connections,
         duration: seconds,
+        ...(spec.requests ? { amount: spec.requests } : {}),
         ...(spec.rate ? { overallRate: spec.rate } : {}),
         ...(spec.headers ? { headers: { ...spec.headers } } : {}),
         ...(random

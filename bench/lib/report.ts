@@ -66,6 +66,31 @@ export interface ScrapeResults extends Common {
   };
 }
 
+export interface InstructionResults extends Common {
+  kind: 'instructions';
+  settings: { warmupRequests: number; requests: number; connections: number };
+  runs: {
+    variant: string;
+    label: string;
+    route: 'hello';
+    requests: number;
+    /** Instructions (callgrind Ir, every thread) from the first to the last measured request. */
+    instructions: number;
+    /** Instructions over the same wall time with no requests, subtracted per request. */
+    idleInstructions: number;
+    /** Spans the OTLP sink received for the counted requests (proof the export was counted). */
+    spans: number;
+    seconds: number;
+    startSeconds: number;
+  }[];
+}
+
+/** Instructions per request of one stack, idle work subtracted; NaN when the stack was not counted. */
+export function instructionsPerRequest(r: InstructionResults | undefined, variant: string): number {
+  const run = r?.runs.find((x) => x.variant === variant);
+  return run ? (run.instructions - run.idleInstructions) / run.requests : Number.NaN;
+}
+
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
 const fix = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
 const pct = (n: number) => (Number.isFinite(n) ? `${(n * 100).toFixed(1)} %` : '–');
@@ -352,21 +377,62 @@ function baselineSection(t: ThroughputResults, b: ThroughputResults): string[] {
   return [...out, ''];
 }
 
+function instructionSection(ir: InstructionResults, before: InstructionResults | undefined): string[] {
+  const bare = instructionsPerRequest(ir, 'bare');
+  const template = instructionsPerRequest(ir, 'template');
+  const hasBefore = before !== undefined && before.runs.length > 0;
+  const out = [
+    '## Instructions per request (callgrind)',
+    '',
+    `A cost per request that the machine's noise does not move. Each stack runs alone under \`valgrind --tool=callgrind\` (one core, every thread counted: JIT-compiled code, garbage collection, Node's C++ and libraries), serves ${int(ir.settings.warmupRequests)} warm-up requests of the probe route, then ${int(ir.settings.requests)} counted requests (${ir.settings.connections} connections); counting stops once the batched telemetry of those requests has been exported (the OTLP sink's span count is in the table), and what the same process executes idle over the same wall time is subtracted. Counting the same stack twice gives the same number within about 1 %, where req/s above moves by up to 2× between rounds. It counts user-space instructions only: time in the kernel (socket system calls) and the price of cache misses are not in it, so it ranks code paths rather than predicting req/s. The telemetry sinks, Redis and the load generator run outside valgrind, as in the throughput run.`,
+    '',
+    `- Run: ${ir.startedAt} → ${ir.finishedAt}; commit ${ir.machine.commit}`,
+    '',
+    `| stack | instructions per request | × bare Express | bare ÷ stack | spans exported per request |${hasBefore ? ' before tuning | change |' : ''}`,
+    `|---|---:|---:|---:|---:|${hasBefore ? '---:|---:|' : ''}`,
+  ];
+  for (const r of ir.runs) {
+    const n = instructionsPerRequest(ir, r.variant);
+    const old = instructionsPerRequest(before, r.variant);
+    const tail = hasBefore
+      ? ` ${Number.isFinite(old) ? int(old) : '–'} | ${Number.isFinite(old) ? pct(n / old - 1) : '–'} |`
+      : '';
+    out.push(
+      `| ${r.label} | ${int(n)} | ${fix(n / bare, 2)} | ${pct(bare / n)} | ${fix(r.spans / r.requests, 2)} |${tail}`,
+    );
+  }
+  if (Number.isFinite(template) && Number.isFinite(bare))
+    out.push(
+      '',
+      `By this count the full template does ${fix(template / bare, 1)}× the work of bare Express per request: if every instruction cost the same, it would keep ${pct(bare / template)} of bare Express's req/s (the target is 25 %, i.e. at most 4× the work).`,
+    );
+  if (hasBefore)
+    out.push(
+      '',
+      `"Before tuning" is the same count on the code before this report's tuning changes (run ${before.startedAt}, commit ${before.machine.commit}).`,
+    );
+  return [...out, ''];
+}
+
 export function renderReport(
   t: ThroughputResults | undefined,
   s: ScrapeResults | undefined,
   baseline?: ThroughputResults,
+  ir?: InstructionResults,
+  irBaseline?: InstructionResults,
 ): string {
   const out = [
     '# Benchmarks',
     '',
-    '<!-- Written by `npm run bench` (and `npm run bench -- --mode=scrape`) from bench/results/*.json; do not edit by hand. -->',
+    '<!-- Written by `npm run bench` (and `--mode=scrape`, `--mode=instructions`) from bench/results/*.json; do not edit by hand. -->',
     '',
     "What the template's observability and hardening cost per request, measured side by side with bare Express 5 and with the same libraries wired by their READMEs' defaults, on the same machine in the same run. Targets come from issue 6; performance targets are never unit-tested, they are read here.",
     '',
   ];
   if (t) out.push('## Machine', '', ...machineSection(t.machine, t), '', ...throughputSection(t), '');
   else out.push('_No throughput run yet: `npm run bench`._', '');
+  if (ir && ir.runs.length > 0) out.push(...instructionSection(ir, irBaseline));
+  else out.push('_No instruction count yet: `npm run bench -- --mode=instructions`._', '');
   if (s) out.push(...scrapeSection(s), '');
   else out.push('_No scrape/RSS run yet: `npm run bench -- --mode=scrape`._', '');
   out.push('## What was changed to get there', '');
@@ -386,6 +452,7 @@ export function renderReport(
     '```sh',
     'npm run bench                              # throughput, layers, real route, fixed-rate p99 (about 20 min)',
     'npm run bench -- --mode=scrape             # /metrics scrape time and the 5-minute RSS soak',
+    'npm run bench -- --mode=instructions       # instructions per request under callgrind (about 15 min)',
     'npm run bench -- --rounds=1 --duration=2   # a quick look (not for the report)',
     'npm run bench -- --cpu-prof=template       # also write V8 CPU profiles of the template to bench/results/profiles',
     '```',

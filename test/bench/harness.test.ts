@@ -50,6 +50,10 @@ test('when the benchmark runs one short round of each mode, then BENCHMARKS.md h
     ['--mode=scrape', '--scrapes=3', '--label-sets=50', '--rss-duration=2', '--rss-warmup=1', ...common],
     t,
   );
+  await runBench(
+    ['--mode=instructions', '--variants=bare', '--ir-warmup=20', '--ir-requests=40', ...common],
+    t,
+  );
   const report = readFileSync(join(dir, 'BENCHMARKS.md'), 'utf8');
 
   for (const v of allVariants()) {
@@ -83,6 +87,13 @@ test('when the benchmark runs one short round of each mode, then BENCHMARKS.md h
   assert.match(report, /\| realistic \| classic \| [\d,]+ \|/);
   assert.match(report, /\| 50 label sets \| OpenMetrics \| [\d,]+ \|/);
   assert.doesNotMatch(report, /Warning:/);
+
+  // The instruction count: bare Express counted under callgrind, a plausible number per request
+  // (a JSON response through Express is hundreds of thousands of instructions, not zero or billions).
+  const irRow = tableRow(report, '## Instructions per request', 'Express 5, bare');
+  assert.ok(irRow, 'no instruction-count row for bare Express');
+  const perRequest = Number((irRow.split('|')[2] ?? '').trim().replace(/,/g, ''));
+  assert.ok(perRequest > 10_000 && perRequest < 50_000_000, `instructions per request: ${irRow}`);
 
   // The results behind the report are kept as JSON next to it.
   const results = JSON.parse(readFileSync(join(dir, 'throughput.json'), 'utf8')) as { runs: unknown[] };
