@@ -76,7 +76,7 @@ export interface InstructionResults extends Common {
     requests: number;
     /** Instructions (callgrind Ir, every thread) from the first to the last measured request. */
     instructions: number;
-    /** Instructions over the same wall time with no requests, subtracted per request. */
+    /** Instructions over the same wall time with no requests afterwards (shown, not subtracted). */
     idleInstructions: number;
     /** Spans the OTLP sink received for the counted requests (proof the export was counted). */
     spans: number;
@@ -85,10 +85,14 @@ export interface InstructionResults extends Common {
   }[];
 }
 
-/** Instructions per request of one stack, idle work subtracted; NaN when the stack was not counted. */
+/**
+ * Instructions per request of one stack; NaN when the stack was not counted. Idle work is not
+ * subtracted: V8 collects the requests' garbage when the process goes idle (its memory reducer), so
+ * the idle window holds request costs too, in varying amounts (seen: 26 M and 370 M for the template).
+ */
 export function instructionsPerRequest(r: InstructionResults | undefined, variant: string): number {
   const run = r?.runs.find((x) => x.variant === variant);
-  return run ? (run.instructions - run.idleInstructions) / run.requests : Number.NaN;
+  return run ? run.instructions / run.requests : Number.NaN;
 }
 
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
@@ -384,12 +388,12 @@ function instructionSection(ir: InstructionResults, before: InstructionResults |
   const out = [
     '## Instructions per request (callgrind)',
     '',
-    `A cost per request that the machine's noise does not move. Each stack runs alone under \`valgrind --tool=callgrind\` (one core, every thread counted: JIT-compiled code, garbage collection, Node's C++ and libraries), serves ${int(ir.settings.warmupRequests)} warm-up requests of the probe route, then ${int(ir.settings.requests)} counted requests (${ir.settings.connections} connections); counting stops once the batched telemetry of those requests has been exported (the OTLP sink's span count is in the table), and what the same process executes idle over the same wall time is subtracted. Counting the same stack twice gives the same number within about 1 %, where req/s above moves by up to 2× between rounds. It counts user-space instructions only: time in the kernel (socket system calls) and the price of cache misses are not in it, so it ranks code paths rather than predicting req/s. The telemetry sinks, Redis and the load generator run outside valgrind, as in the throughput run.`,
+    `A cost per request that the machine's noise does not move. Each stack runs alone under \`valgrind --tool=callgrind\` (one core, every thread counted: JIT-compiled code, garbage collection, Node's C++ and libraries), serves ${int(ir.settings.warmupRequests)} warm-up requests of the probe route, then ${int(ir.settings.requests)} counted requests (${ir.settings.connections} connections); counting stops 10 s after the last response, once the batched telemetry of those requests has been exported (the OTLP sink's span count is in the table). The same process left idle for as long afterwards is counted too and shown, not subtracted: it is mostly garbage collection of the requests' garbage, which V8 runs when the process goes idle, so its size varies from run to run and it bounds how far the per-request figure can be off. Counting bare Express and node:http twice gave the same numbers within 0.1 %, where req/s above moves by up to 2× between rounds. It counts user-space instructions only: time in the kernel (socket system calls) and the price of cache misses are not in it, so it ranks code paths rather than predicting req/s. The telemetry sinks, Redis and the load generator run outside valgrind, as in the throughput run.`,
     '',
     `- Run: ${ir.startedAt} → ${ir.finishedAt}; commit ${ir.machine.commit}`,
     '',
-    `| stack | instructions per request | × bare Express | bare ÷ stack | spans exported per request |${hasBefore ? ' before tuning | change |' : ''}`,
-    `|---|---:|---:|---:|---:|${hasBefore ? '---:|---:|' : ''}`,
+    `| stack | instructions per request | × bare Express | bare ÷ stack | spans exported per request | idle afterwards, per request |${hasBefore ? ' before tuning | change |' : ''}`,
+    `|---|---:|---:|---:|---:|---:|${hasBefore ? '---:|---:|' : ''}`,
   ];
   for (const r of ir.runs) {
     const n = instructionsPerRequest(ir, r.variant);
