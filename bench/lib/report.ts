@@ -388,7 +388,7 @@ function instructionSection(ir: InstructionResults, before: InstructionResults |
   const out = [
     '## Instructions per request (callgrind)',
     '',
-    `A cost per request that the machine's noise does not move. Each stack runs alone under \`valgrind --tool=callgrind\` (one core, every thread counted: JIT-compiled code, garbage collection, Node's C++ and libraries), serves ${int(ir.settings.warmupRequests)} warm-up requests of the probe route, then ${int(ir.settings.requests)} counted requests (${ir.settings.connections} connections); counting stops 10 s after the last response, once the batched telemetry of those requests has been exported (the OTLP sink's span count is in the table). The same process left idle for as long afterwards is counted too and shown, not subtracted: it is mostly garbage collection of the requests' garbage, which V8 runs when the process goes idle, so its size varies from run to run and it bounds how far the per-request figure can be off. Counting bare Express and node:http twice gave the same numbers within 0.1 %, where req/s above moves by up to 2× between rounds. It counts user-space instructions only: time in the kernel (socket system calls) and the price of cache misses are not in it, so it ranks code paths rather than predicting req/s. The telemetry sinks, Redis and the load generator run outside valgrind, as in the throughput run.`,
+    `A cost per request that the machine's noise does not move. Each stack runs alone under \`valgrind --tool=callgrind\` (one core, every thread counted: JIT-compiled code, garbage collection, Node's C++ and libraries), serves ${int(ir.settings.warmupRequests)} warm-up requests of the probe route, then ${int(ir.settings.requests)} counted requests (${ir.settings.connections} connections); counting stops 10 s after the last response, once the batched telemetry of those requests has been exported (the OTLP sink's span count is in the table). The same process left idle for as long afterwards is counted too and shown, not subtracted: it is mostly garbage collection of the requests' garbage, which V8 runs when the process goes idle, so its size varies from run to run and it bounds how far the per-request figure can be off. Counting bare Express and node:http twice gave the same numbers within 0.1 %, where req/s above moves by up to 2× between rounds; the full template's count is less repeatable (its garbage collection and export batch sizes follow timing, and timing under valgrind follows whatever else runs), so compare it across several counts, not one. It counts user-space instructions only: time in the kernel (socket system calls) and the price of cache misses are not in it, so it ranks code paths rather than predicting req/s. The telemetry sinks, Redis and the load generator run outside valgrind, as in the throughput run.`,
     '',
     `- Run: ${ir.startedAt} → ${ir.finishedAt}; commit ${ir.machine.commit}`,
     '',
@@ -402,7 +402,7 @@ function instructionSection(ir: InstructionResults, before: InstructionResults |
       ? ` ${Number.isFinite(old) ? int(old) : '–'} | ${Number.isFinite(old) ? pct(n / old - 1) : '–'} |`
       : '';
     out.push(
-      `| ${r.label} | ${int(n)} | ${fix(n / bare, 2)} | ${pct(bare / n)} | ${fix(r.spans / r.requests, 2)} |${tail}`,
+      `| ${r.label} | ${int(n)} | ${fix(n / bare, 2)} | ${pct(bare / n)} | ${fix(r.spans / r.requests, 2)} | ${int(r.idleInstructions / r.requests)} |${tail}`,
     );
   }
   if (Number.isFinite(template) && Number.isFinite(bare))
