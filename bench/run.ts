@@ -23,6 +23,7 @@ import { summariseProfile } from './lib/profile.ts';
 import { startRedis } from './lib/redis.ts';
 import {
   type InstructionResults,
+  type RunHeader,
   renderReport,
   type ScrapeResults,
   type ThroughputResults,
@@ -79,6 +80,8 @@ const itemId = crypto.randomUUID();
 
 interface Server {
   readonly url: string;
+  /** The environment the server was started with. */
+  readonly env: NodeJS.ProcessEnv;
   readonly metricsUrl: string | undefined;
   readonly pid: number;
   readonly proc: Started;
@@ -116,7 +119,13 @@ async function startServer(
     readyTimeoutMs: wrapper ? 900_000 : 60_000,
   });
   const info = parseReady(proc.readyLine) as { url: string; metricsUrl?: string };
-  return { url: info.url, metricsUrl: info.metricsUrl, pid: proc.child.pid as number, proc } satisfies Server;
+  return {
+    url: info.url,
+    env: spec.env,
+    metricsUrl: info.metricsUrl,
+    pid: proc.child.pid as number,
+    proc,
+  } satisfies Server;
 }
 
 async function load(spec: LoadSpec): Promise<LoadResult> {
@@ -205,17 +214,11 @@ async function throughput(): Promise<void> {
   const wanted = opt.variants?.split(',');
   // --variants narrows a run for development; bare Express always stays in, every ratio needs it.
   const variants = allVariants().filter((v) => !wanted || wanted.includes(v.id) || v.id === 'bare');
-  const startedAt = new Date().toISOString();
-  const loadBefore = loadAverage();
+  const header = runHeader();
   const env = await setup();
   const results: ThroughputResults = {
     kind: 'throughput',
-    startedAt,
-    finishedAt: '',
-    loadBefore,
-    loadAfter: [],
-    pinned: canPin,
-    machine: machineInfo(ROOT),
+    ...header,
     settings: { rounds, durationSeconds, warmupSeconds, connections, rateConnections: 0 },
     variants: variants.map(({ id, label, group, layers, description }) => ({
       id,
@@ -344,10 +347,7 @@ async function throughput(): Promise<void> {
   } finally {
     await env.teardown();
   }
-  results.finishedAt = new Date().toISOString();
-  results.loadAfter = loadAverage();
-  const file = resultFile('throughput');
-  writeFileSync(join(resultsDir, file), `${JSON.stringify(results, null, 2)}\n`);
+  saveResults('throughput', results);
   writeReport();
   const wrong = [...results.runs, ...results.fixedRate.runs].filter((r) => r.result.non2xx > 0);
   if (wrong.length > 0)
@@ -381,18 +381,12 @@ async function scrape(): Promise<void> {
   const rssSeconds = num('rss-duration');
   const rssWarmup = num('rss-warmup');
   const template = allVariants().find((v) => v.id === 'template') as Variant;
-  const startedAt = new Date().toISOString();
-  const loadBefore = loadAverage();
+  const header = runHeader();
   const env = await setup();
   const openMetrics = 'application/openmetrics-text; version=1.0.0';
   const results: ScrapeResults = {
     kind: 'scrape',
-    startedAt,
-    finishedAt: '',
-    loadBefore,
-    loadAfter: [],
-    pinned: canPin,
-    machine: machineInfo(ROOT),
+    ...header,
     settings: { scrapes, labelSets, rssSeconds, rssWarmupSeconds: rssWarmup },
     scrape: [],
     rss: { samples: [], baselineBytes: 0, finalBytes: 0, load: undefined },
@@ -490,9 +484,7 @@ async function scrape(): Promise<void> {
   } finally {
     await env.teardown();
   }
-  results.finishedAt = new Date().toISOString();
-  results.loadAfter = loadAverage();
-  writeFileSync(join(resultsDir, 'scrape.json'), `${JSON.stringify(results, null, 2)}\n`);
+  saveResults('scrape', results);
   writeReport();
 }
 
@@ -523,17 +515,11 @@ async function instructions(): Promise<void> {
   const connections = 4;
   const wanted = opt.variants?.split(',') ?? INSTRUCTION_VARIANTS;
   const variants = allVariants().filter((v) => wanted.includes(v.id) || v.id === 'bare');
-  const startedAt = new Date().toISOString();
-  const loadBefore = loadAverage();
+  const header = runHeader();
   const env = await setup();
   const results: InstructionResults = {
     kind: 'instructions',
-    startedAt,
-    finishedAt: '',
-    loadBefore,
-    loadAfter: [],
-    pinned: canPin,
-    machine: machineInfo(ROOT),
+    ...header,
     settings: { warmupRequests, requests, connections },
     runs: [],
   };
@@ -548,7 +534,7 @@ async function instructions(): Promise<void> {
         ...callgrindArgs(dir),
       ]);
       const startSeconds = (performance.now() - t0) / 1000;
-      const serverEnv = launchSpec(v, env.ctx, CALLGRIND_ENV).env;
+      const serverEnv = srv.env;
       try {
         const path = routePath('hello');
         await probe(srv.url, path);
@@ -597,15 +583,31 @@ async function instructions(): Promise<void> {
   } finally {
     await env.teardown();
   }
-  results.finishedAt = new Date().toISOString();
-  results.loadAfter = loadAverage();
-  writeFileSync(join(resultsDir, resultFile('instructions')), `${JSON.stringify(results, null, 2)}\n`);
+  saveResults('instructions', results);
   writeReport();
 }
 
-/** `<kind>.json`, or `<kind>-baseline.json` for a run kept as the "before tuning" reference. */
-function resultFile(kind: string): string {
-  return opt.baseline ? `${kind}-baseline.json` : `${kind}.json`;
+/** What every results file starts with; taken before a run starts anything. */
+function runHeader(): RunHeader {
+  return {
+    startedAt: new Date().toISOString(),
+    finishedAt: '',
+    loadBefore: loadAverage(),
+    loadAfter: [],
+    pinned: canPin,
+    machine: machineInfo(ROOT),
+  };
+}
+
+/**
+ * Stamps the end of a run and writes `<kind>.json`, or `<kind>-baseline.json` for a run kept as the
+ * "before tuning" reference.
+ */
+function saveResults(kind: string, results: RunHeader): void {
+  results.finishedAt = new Date().toISOString();
+  results.loadAfter = loadAverage();
+  const file = opt.baseline ? `${kind}-baseline.json` : `${kind}.json`;
+  writeFileSync(join(resultsDir, file), `${JSON.stringify(results, null, 2)}\n`);
 }
 
 function readJson<T>(file: string): T | undefined {

@@ -1,7 +1,7 @@
 // Instruction counts from valgrind's callgrind, for a cost per request that the machine's noise does
 // not move: on this kind of shared host req/s and even CPU time swing by up to 2x between rounds,
 // while callgrind counts the same instructions for the same work (seen here: bare Express counted
-// twice, 0.6 % apart). No npm package drives callgrind; valgrind's own `vgdb` sends the `zero` and
+// twice, 0.1 % apart). No npm package drives callgrind; valgrind's own `vgdb` sends the `zero` and
 // `dump` monitor commands to a running process, and the dump's `summary:` line is the total.
 // (`callgrind_control` wraps vgdb but finds processes by listing their command lines, which missed
 // the template's, and it reports that on stdout with exit status 0.)

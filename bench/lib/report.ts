@@ -12,7 +12,8 @@ interface Run {
   readonly result: LoadResult & { cpuUsPerRequest?: number };
 }
 
-interface Common {
+/** What every results file starts with: when, on what machine, under what load. */
+export interface RunHeader {
   startedAt: string;
   finishedAt: string;
   loadBefore: number[];
@@ -21,7 +22,7 @@ interface Common {
   machine: MachineInfo;
 }
 
-export interface ThroughputResults extends Common {
+export interface ThroughputResults extends RunHeader {
   kind: 'throughput';
   settings: {
     rounds: number;
@@ -54,7 +55,7 @@ export interface ThroughputResults extends Common {
   profile?: ProfileSummary & { variant: string; route: string };
 }
 
-export interface ScrapeResults extends Common {
+export interface ScrapeResults extends RunHeader {
   kind: 'scrape';
   settings: { scrapes: number; labelSets: number; rssSeconds: number; rssWarmupSeconds: number };
   scrape: { case: string; format: string; ms: number[]; series: number; bytes: number }[];
@@ -66,7 +67,7 @@ export interface ScrapeResults extends Common {
   };
 }
 
-export interface InstructionResults extends Common {
+export interface InstructionResults extends RunHeader {
   kind: 'instructions';
   settings: { warmupRequests: number; requests: number; connections: number };
   runs: {
@@ -103,7 +104,7 @@ const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 const verdict = (ok: boolean | undefined) =>
   ok === undefined ? 'not measured' : ok ? '**met**' : '**missed**';
 
-function machineSection(m: MachineInfo, r: Common): string[] {
+function machineSection(m: MachineInfo, r: RunHeader): string[] {
   return [
     `- CPU: ${m.cpuModel}, ${m.cores} cores; memory ${m.memoryGiB} GiB; Linux ${m.kernel}`,
     `- Node.js ${m.node}; Redis ${m.redis}; commit ${m.commit}`,
