@@ -87,18 +87,8 @@ async function main(): Promise<void> {
   }
   const svc = await startService(config);
   const log = svc.deps.logger;
-  log.info({ url: svc.url, metricsUrl: svc.metricsUrl }, 'service listening');
-  // Telemetry self-check (issue 3): express and http are loaded by now, so their hooks must have fired.
-  checkInstrumentation(telemetryHandle(), log, svc.deps.metrics.instrumentationPatched);
-  // On embedded defaults nothing leaves the process; say so once, so nobody hunts for missing traces.
-  const telemetry = telemetryHandle();
-  if (!telemetry.exportEnabled)
-    log.info(
-      { telemetry: telemetry.state },
-      'telemetry export off: no OTEL_EXPORTER_OTLP_ENDPOINT, spans stay local (logs and exemplars keep trace ids)',
-    );
-  if (!telemetry.sentryEnabled) log.info('error reporting off: no SENTRY_DSN, Sentry is not initialised');
-
+  // Before "service listening" is announced: whoever starts the process may signal it as soon as it
+  // reads that line (log lines leave the process the moment they are logged).
   const exit = (code: number) => process.exit(code);
   installFatalHandlers({ logger: log, telemetry: telemetryHandle, exit });
   installShutdown({
@@ -112,6 +102,17 @@ async function main(): Promise<void> {
     exit,
     requestsServed: () => svc.deps.requestStats.total(),
   });
+  log.info({ url: svc.url, metricsUrl: svc.metricsUrl }, 'service listening');
+  // Telemetry self-check (issue 3): express and http are loaded by now, so their hooks must have fired.
+  checkInstrumentation(telemetryHandle(), log, svc.deps.metrics.instrumentationPatched);
+  // On embedded defaults nothing leaves the process; say so once, so nobody hunts for missing traces.
+  const telemetry = telemetryHandle();
+  if (!telemetry.exportEnabled)
+    log.info(
+      { telemetry: telemetry.state },
+      'telemetry export off: no OTEL_EXPORTER_OTLP_ENDPOINT, spans stay local (logs and exemplars keep trace ids)',
+    );
+  if (!telemetry.sentryEnabled) log.info('error reporting off: no SENTRY_DSN, Sentry is not initialised');
 }
 
 if (import.meta.main) await main();
