@@ -35,6 +35,7 @@ import { seedDatabase } from './servers/seed.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SERVER_CORE = 0;
+const FIXED_RATE_STACKS = ['node-http', 'bare', 'template'];
 const LOAD_CORE = 1;
 
 const { values: opt } = parseArgs({
@@ -152,22 +153,46 @@ function cpuMicros(pid: number): number {
 const CLOCK_TICKS = 100;
 
 /**
+ * Context switches (voluntary and not) of every thread of a process, from /proc: a request that
+ * hands work to another thread (libuv's pool, a worker) or sleeps in the middle shows up here.
+ */
+function contextSwitches(pid: number): number {
+  try {
+    let n = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      for (const m of status.matchAll(/^(?:nonvoluntary|voluntary)_ctxt_switches:\s+(\d+)$/gm))
+        n += Number(m[1]);
+    }
+    return n;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
  * Warm-up, then the measured window with the server's CPU time read around it: CPU µs per request
  * is far less sensitive than req/s to whatever else the machine runs.
  */
 async function measure(
   srv: Server,
   spec: LoadSpec,
-): Promise<LoadResult & { cpuUsPerRequest: number; served: number }> {
+): Promise<LoadResult & { cpuUsPerRequest: number; switchesPerRequest: number; served: number }> {
   const warm =
     spec.warmupSeconds > 0
       ? await load({ ...spec, durationSeconds: spec.warmupSeconds, warmupSeconds: 0 })
       : undefined;
   const before = cpuMicros(srv.pid);
+  const switches = contextSwitches(srv.pid);
   const r = await load({ ...spec, warmupSeconds: 0 });
   // Every request the server answered (warm-up included), to relate exported telemetry to requests.
   const served = r.requests + (warm?.requests ?? 0);
-  return { ...r, cpuUsPerRequest: (cpuMicros(srv.pid) - before) / r.requests, served };
+  return {
+    ...r,
+    cpuUsPerRequest: (cpuMicros(srv.pid) - before) / r.requests,
+    switchesPerRequest: (contextSwitches(srv.pid) - switches) / r.requests,
+    served,
+  };
 }
 
 function routePath(route: 'hello' | 'item'): string {
@@ -287,16 +312,17 @@ async function throughput(): Promise<void> {
       }
     }
 
-    // Fixed rate: half the template's measured capacity, bare and template alternating.
+    // Fixed rate: half the template's measured capacity, the stacks in an order rotated each round.
+    // node:http is there to show what a moderate rate costs a server that has none of our code.
     const tmpl = results.runs.filter((r) => r.variant === 'template' && r.route === 'hello');
     const capacity = tmpl.map((r) => r.result.rps).sort((a, b) => a - b)[Math.floor(tmpl.length / 2)] ?? 0;
     const rate = Math.max(10, Math.round(capacity / 2));
     const rateConnections = Math.max(1, Math.floor(num('rate-connections')));
     results.fixedRate.rate = rate;
     results.settings.rateConnections = rateConnections;
-    const pair = variants.filter((v) => v.id === 'bare' || v.id === 'template');
+    const atRate = variants.filter((v) => FIXED_RATE_STACKS.includes(v.id));
     for (let round = 0; round < rounds; round++) {
-      for (const v of round % 2 === 0 ? pair : [...pair].reverse()) {
+      for (const v of atRate.map((_, i) => atRate[(i + round) % atRate.length] as Variant)) {
         const srv = await startServer(v, env.ctx, `rate-r${round}`);
         try {
           await probe(srv.url, routePath('hello'));
@@ -310,7 +336,7 @@ async function throughput(): Promise<void> {
           });
           results.fixedRate.runs.push({ variant: v.id, route: 'hello', round, result: r });
           log(
-            `fixed rate ${rate}/s round ${round + 1}/${rounds} ${v.id.padEnd(10)} p50 ${r.latencyUs.p50} µs  p99 ${r.latencyUs.p99} µs`,
+            `fixed rate ${rate}/s round ${round + 1}/${rounds} ${v.id.padEnd(10)} p50 ${r.latencyUs.p50} µs  p99 ${r.latencyUs.p99} µs  cpu ${r.cpuUsPerRequest.toFixed(1)} µs/req  ${r.switchesPerRequest.toFixed(2)} switches/req`,
           );
         } finally {
           await srv.proc.stop();

@@ -72,6 +72,11 @@ export const TUNING: readonly Tuning[] = [
     why: "a write to Redis is a system call that also wakes the Redis process; in the full template's profile it was the largest native cost (`writeUtf8String` under ioredis). The socket is corked until `setImmediate`, so the commands of all requests handled in one turn of the event loop leave in one `writev`, and no command waits for a later turn. ioredis's `enableAutoPipelining` batches the same way but sends from its own callback, which would parent every command's span to the request that opened the batch.",
   },
   {
+    change: 'Log lines written with one blocking write each',
+    where: 'service/src/platform/logger.ts',
+    why: "`pino()` without a destination writes stdout through an asynchronous stream that hands every write to libuv's thread pool: at a moderate rate each access line costs thread switches and a wake-up of the event loop when the write completes (the fixed-rate table counts context switches per request). pino's documented standard mode, `pino.destination({ sync: true })`, is one `write` system call on the event loop; under saturation the asynchronous stream's batching saved nothing measurable, and a line logged just before the process is killed is no longer lost.",
+  },
+  {
     change: 'Redis client fails fast instead of queueing',
     where: 'service/src/platform/redis.ts',
     why: 'with the offline queue and retries off, a Redis fault costs one command timeout at most and the tiers answer from memory, instead of requests piling up for tens of seconds.',

@@ -9,7 +9,7 @@ interface Run {
   readonly variant: string;
   readonly route: 'hello' | 'item';
   readonly round: number;
-  readonly result: LoadResult & { cpuUsPerRequest?: number };
+  readonly result: LoadResult & { cpuUsPerRequest?: number; switchesPerRequest?: number };
 }
 
 /** What every results file starts with: when, on what machine, under what load. */
@@ -121,6 +121,8 @@ export interface Row {
   readonly route: 'hello' | 'item';
   readonly rps: Spread;
   readonly cpu: Spread;
+  /** Context switches of the server's threads per request (NaN in results from before it was measured). */
+  readonly switches: Spread;
   readonly p50: Spread;
   readonly p99: Spread;
   readonly non2xx: number;
@@ -137,6 +139,7 @@ export function rows(runs: readonly Run[]): Row[] {
       route,
       rps: spread(rs.map((r) => r.rps)),
       cpu: spread(rs.map((r) => r.cpuUsPerRequest ?? Number.NaN)),
+      switches: spread(rs.map((r) => r.switchesPerRequest ?? Number.NaN)),
       p50: spread(rs.map((r) => r.latencyUs.p50)),
       p99: spread(rs.map((r) => r.latencyUs.p99)),
       non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
@@ -236,17 +239,18 @@ function throughputSection(t: ThroughputResults): string[] {
     '',
     // A request costs more CPU at a moderate rate than at saturation (each one wakes the event loop
     // and pays its own system calls, where under saturation they are shared), so "half the measured
-    // capacity" loads the server's core more than half: the busy column says how much.
-    'Server CPU per request at this rate next to the same stack at saturation (the throughput table), and the share of its core the server was busy.',
+    // capacity" loads the server's core more than half: the busy column says how much, and the
+    // node:http row shows how much of that a server without any of our code pays too.
+    'Server CPU per request at this rate next to the same stack at saturation (the throughput table), the share of its core the server was busy, and the context switches of its threads per request (work handed to another thread shows there).',
     '',
-    '| stack | p50 µs (median) | p99 µs (median) | p99 min–max | server CPU µs per request | at saturation | core busy |',
-    '|---|---:|---:|---:|---:|---:|---:|',
-    ...['bare', 'template'].flatMap((id) => {
+    '| stack | p50 µs (median) | p99 µs (median) | p99 min–max | server CPU µs per request | at saturation | × | core busy | context switches per request |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...t.variants.flatMap(({ id }) => {
       const r = fixedRow(id);
       const sat = all.find((x) => x.variant === id && x.route === 'hello');
       return r
         ? [
-            `| ${label(id)} | ${int(r.p50.median)} | ${int(r.p99.median)} | ${range(r.p99)} | ${fix(r.cpu.median)} | ${sat ? fix(sat.cpu.median) : '–'} | ${pct((t.fixedRate.rate * r.cpu.median) / 1e6)} |`,
+            `| ${label(id)} | ${int(r.p50.median)} | ${int(r.p99.median)} | ${range(r.p99)} | ${fix(r.cpu.median)} | ${sat ? fix(sat.cpu.median) : '–'} | ${sat ? fix(r.cpu.median / sat.cpu.median, 2) : '–'} | ${pct((t.fixedRate.rate * r.cpu.median) / 1e6)} | ${fix(r.switches.median, 2)} |`,
           ]
         : [];
     }),

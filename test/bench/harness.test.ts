@@ -69,8 +69,16 @@ test('when the benchmark runs one short round of each mode, then BENCHMARKS.md h
   }
   for (const label of ['Express 5, bare', 'template, full production configuration'])
     assert.ok(tableRow(report, '### The real route', label), `no item-route row for ${label}`);
-  for (const label of ['Express 5, bare', 'template, full production configuration'])
-    assert.ok(tableRow(report, '### Fixed rate', label), `no fixed-rate row for ${label}`);
+  for (const label of [
+    'node:http, no framework',
+    'Express 5, bare',
+    'template, full production configuration',
+  ]) {
+    const row = tableRow(report, '### Fixed rate', label);
+    assert.ok(row, `no fixed-rate row for ${label}`);
+    // The last column, context switches per request, was measured (a number, not a dash).
+    assert.match(row, /\| \d+\.\d\d \|$/, `context switches not measured: ${row}`);
+  }
   for (const target of [
     'full template ≥ 25 % of bare Express req/s',
     'full template ≥ 5× the naive stack',
