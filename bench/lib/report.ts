@@ -255,6 +255,7 @@ function throughputSection(t: ThroughputResults): string[] {
         : [];
     }),
     '',
+    ...fixedRateReading(t),
     '### Targets',
     '',
     '| target | measured | verdict |',
@@ -287,6 +288,36 @@ function throughputSection(t: ThroughputResults): string[] {
       `**Warning:** non-2xx responses or connection errors in: ${bad.map((r) => `${r.variant}/${r.route} (${r.non2xx} non-2xx, ${r.errors} errors)`).join(', ')}.`,
     );
   return out;
+}
+
+/**
+ * What the fixed-rate table says about the p99 target, computed from it: how busy "half the
+ * capacity" made the template's core, and how much of the extra CPU per request at a moderate rate
+ * a server without any of our code pays as well.
+ */
+function fixedRateReading(t: ThroughputResults): string[] {
+  const all = rows(t.runs);
+  const fixed = rows(t.fixedRate.runs);
+  const factor = (id: string) => {
+    const r = fixed.find((x) => x.variant === id)?.cpu.median;
+    const sat = all.find((x) => x.variant === id && x.route === 'hello')?.cpu.median;
+    return r === undefined || sat === undefined ? Number.NaN : r / sat;
+  };
+  const tmpl = fixed.find((x) => x.variant === 'template')?.cpu.median;
+  if (tmpl === undefined || !Number.isFinite(factor('template'))) return [];
+  const busy = (t.fixedRate.rate * tmpl) / 1e6;
+  const bare = fixed.find((x) => x.variant === 'bare')?.cpu.median;
+  const bareBusy =
+    bare === undefined
+      ? ''
+      : `; bare Express was ${pct((t.fixedRate.rate * bare) / 1e6)} busy at the same rate`;
+  const others = ['node-http', 'bare']
+    .filter((id) => Number.isFinite(factor(id)))
+    .map((id) => `${t.variants.find((v) => v.id === id)?.label ?? id} ${fix(factor(id), 2)}×`);
+  return [
+    `At this rate the template's core was ${pct(busy)} busy, not 50 %: a request cost it ${fix(factor('template'), 2)}× its server CPU at saturation${others.length > 0 ? ` (${others.join(', ')})` : ''}; every stack pays its own wake-up and system calls per request once requests stop arriving together. At that load requests queue behind one another and behind each export batch, and the queueing is what the template's p99 measures${bareBusy}.`,
+    '',
+  ];
 }
 
 /** The profile by cost centre, with the µs per request each share is of the stack's measured CPU. */
