@@ -1,7 +1,7 @@
 // Production refuses to start with unsafe settings, naming each one in a readable message.
 import { strict as assert } from 'node:assert';
-import { once } from 'node:events';
 import { describe, test } from 'node:test';
+import { collectOutput } from '../support/process.ts';
 import { spawnRaw } from '../support/service-process.ts';
 
 const SAFE = {
@@ -17,14 +17,11 @@ const SAFE = {
 
 async function refusal(env: Record<string, string>): Promise<string> {
   const child = spawnRaw(env);
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString('utf8');
-  });
-  child.stdout?.resume();
+  const output = collectOutput(child);
   const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  const [code] = (await once(child, 'exit')) as [number | null];
+  const [code] = await output.closed;
   clearTimeout(timer);
+  const stderr = output.stderr();
   assert.equal(code, 1, `exit code; stderr:\n${stderr}`);
   assert.match(stderr, /^Refusing to start: invalid configuration:/);
   assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace, just the reasons');

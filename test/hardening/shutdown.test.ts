@@ -3,10 +3,10 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import { sleep, startLoad, summarize } from '../support/load.ts';
 import { startOtlpReceiver } from '../support/otlp-receiver.ts';
+import { collectOutput } from '../support/process.ts';
 import { startRedis } from '../support/redis-server.ts';
 import { startSentryReceiver } from '../support/sentry-receiver.ts';
 import { API_TOKEN, ROOT, startServiceProcess } from '../support/service-process.ts';
@@ -225,19 +225,14 @@ describe('fatal errors', () => {
       t.after(() => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString('utf8');
-      });
-      let err = '';
-      child.stderr.on('data', (d: Buffer) => {
-        err += d.toString('utf8');
-      });
-      const [code] = (await once(child, 'exit')) as [number | null];
+      const output = collectOutput(child);
+      const [code] = await output.exited;
       // Taken at the moment of exit: reported and flushed before the process left.
       const events = sentry.events();
-      assert.equal(code, 1, `exit code; stderr:\n${err}`);
-      const lines = out
+      await output.closed;
+      assert.equal(code, 1, `exit code; stderr:\n${output.stderr()}`);
+      const lines = output
+        .stdout()
         .split('\n')
         .filter((l) => l.trim() !== '')
         .map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -1,5 +1,6 @@
 // Helpers for tests that run real processes: free ports, waiting for a log line, stopping cleanly.
 import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { createServer } from 'node:net';
 
 export function freePort(): Promise<number> {
@@ -53,6 +54,31 @@ export function waitForLine(
     child.stderr?.on('data', onData);
     child.once('exit', onExit);
   });
+}
+
+export interface CollectedOutput {
+  /** What the child wrote to stdout (and stderr) so far. */
+  stdout(): string;
+  stderr(): string;
+  /** The child has ended (exit code or signal); its pipes may still hold output. */
+  readonly exited: Promise<[number | null, NodeJS.Signals | null]>;
+  /** The child has ended and its pipes are drained: stdout() and stderr() are complete. */
+  readonly closed: Promise<[number | null, NodeJS.Signals | null]>;
+}
+
+/** Collects a piped child's stdout and stderr from now until it ends. */
+export function collectOutput(child: ChildProcess): CollectedOutput {
+  let out = '';
+  let err = '';
+  child.stdout?.setEncoding('utf8').on('data', (c: string) => {
+    out += c;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (c: string) => {
+    err += c;
+  });
+  const ended = (event: 'exit' | 'close') =>
+    once(child, event).then((a) => a as [number | null, NodeJS.Signals | null]);
+  return { stdout: () => out, stderr: () => err, exited: ended('exit'), closed: ended('close') };
 }
 
 /** After the test, kill the detached child's whole process group (npm, shells and what they started). */

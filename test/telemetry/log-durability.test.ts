@@ -2,8 +2,8 @@
 // written every line it logged before (the security events and errors that explain the kill).
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { test } from 'node:test';
+import { collectOutput } from '../support/process.ts';
 import { ROOT } from '../support/service-process.ts';
 
 test('when the process is killed right after logging, then every line it logged is in its output', async () => {
@@ -13,17 +13,11 @@ test('when the process is killed right after logging, then every line it logged 
     env: { PATH: process.env.PATH, HOME: process.env.HOME },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => {
-    out += c;
-  });
-  child.stderr.setEncoding('utf8').on('data', (c: string) => {
-    err += c;
-  });
-  const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
-  assert.equal(signal, 'SIGKILL', `the fixture was killed, not ended (${code}): ${err}`);
-  const seqs = out
+  const output = collectOutput(child);
+  const [code, signal] = await output.closed;
+  assert.equal(signal, 'SIGKILL', `the fixture was killed, not ended (${code}): ${output.stderr()}`);
+  const seqs = output
+    .stdout()
     .split('\n')
     .filter((l) => l !== '')
     .map((l) => (JSON.parse(l) as { seq: number }).seq);
