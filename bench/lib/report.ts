@@ -211,8 +211,7 @@ function throughputSection(t: ThroughputResults): string[] {
     return out;
   };
   const tg = targets(t);
-  const fixed = rows(t.fixedRate.runs);
-  const fixedRow = (id: string) => fixed.find((r) => r.variant === id);
+  const atRate = fixedRateFigures(t);
   const s = t.settings;
   const out = [
     '## Throughput',
@@ -245,17 +244,12 @@ function throughputSection(t: ThroughputResults): string[] {
     '',
     '| stack | p50 µs (median) | p99 µs (median) | p99 min–max | server CPU µs per request | at saturation | × | core busy | context switches per request |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...t.variants.flatMap(({ id }) => {
-      const r = fixedRow(id);
-      const sat = all.find((x) => x.variant === id && x.route === 'hello');
-      return r
-        ? [
-            `| ${label(id)} | ${int(r.p50.median)} | ${int(r.p99.median)} | ${range(r.p99)} | ${fix(r.cpu.median)} | ${sat ? fix(sat.cpu.median) : '–'} | ${sat ? fix(r.cpu.median / sat.cpu.median, 2) : '–'} | ${pct((t.fixedRate.rate * r.cpu.median) / 1e6)} | ${fix(r.switches.median, 2)} |`,
-          ]
-        : [];
-    }),
+    ...atRate.map(
+      (f) =>
+        `| ${label(f.id)} | ${int(f.row.p50.median)} | ${int(f.row.p99.median)} | ${range(f.row.p99)} | ${fix(f.row.cpu.median)} | ${fix(f.saturationCpu)} | ${fix(f.cpuFactor, 2)} | ${pct(f.busy)} | ${fix(f.row.switches.median, 2)} |`,
+    ),
     '',
-    ...fixedRateReading(t),
+    ...fixedRateReading(atRate, label),
     '### Targets',
     '',
     '| target | measured | verdict |',
@@ -290,32 +284,53 @@ function throughputSection(t: ThroughputResults): string[] {
   return out;
 }
 
-/**
- * What the fixed-rate table says about the p99 target, computed from it: how busy "half the
- * capacity" made the template's core, and how much of the extra CPU per request at a moderate rate
- * a server without any of our code pays as well.
- */
-function fixedRateReading(t: ThroughputResults): string[] {
-  const all = rows(t.runs);
+interface FixedRateFigures {
+  readonly id: string;
+  readonly row: Row;
+  /** The same stack's server CPU per request at saturation (NaN when it was not run there). */
+  readonly saturationCpu: number;
+  /** CPU per request at the fixed rate ÷ at saturation. */
+  readonly cpuFactor: number;
+  /** Share of one core the server was busy at the fixed rate. */
+  readonly busy: number;
+}
+
+/** Each stack run at the fixed rate, in the run's order, with what its table row and reading need. */
+function fixedRateFigures(t: ThroughputResults): FixedRateFigures[] {
+  const saturation = rows(t.runs);
   const fixed = rows(t.fixedRate.runs);
-  const factor = (id: string) => {
-    const r = fixed.find((x) => x.variant === id)?.cpu.median;
-    const sat = all.find((x) => x.variant === id && x.route === 'hello')?.cpu.median;
-    return r === undefined || sat === undefined ? Number.NaN : r / sat;
-  };
-  const tmpl = fixed.find((x) => x.variant === 'template')?.cpu.median;
-  if (tmpl === undefined || !Number.isFinite(factor('template'))) return [];
-  const busy = (t.fixedRate.rate * tmpl) / 1e6;
-  const bare = fixed.find((x) => x.variant === 'bare')?.cpu.median;
-  const bareBusy =
-    bare === undefined
-      ? ''
-      : `; bare Express was ${pct((t.fixedRate.rate * bare) / 1e6)} busy at the same rate`;
-  const others = ['node-http', 'bare']
-    .filter((id) => Number.isFinite(factor(id)))
-    .map((id) => `${t.variants.find((v) => v.id === id)?.label ?? id} ${fix(factor(id), 2)}×`);
+  return t.variants.flatMap(({ id }) => {
+    const row = fixed.find((r) => r.variant === id);
+    if (!row) return [];
+    const saturationCpu =
+      saturation.find((x) => x.variant === id && x.route === 'hello')?.cpu.median ?? Number.NaN;
+    return [
+      {
+        id,
+        row,
+        saturationCpu,
+        cpuFactor: row.cpu.median / saturationCpu,
+        busy: (t.fixedRate.rate * row.cpu.median) / 1e6,
+      },
+    ];
+  });
+}
+
+/**
+ * What the fixed-rate table says about the p99 target: how busy "half the capacity" made the
+ * template's core, and how much more CPU per request a moderate rate costs stacks without our code.
+ */
+function fixedRateReading(atRate: readonly FixedRateFigures[], label: (id: string) => string): string[] {
+  const of = (id: string) => atRate.find((f) => f.id === id);
+  const tmpl = of('template');
+  if (!tmpl || !Number.isFinite(tmpl.cpuFactor)) return [];
+  const others = ['node-http', 'bare'].flatMap((id) => {
+    const f = of(id);
+    return f && Number.isFinite(f.cpuFactor) ? [`${label(id)} ${fix(f.cpuFactor, 2)}×`] : [];
+  });
+  const bare = of('bare');
   return [
-    `At this rate the template's core was ${pct(busy)} busy, not 50 %: a request cost it ${fix(factor('template'), 2)}× its server CPU at saturation${others.length > 0 ? ` (${others.join(', ')})` : ''}; every stack pays its own wake-up and system calls per request once requests stop arriving together. At that load requests queue behind one another and behind each export batch, and the queueing is what the template's p99 measures${bareBusy}.`,
+    `At this rate the template's core was ${pct(tmpl.busy)} busy, not 50 %: a request cost it ${fix(tmpl.cpuFactor, 2)}× its server CPU at saturation${others.length > 0 ? ` (${others.join(', ')})` : ''}; every stack pays its own wake-up and system calls per request once requests stop arriving together. At that load requests queue behind one another and behind each export batch, and the queueing is what the template's p99 measures${bare ? `; bare Express was ${pct(bare.busy)} busy at the same rate` : ''}.`,
     '',
   ];
 }

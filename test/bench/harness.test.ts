@@ -79,6 +79,11 @@ test('when the benchmark runs one short round of each mode, then BENCHMARKS.md h
     // The last column, context switches per request, was measured (a number, not a dash).
     assert.match(row, /\| \d+\.\d\d \|$/, `context switches not measured: ${row}`);
   }
+  // The reading under the fixed-rate table is computed from it, with every stack's CPU factor.
+  assert.match(
+    report,
+    /At this rate the template's core was [\d.]+ % busy, not 50 %: a request cost it [\d.]+× its server CPU at saturation \(node:http, no framework [\d.]+×, Express 5, bare [\d.]+×\)/,
+  );
   for (const target of [
     'full template ≥ 25 % of bare Express req/s',
     'full template ≥ 5× the naive stack',
