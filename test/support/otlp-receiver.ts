@@ -73,6 +73,8 @@ export interface OtlpRequestInfo {
   readonly path: string;
   readonly contentType: string;
   readonly headers: IncomingMessage['headers'];
+  /** Spans or log records in the request (0 until it is decoded, or when it could not be). */
+  items: number;
 }
 
 // Both encodings reduced to one shape. JSON: camelCase, hex ids, enums as numbers, int64 as string.
@@ -182,7 +184,8 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     const body = Buffer.concat(chunks);
     const contentType = req.headers['content-type'] ?? '';
     const path = req.url ?? '';
-    requests.push({ path, contentType, headers: req.headers });
+    const info: OtlpRequestInfo = { path, contentType, headers: req.headers, items: 0 };
+    requests.push(info);
     rawBodies.push(body);
     try {
       const json = contentType.includes('json');
@@ -190,9 +193,15 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         json
           ? (JSON.parse(body.toString('utf8')) as Any)
           : (type.toObject(type.decode(body), { longs: String, bytes: Buffer, defaults: false }) as Any);
-      if (path === '/v1/traces') spans.push(...spansOf(decode(TraceRequest)));
-      else if (path === '/v1/logs') logs.push(...logsOf(decode(LogsRequest)));
-      else {
+      if (path === '/v1/traces') {
+        const got = spansOf(decode(TraceRequest));
+        spans.push(...got);
+        info.items = got.length;
+      } else if (path === '/v1/logs') {
+        const got = logsOf(decode(LogsRequest));
+        logs.push(...got);
+        info.items = got.length;
+      } else {
         res.writeHead(404).end();
         return;
       }

@@ -165,6 +165,9 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
     ? new BatchLogRecordProcessor({
         exporter: protocol('LOGS') === 'http/json' ? new OTLPLogExporterJson() : new OTLPLogExporterProto(),
         scheduledDelayMillis: int(env, 'OTEL_BLRP_SCHEDULE_DELAY'),
+        maxQueueSize: int(env, 'OTEL_BLRP_MAX_QUEUE_SIZE'),
+        maxExportBatchSize: int(env, 'OTEL_BLRP_MAX_EXPORT_BATCH_SIZE'),
+        exportTimeoutMillis: int(env, 'OTEL_BLRP_EXPORT_TIMEOUT'),
       })
     : undefined;
 
