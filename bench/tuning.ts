@@ -72,6 +72,11 @@ export const TUNING: readonly Tuning[] = [
     why: "a write to Redis is a system call that also wakes the Redis process; in the full template's profile it was the largest native cost (`writeUtf8String` under ioredis). The socket is corked until `setImmediate`, so the commands of all requests handled in one turn of the event loop leave in one `writev`, and no command waits for a later turn. ioredis's `enableAutoPipelining` batches the same way but sends from its own callback, which would parent every command's span to the request that opened the batch.",
   },
   {
+    change: 'One child logger per request, not a child of a child',
+    where: 'service/src/platform/access-log.ts (no `quietReqLogger`)',
+    why: "with `quietReqLogger`, pino-http makes the access line's logger a child of a per-request child logger; pino builds children with `Object.create(parent)`, so a per-request object becomes a prototype, and V8 gives each new prototype its own hidden classes in the old generation, which only a full (major) collection frees. Every request then left old-generation garbage behind, the old generation grew steadily under load, and each major collection it triggered stopped the process (the garbage-collection table under the RSS soak counts them). Without the option there is one child per request, of a long-lived parent; the request id is written into the access line instead.",
+  },
+  {
     change: 'Log lines written with one blocking write each',
     where: 'service/src/platform/logger.ts',
     why: "`pino()` without a destination writes stdout through an asynchronous stream that hands every write to libuv's thread pool: at a moderate rate each access line costs thread switches and a wake-up of the event loop when the write completes (the fixed-rate table counts context switches per request). pino's documented standard mode, `pino.destination({ sync: true })`, is one `write` system call on the event loop; under saturation the asynchronous stream's batching saved nothing measurable, and a line logged just before the process is killed is no longer lost.",
