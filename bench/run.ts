@@ -396,6 +396,24 @@ async function timeScrapes(url: string, count: number, accept?: string) {
   return { ms, series, bytes: Buffer.byteLength(body) };
 }
 
+/**
+ * Garbage-collection totals by kind from the template's own `nodejs_gc_duration_seconds` histogram
+ * (prom-client's default metrics): how often each kind of collection ran and how long it paused.
+ */
+async function gcTotals(metricsUrl: string): Promise<Record<string, { count: number; seconds: number }>> {
+  const body = await (await fetch(`${metricsUrl}/metrics`)).text();
+  const out: Record<string, { count: number; seconds: number }> = {};
+  for (const m of body.matchAll(/^nodejs_gc_duration_seconds_(count|sum)\{kind="(\w+)"\} (\S+)$/gm)) {
+    const [, field, kind, value] = m as unknown as [string, 'count' | 'sum', string, string];
+    const e = out[kind] ?? { count: 0, seconds: 0 };
+    out[kind] = e;
+    if (field === 'count') e.count = Number(value);
+    else e.seconds = Number(value);
+  }
+  if (Object.keys(out).length === 0) throw new Error('bench: /metrics has no nodejs_gc_duration_seconds');
+  return out;
+}
+
 const readRss = (pid: number): number => {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : Number.NaN;
@@ -476,6 +494,7 @@ async function scrape(): Promise<void> {
             randomPaths,
           });
         results.rss.baselineBytes = readRss(srv.pid);
+        const gcBefore = await gcTotals(srv.metricsUrl as string);
         const t0 = performance.now();
         results.rss.samples.push({ seconds: 0, bytes: results.rss.baselineBytes });
         const interval = Math.max(1, Math.min(10, rssSeconds / 30));
@@ -498,6 +517,16 @@ async function scrape(): Promise<void> {
           clearInterval(sampler);
         }
         results.rss.finalBytes = readRss(srv.pid);
+        const gcAfter = await gcTotals(srv.metricsUrl as string);
+        results.rss.gc = Object.fromEntries(
+          Object.entries(gcAfter).map(([kind, e]) => [
+            kind,
+            {
+              count: e.count - (gcBefore[kind]?.count ?? 0),
+              seconds: e.seconds - (gcBefore[kind]?.seconds ?? 0),
+            },
+          ]),
+        );
         results.rss.samples.push({
           seconds: Math.round((performance.now() - t0) / 100) / 10,
           bytes: results.rss.finalBytes,

@@ -64,6 +64,8 @@ export interface ScrapeResults extends RunHeader {
     baselineBytes: number;
     finalBytes: number;
     load: LoadResult | undefined;
+    /** Collections in the measured window by kind (major, minor, incremental, weakcb), from /metrics. */
+    gc?: Record<string, { count: number; seconds: number }>;
   };
 }
 
@@ -396,12 +398,34 @@ function scrapeSection(s: ScrapeResults): string[] {
     '|---:|---:|---:|---:|---:|---:|',
     `| ${mib(s.rss.baselineBytes)} | ${mib(s.rss.finalBytes)} | ${pct(rssChange)} | ${mib(Math.min(...rssValues))} | ${mib(Math.max(...rssValues))} | ${rssValues.length} |`,
     '',
+    ...gcTable(s),
     '| target | measured | verdict |',
     '|---|---:|---|',
     `| \`/metrics\` scrape ≤ 10 ms median at the realistic series count | ${fix(realisticMedian, 2)} ms | ${verdict(Number.isFinite(realisticMedian) ? realisticMedian <= 10 : undefined)} |`,
     `| RSS within ±10 % after ${s.settings.rssSeconds} s of random-path traffic | ${pct(rssChange)} | ${verdict(Number.isFinite(rssChange) ? Math.abs(rssChange) <= 0.1 : undefined)} |`,
     '',
     ...machineSection(s.machine, s),
+  ];
+}
+
+/** The soak's garbage collections by kind: what moves the RSS curve and stops the process. */
+function gcTable(s: ScrapeResults): string[] {
+  const gc = s.rss.gc;
+  const requests = s.rss.load?.requests ?? 0;
+  if (!gc || requests === 0) return [];
+  return [
+    `Garbage collections in the same window, from the template's own \`nodejs_gc_duration_seconds\` (prom-client default metrics): a major collection stops the process and runs when the old generation has grown enough, so its count follows how much of each request outlives the young generation.`,
+    '',
+    '| kind | collections | per minute | pause total s | mean pause ms | pause µs per request |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...Object.entries(gc)
+      .filter(([, e]) => e.count > 0)
+      .sort((a, b) => b[1].seconds - a[1].seconds)
+      .map(
+        ([kind, e]) =>
+          `| ${kind} | ${int(e.count)} | ${fix((e.count * 60) / s.settings.rssSeconds, 1)} | ${fix(e.seconds, 2)} | ${fix((e.seconds * 1000) / e.count, 2)} | ${fix((e.seconds * 1e6) / requests, 1)} |`,
+      ),
+    '',
   ];
 }
 

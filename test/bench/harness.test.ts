@@ -99,6 +99,8 @@ test('when the benchmark runs one short round of each mode, then BENCHMARKS.md h
     );
   assert.match(report, /\| realistic \| classic \| [\d,]+ \|/);
   assert.match(report, /\| 50 label sets \| OpenMetrics \| [\d,]+ \|/);
+  // The soak's garbage collections, read from the template's own /metrics before and after.
+  assert.match(report, /\| (minor|major|incremental|weakcb) \| [\d,]+ \| [\d.]+ \| [\d.]+ \|/);
   assert.doesNotMatch(report, /Warning:/);
 
   // The instruction count: bare Express counted under callgrind, a plausible number per request
