@@ -5,7 +5,7 @@ import type { MachineInfo } from './machine.ts';
 import type { ProfileSummary } from './profile.ts';
 import { type Spread, spread } from './stats.ts';
 
-interface Run {
+export interface Run {
   readonly variant: string;
   readonly route: 'hello' | 'item';
   readonly round: number;
@@ -30,6 +30,10 @@ export interface ThroughputResults extends RunHeader {
     warmupSeconds: number;
     connections: number;
     rateConnections: number;
+    /** Absent in results from before the fixed-rate run had a first window and its own warm-up. */
+    rateFirstSeconds?: number;
+    rateWarmupSeconds?: number;
+    rateDurationSeconds?: number;
   };
   variants: {
     id: string;
@@ -39,7 +43,8 @@ export interface ThroughputResults extends RunHeader {
     description: string;
   }[];
   runs: Run[];
-  fixedRate: { rate: number; runs: Run[] };
+  /** runs: the settled process (after the warm-up); firstRuns: the first seconds after start. */
+  fixedRate: { rate: number; runs: Run[]; firstRuns?: Run[] };
   sinks: Record<
     string,
     {
@@ -238,17 +243,18 @@ function throughputSection(t: ThroughputResults): string[] {
     '',
     `### Fixed rate: ${int(t.fixedRate.rate)} req/s (half the template's measured capacity), ${s.rateConnections} connections`,
     '',
+    ...fixedRateMethod(s),
     // A request costs more CPU at a moderate rate than at saturation (each one wakes the event loop
     // and pays its own system calls, where under saturation they are shared), so "half the measured
     // capacity" loads the server's core more than half: the busy column says how much, and the
     // node:http row shows how much of that a server without any of our code pays too.
     'Server CPU per request at this rate next to the same stack at saturation (the throughput table), the share of its core the server was busy, and the context switches of its threads per request (work handed to another thread shows there).',
     '',
-    '| stack | p50 µs (median) | p99 µs (median) | p99 min–max | server CPU µs per request | at saturation | × | core busy | context switches per request |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| stack | p50 µs (median) | p99 µs (median) | p99 min–max | p99 µs in the first ${fix(s.rateFirstSeconds ?? Number.NaN, 0)} s after start | server CPU µs per request | at saturation | × | core busy | context switches per request |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...atRate.map(
       (f) =>
-        `| ${label(f.id)} | ${int(f.row.p50.median)} | ${int(f.row.p99.median)} | ${range(f.row.p99)} | ${fix(f.row.cpu.median)} | ${fix(f.saturationCpu)} | ${fix(f.cpuFactor, 2)} | ${pct(f.busy)} | ${fix(f.row.switches.median, 2)} |`,
+        `| ${label(f.id)} | ${int(f.row.p50.median)} | ${int(f.row.p99.median)} | ${range(f.row.p99)} | ${int(f.firstP99)} | ${fix(f.row.cpu.median)} | ${fix(f.saturationCpu)} | ${fix(f.cpuFactor, 2)} | ${pct(f.busy)} | ${fix(f.row.switches.median, 2)} |`,
     ),
     '',
     ...fixedRateReading(atRate, label),
@@ -295,12 +301,24 @@ interface FixedRateFigures {
   readonly cpuFactor: number;
   /** Share of one core the server was busy at the fixed rate. */
   readonly busy: number;
+  /** Median p99 over the first seconds after start (NaN for results without that window). */
+  readonly firstP99: number;
+}
+
+/** How the fixed-rate windows were laid out in this run (older results had one short window). */
+function fixedRateMethod(s: ThroughputResults['settings']): string[] {
+  if (s.rateWarmupSeconds === undefined || s.rateDurationSeconds === undefined) return [];
+  return [
+    `Open-loop load at a fixed schedule (bench/lib/load.ts), each stack started afresh in every round. The first ${fix(s.rateFirstSeconds ?? 0, 0)} s at the rate are measured on their own (the "first seconds" column), then ${fix(s.rateWarmupSeconds, 0)} s of warm-up at the rate, then ${fix(s.rateDurationSeconds, 0)} s measured: the p50, p99 and CPU columns, and the target. A new process compiles its hot code and grows its heap during its first seconds, on the same core as the requests (V8's compiler and garbage-collector threads are pinned with the server), so its tail then says how the process starts, not how it runs.`,
+    '',
+  ];
 }
 
 /** Each stack run at the fixed rate, in the run's order, with what its table row and reading need. */
 function fixedRateFigures(t: ThroughputResults): FixedRateFigures[] {
   const saturation = rows(t.runs);
   const fixed = rows(t.fixedRate.runs);
+  const first = rows(t.fixedRate.firstRuns ?? []);
   return t.variants.flatMap(({ id }) => {
     const row = fixed.find((r) => r.variant === id);
     if (!row) return [];
@@ -313,6 +331,7 @@ function fixedRateFigures(t: ThroughputResults): FixedRateFigures[] {
         saturationCpu,
         cpuFactor: row.cpu.median / saturationCpu,
         busy: (t.fixedRate.rate * row.cpu.median) / 1e6,
+        firstP99: first.find((r) => r.variant === id)?.p99.median ?? Number.NaN,
       },
     ];
   });
@@ -331,8 +350,11 @@ function fixedRateReading(atRate: readonly FixedRateFigures[], label: (id: strin
     return f && Number.isFinite(f.cpuFactor) ? [`${label(id)} ${fix(f.cpuFactor, 2)}×`] : [];
   });
   const bare = of('bare');
+  const first = Number.isFinite(tmpl.firstP99)
+    ? ` In the first seconds after start the same rate gave the template a p99 of ${int(tmpl.firstP99)} µs${bare && Number.isFinite(bare.firstP99) ? ` (bare Express ${int(bare.firstP99)} µs)` : ''}: a new instance taking traffic at once answers that slowly until its code is compiled.`
+    : '';
   return [
-    `At this rate the template's core was ${pct(tmpl.busy)} busy, not 50 %: a request cost it ${fix(tmpl.cpuFactor, 2)}× its server CPU at saturation${others.length > 0 ? ` (${others.join(', ')})` : ''}; every stack pays its own wake-up and system calls per request once requests stop arriving together. At that load requests queue behind one another and behind each export batch, and the queueing is what the template's p99 measures${bare ? `; bare Express was ${pct(bare.busy)} busy at the same rate` : ''}.`,
+    `At this rate the template's core was ${pct(tmpl.busy)} busy, not 50 %: a request cost it ${fix(tmpl.cpuFactor, 2)}× its server CPU at saturation${others.length > 0 ? ` (${others.join(', ')})` : ''}; every stack pays its own wake-up and system calls per request once requests stop arriving together. At that load requests queue behind one another and behind each export batch, and the queueing is what the template's p99 measures${bare ? `; bare Express was ${pct(bare.busy)} busy at the same rate` : ''}.${first}`,
     '',
   ];
 }

@@ -43,7 +43,17 @@ test('when the benchmark runs one short round of each mode, then BENCHMARKS.md h
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const common = [`--results-dir=${dir}`, `--out=${join(dir, 'BENCHMARKS.md')}`];
   await runBench(
-    ['--rounds=1', '--duration=0.5', '--warmup=0.2', '--connections=4', '--rate-connections=2', ...common],
+    [
+      '--rounds=1',
+      '--duration=0.5',
+      '--warmup=0.2',
+      '--connections=4',
+      '--rate-connections=2',
+      '--rate-first=0.3',
+      '--rate-warmup=0.2',
+      '--rate-duration=0.5',
+      ...common,
+    ],
     t,
   );
   await runBench(
@@ -78,12 +88,15 @@ test('when the benchmark runs one short round of each mode, then BENCHMARKS.md h
     assert.ok(row, `no fixed-rate row for ${label}`);
     // The last column, context switches per request, was measured (a number, not a dash).
     assert.match(row, /\| \d+\.\d\d \|$/, `context switches not measured: ${row}`);
+    // So was the p99 of the first seconds after start (fifth column).
+    assert.match(row.split('|')[5]?.trim() ?? '', /^[\d,]+$/, `first-seconds p99 not measured: ${row}`);
   }
   // The reading under the fixed-rate table is computed from it, with every stack's CPU factor.
   assert.match(
     report,
     /At this rate the template's core was [\d.]+ % busy, not 50 %: a request cost it [\d.]+× its server CPU at saturation \(node:http, no framework [\d.]+×, Express 5, bare [\d.]+×\)/,
   );
+  assert.match(report, /the same rate gave the template a p99 of [\d,]+ µs \(bare Express [\d,]+ µs\)/);
   for (const target of [
     'full template ≥ 25 % of bare Express req/s',
     'full template ≥ 5× the naive stack',
