@@ -121,14 +121,24 @@ function centreEvidence(t: ThroughputResults, centre: string): string | undefine
 
 export const UNCONFIGURABLE: readonly Unconfigurable[] = [
   {
-    what: 'Two child loggers per request (pino-http)',
+    what: 'A child logger per request (pino-http)',
     evidence: (t) => {
-      const e = centreEvidence(t, 'pino-http child loggers (two per request)');
+      const e = centreEvidence(t, 'pino-http child logger (one per request)');
       return e === undefined
         ? undefined
-        : `${e} pino-http makes \`logger.child({ request_id })\` and \`child({ req })\` for every request, and pino serialises and redacts a child's bindings when the child is made, whether or not anything logs through it; the template logs nothing through \`req.log\`, only the access line needs \`req\`. \`quietReqLogger\`/\`quietResLogger\` choose which child is used, not whether both are made.`;
+        : `${e} pino-http makes \`logger.child({ req })\` for every request, and pino serialises and redacts a child's bindings when the child is made, whether or not anything logs through it; the template logs nothing through \`req.log\`, only the access line needs \`req\`.`;
     },
-    fix: 'upstream, make the request loggers lazily (on first use of `req.log`); here, the access line could be written by a small `res.on("finish")` middleware from the root logger, at the price of leaving pino-http.',
+    fix: 'upstream, make the request logger lazily (on first use of `req.log`); here, the access line could be written by a small `res.on("finish")` middleware from the root logger, at the price of leaving pino-http.',
+  },
+  {
+    what: "Redaction re-parses every path on every call (pino 10's @pinojs/redact)",
+    evidence: (t) => {
+      const e = profileEvidence(t, '@pinojs/redact');
+      return e === undefined
+        ? undefined
+        : `${e} The redactor runs for every line and every child logger's bindings; for each configured path it parses the path string again (\`redactPaths\` calls \`parsePath\` per path per call) and clones every object a path can reach (with \`*.…\` paths, the logged object and each object directly in it), so much of its cost is allocation that the garbage collector then pays for. The paths are already few; the contract needs credentials redacted wherever they sit in a logged object, so the wildcard paths stay.`;
+    },
+    fix: 'upstream, parse the paths once when the redactor is built (it already builds its path structure once) and skip the clone when no path matches; fast-redact, which pino 9 used, compiled the paths into a function.',
   },
   {
     what: 'Log lines forwarded as OTel log records (@opentelemetry/instrumentation-pino)',

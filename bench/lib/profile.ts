@@ -71,7 +71,7 @@ export const COST_CENTRES: readonly {
     test: (u) => u.includes('/ioredis/') || u.includes('instrumentation-ioredis'),
   },
   {
-    name: 'pino-http child loggers (two per request)',
+    name: 'pino-http child logger (one per request)',
     anywhere: true,
     test: (u, fn) => fn === 'child' && u.includes('/pino/lib/proto'),
   },
