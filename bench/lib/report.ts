@@ -66,6 +66,8 @@ export interface ScrapeResults extends RunHeader {
   scrape: { case: string; format: string; ms: number[]; series: number; bytes: number }[];
   rss: {
     samples: { seconds: number; bytes: number }[];
+    /** Absent in results from before the warm-up was sampled. */
+    warmupSamples?: { seconds: number; bytes: number }[];
     baselineBytes: number;
     finalBytes: number;
     load: LoadResult | undefined;
@@ -351,7 +353,7 @@ function fixedRateReading(atRate: readonly FixedRateFigures[], label: (id: strin
   });
   const bare = of('bare');
   const first = Number.isFinite(tmpl.firstP99)
-    ? ` In the first seconds after start the same rate gave the template a p99 of ${int(tmpl.firstP99)} µs${bare && Number.isFinite(bare.firstP99) ? ` (bare Express ${int(bare.firstP99)} µs)` : ''}: a new instance taking traffic at once answers that slowly until its code is compiled.`
+    ? ` In the first seconds after start the same rate gave the template a p99 of ${int(tmpl.firstP99)} µs${bare && Number.isFinite(bare.firstP99) ? ` (bare Express ${int(bare.firstP99)} µs)` : ''}: a new instance taking full traffic at once answers that slowly until its code is compiled and its heap has grown (V8's background threads then take turns with the requests on the server's core).`
     : '';
   return [
     `At this rate the template's core was ${pct(tmpl.busy)} busy, not 50 %: a request cost it ${fix(tmpl.cpuFactor, 2)}× its server CPU at saturation${others.length > 0 ? ` (${others.join(', ')})` : ''}; every stack pays its own wake-up and system calls per request once requests stop arriving together. At that load requests queue behind one another and behind each export batch, and the queueing is what the template's p99 measures${bare ? `; bare Express was ${pct(bare.busy)} busy at the same rate` : ''}.${first}`,
@@ -420,6 +422,7 @@ function scrapeSection(s: ScrapeResults): string[] {
     '|---:|---:|---:|---:|---:|---:|',
     `| ${mib(s.rss.baselineBytes)} | ${mib(s.rss.finalBytes)} | ${pct(rssChange)} | ${mib(Math.min(...rssValues))} | ${mib(Math.max(...rssValues))} | ${rssValues.length} |`,
     '',
+    ...rssCurve(s),
     ...gcTable(s),
     '| target | measured | verdict |',
     '|---|---:|---|',
@@ -427,6 +430,24 @@ function scrapeSection(s: ScrapeResults): string[] {
     `| RSS within ±10 % after ${s.settings.rssSeconds} s of random-path traffic | ${pct(rssChange)} | ${verdict(Number.isFinite(rssChange) ? Math.abs(rssChange) <= 0.1 : undefined)} |`,
     '',
     ...machineSection(s.machine, s),
+  ];
+}
+
+/** RSS every 30 s from the start of the warm-up to the end of the window, in MiB. */
+function rssCurve(s: ScrapeResults): string[] {
+  const warm = s.rss.warmupSamples ?? [];
+  if (warm.length === 0) return [];
+  const points = [
+    ...warm.map((x) => ({ at: x.seconds, bytes: x.bytes })),
+    ...s.rss.samples.map((x) => ({ at: s.settings.rssWarmupSeconds + x.seconds, bytes: x.bytes })),
+  ].filter(
+    (x, i, all) =>
+      (i === all.length - 1 || Math.round(x.at) % 30 < 10) &&
+      all.findIndex((y) => Math.round(y.at) === Math.round(x.at)) === i,
+  );
+  return [
+    `RSS from the start of the warm-up (s: MiB; the window starts at ${s.settings.rssWarmupSeconds} s): ${points.map((x) => `${Math.round(x.at)}: ${Math.round(x.bytes / 2 ** 20)}`).join(', ')}.`,
+    '',
   ];
 }
 
@@ -551,10 +572,10 @@ export function renderReport(
     '## How to run',
     '',
     '```sh',
-    'npm run bench                              # throughput, layers, real route, fixed-rate p99 (about 25 min)',
+    'npm run bench                              # throughput, layers, real route, fixed-rate p99 (about 35 min)',
     'npm run bench -- --mode=scrape             # /metrics scrape time and the 5-minute RSS soak',
     'npm run bench -- --mode=instructions       # instructions per request under callgrind (about 25 min)',
-    'npm run bench -- --rounds=1 --duration=2   # a quick look (not for the report)',
+    'npm run bench -- --rounds=1 --duration=2 --rate-warmup=2 --rate-duration=2   # a quick look (not for the report)',
     'npm run bench -- --cpu-prof=template       # also write V8 CPU profiles of the template to bench/results/profiles',
     '```',
     '',
