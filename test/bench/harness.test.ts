@@ -12,13 +12,14 @@ import { killGroupAfter } from '../support/process.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
-async function runBench(args: string[], t: { after(fn: () => void): void }): Promise<void> {
+async function runBench(args: string[], t: { after(fn: () => void | Promise<void>): void }): Promise<void> {
   const child = spawn(process.execPath, [join(ROOT, 'bench', 'run.ts'), ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
-  killGroupAfter(t, child);
+  // SIGTERM first: the bench then stops the servers, Redis and valgrind it started in their own groups.
+  killGroupAfter(t, child, 10_000);
   let output = '';
   child.stdout.on('data', (c: Buffer) => {
     output += c.toString('utf8');

@@ -81,13 +81,29 @@ export function collectOutput(child: ChildProcess): CollectedOutput {
   return { stdout: () => out, stderr: () => err, exited: ended('exit'), closed: ended('close') };
 }
 
-/** After the test, kill the detached child's whole process group (npm, shells and what they started). */
-export function killGroupAfter(t: { after(fn: () => void): void }, child: ChildProcess): void {
-  t.after(() => {
+/**
+ * After the test, kill the detached child's whole process group (npm, shells and what they started).
+ * With graceMs, SIGTERM first and SIGKILL once the child has exited or graceMs has passed.
+ */
+export function killGroupAfter(
+  t: { after(fn: () => void | Promise<void>): void },
+  child: ChildProcess,
+  graceMs = 0,
+): void {
+  const signal = (name: NodeJS.Signals) => {
     try {
-      process.kill(-(child.pid ?? 0), 'SIGKILL');
+      process.kill(-(child.pid ?? 0), name);
     } catch {
       // Already gone: the test stopped it.
     }
+  };
+  t.after(async () => {
+    // A child that starts processes in groups of its own (the bench does) stops them on SIGTERM;
+    // SIGKILL of its group alone would leave them running.
+    if (graceMs > 0 && child.exitCode === null && child.signalCode === null) {
+      signal('SIGTERM');
+      await Promise.race([once(child, 'exit'), new Promise((r) => setTimeout(r, graceMs))]);
+    }
+    signal('SIGKILL');
   });
 }
