@@ -434,6 +434,15 @@ async function gcTotals(metricsUrl: string): Promise<Record<string, { count: num
   return out;
 }
 
+/** Appends a process's RSS to `into` every `everySeconds`, timed from now; returns the stop. */
+function sampleRss(pid: number, everySeconds: number, into: { seconds: number; bytes: number }[]) {
+  const t0 = performance.now();
+  const timer = setInterval(() => {
+    into.push({ seconds: Math.round((performance.now() - t0) / 100) / 10, bytes: readRss(pid) });
+  }, everySeconds * 1000);
+  return () => clearInterval(timer);
+}
+
 const readRss = (pid: number): number => {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : Number.NaN;
@@ -453,7 +462,7 @@ async function scrape(): Promise<void> {
     ...header,
     settings: { scrapes, labelSets, rssSeconds, rssWarmupSeconds: rssWarmup },
     scrape: [],
-    rss: { samples: [], warmupSamples: [], baselineBytes: 0, finalBytes: 0, load: undefined },
+    rss: { samples: [], baselineBytes: 0, finalBytes: 0, load: undefined },
   };
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const randomPaths = { itemId, token: 'not-a-token' };
@@ -505,13 +514,9 @@ async function scrape(): Promise<void> {
       const srv = await startServer(template, env.ctx, 'rss');
       try {
         // RSS during the warm-up too: the curve shows when the heap reached its working size.
-        const w0 = performance.now();
-        const warmupSampler = setInterval(() => {
-          results.rss.warmupSamples?.push({
-            seconds: Math.round((performance.now() - w0) / 100) / 10,
-            bytes: readRss(srv.pid),
-          });
-        }, 10_000);
+        const warmupSamples: { seconds: number; bytes: number }[] = [];
+        results.rss.warmupSamples = warmupSamples;
+        const stopWarmupSampler = sampleRss(srv.pid, 10, warmupSamples);
         try {
           if (rssWarmup > 0)
             await load({
@@ -523,19 +528,17 @@ async function scrape(): Promise<void> {
               randomPaths,
             });
         } finally {
-          clearInterval(warmupSampler);
+          stopWarmupSampler();
         }
         results.rss.baselineBytes = readRss(srv.pid);
         const gcBefore = await gcTotals(srv.metricsUrl as string);
         const t0 = performance.now();
         results.rss.samples.push({ seconds: 0, bytes: results.rss.baselineBytes });
-        const interval = Math.max(1, Math.min(10, rssSeconds / 30));
-        const sampler = setInterval(() => {
-          results.rss.samples.push({
-            seconds: Math.round((performance.now() - t0) / 100) / 10,
-            bytes: readRss(srv.pid),
-          });
-        }, interval * 1000);
+        const stopSampler = sampleRss(
+          srv.pid,
+          Math.max(1, Math.min(10, rssSeconds / 30)),
+          results.rss.samples,
+        );
         try {
           results.rss.load = await load({
             url: srv.url,
@@ -546,7 +549,7 @@ async function scrape(): Promise<void> {
             randomPaths,
           });
         } finally {
-          clearInterval(sampler);
+          stopSampler();
         }
         results.rss.finalBytes = readRss(srv.pid);
         const gcAfter = await gcTotals(srv.metricsUrl as string);
