@@ -27,3 +27,81 @@ test('when a logged object holds credentials, then they are redacted and service
   assert.deepEqual(line.headers, { authorization: '[REDACTED]', cookie: '[REDACTED]', accept: 'json' });
   assert.deepEqual(line.client, { api_key: '[REDACTED]', secret: '[REDACTED]' });
 });
+
+const capturedLogger = () => {
+  const capture = new LogCapture();
+  const log = createLogger({
+    level: 'info',
+    serviceName: 'svc',
+    environment: 'test',
+    destination: capture.stream,
+  });
+  return { capture, log };
+};
+
+test('when a credential sits deep in a logged object, in an array or at the root, then it is redacted and the caller keeps its own object', () => {
+  const { capture, log } = capturedLogger();
+  const logged = {
+    password: 'root-pass',
+    request: { config: { headers: { authorization: 'Bearer deep', 'x-api-key': 'k3y', accept: 'json' } } },
+    users: [{ name: 'a', token: 't0k' }, { name: 'b' }],
+  };
+  log.info(logged, 'nested');
+  const line = capture.lines[0] ?? {};
+  assert.equal(line.password, '[REDACTED]');
+  assert.deepEqual(line.request, {
+    config: { headers: { authorization: '[REDACTED]', 'x-api-key': '[REDACTED]', accept: 'json' } },
+  });
+  assert.deepEqual(line.users, [{ name: 'a', token: '[REDACTED]' }, { name: 'b' }]);
+  // The application's own objects are left as they were.
+  assert.equal(logged.password, 'root-pass');
+  assert.equal(logged.request.config.headers.authorization, 'Bearer deep');
+  assert.equal(logged.users[0]?.token, 't0k');
+});
+
+test("when an error carries a credential in its own fields, then the line has the error's message and stack with the credential redacted", () => {
+  const { capture, log } = capturedLogger();
+  const err = Object.assign(new Error('upstream refused'), {
+    config: { headers: { authorization: 'Bearer in-error' } },
+  });
+  log.error(err, 'call failed');
+  log.warn({ details: { cause: err } }, 'wrapped');
+  const [first, second] = capture.lines;
+  const logged = first?.err as { message: string; stack: string; config: unknown };
+  assert.equal(logged.message, 'upstream refused');
+  assert.match(logged.stack, /^Error: upstream refused\n\s+at /);
+  assert.deepEqual(logged.config, { headers: { authorization: '[REDACTED]' } });
+  assert.deepEqual(second?.details, { cause: { config: { headers: { authorization: '[REDACTED]' } } } });
+  assert.ok(!capture.raw.join('\n').includes('in-error'));
+  assert.equal(err.config.headers.authorization, 'Bearer in-error');
+});
+
+test("when a child logger is bound to a credential or a serialiser returns one, then the child's lines have it redacted", () => {
+  const { capture, log } = capturedLogger();
+  const child = log.child(
+    { component: 'client', auth: { secret: 'bound-secret' } },
+    { serializers: { upstream: (u: { key: string }) => ({ host: 'api.example.com', apiKey: u.key }) } },
+  );
+  child.info({ upstream: { key: 'serialised-key' } }, 'calling');
+  child.child({ attempt: 2, cookie: 'sid=grandchild' }).info('retrying');
+  const [first, second] = capture.lines;
+  assert.deepEqual(first?.auth, { secret: '[REDACTED]' });
+  assert.deepEqual(first?.upstream, { host: 'api.example.com', apiKey: '[REDACTED]' });
+  assert.equal(first?.component, 'client');
+  assert.equal(second?.cookie, '[REDACTED]');
+  assert.equal(second?.attempt, 2);
+  assert.deepEqual(second?.auth, { secret: '[REDACTED]' });
+  const raw = capture.raw.join('\n');
+  for (const secret of ['bound-secret', 'serialised-key', 'grandchild'])
+    assert.ok(!raw.includes(secret), secret);
+});
+
+test('when a logged object refers to itself, then the line is still written', () => {
+  const { capture, log } = capturedLogger();
+  const loop: Record<string, unknown> = { name: 'loop', token: 't' };
+  loop.self = loop;
+  log.info({ loop }, 'cyclic');
+  const line = capture.lines[0] ?? {};
+  assert.equal((line.loop as Record<string, unknown>).token, '[REDACTED]');
+  assert.equal((line.loop as Record<string, unknown>).name, 'loop');
+});
