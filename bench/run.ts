@@ -3,12 +3,23 @@
 //   --mode=throughput (default)  req/s, p50/p99 per stack and per layer, and the fixed-rate p99 test
 //   --mode=scrape                /metrics scrape time (realistic and 2,000 label sets), RSS under a soak
 //   --mode=instructions          instructions per request under valgrind's callgrind (noise-free cost)
+//   --mode=alloc                 bytes allocated per request (V8's sampling heap profiler), by package
 // Every load loop here is bounded in time, targets only 127.0.0.1, and every process it starts is stopped.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { summariseAllocations } from './lib/allocation.ts';
 import { callgrindArgs, dumpInstructions, zeroCounters } from './lib/callgrind.ts';
+import { SAMPLING_INTERVAL, STARTED, WRITTEN } from './lib/heap-sampler.ts';
 import type { LoadResult, LoadSpec } from './lib/load.ts';
 import { loadAverage, machineInfo } from './lib/machine.ts';
 import {
@@ -22,6 +33,7 @@ import {
 import { summariseProfile } from './lib/profile.ts';
 import { startRedis } from './lib/redis.ts';
 import {
+  type AllocationResults,
   type InstructionResults,
   type Run,
   type RunHeader,
@@ -62,6 +74,9 @@ const { values: opt } = parseArgs({
     'label-sets': { type: 'string', default: '2000' },
     'ir-warmup': { type: 'string', default: '1000' },
     'ir-requests': { type: 'string', default: '1000' },
+    'alloc-rate': { type: 'string', default: '300' },
+    'alloc-warmup': { type: 'string', default: '10' },
+    'alloc-duration': { type: 'string', default: '10' },
     'results-dir': { type: 'string', default: join(ROOT, 'bench', 'results') },
     out: { type: 'string', default: join(ROOT, 'BENCHMARKS.md') },
     'cpu-prof': { type: 'string' },
@@ -104,6 +119,7 @@ async function startServer(
   extraEnv: NodeJS.ProcessEnv = {},
   profileTo?: string,
   wrapper?: readonly string[],
+  nodeArgs: readonly string[] = [],
 ) {
   const spec = launchSpec(v, ctx, extraEnv);
   const prof = opt['cpu-prof'];
@@ -118,7 +134,7 @@ async function startServer(
   const [command, ...wrapArgs] = wrapper ?? [];
   const proc = await startProcess({
     command: command ?? process.execPath,
-    args: [...(command ? [...wrapArgs, process.execPath] : []), ...profArgs, ...spec.args],
+    args: [...(command ? [...wrapArgs, process.execPath] : []), ...profArgs, ...nodeArgs, ...spec.args],
     env: spec.env,
     cwd: ROOT,
     core: SERVER_CORE,
@@ -677,6 +693,84 @@ async function instructions(): Promise<void> {
   writeReport();
 }
 
+const ALLOC_VARIANTS = ['node-http', 'bare', 'template-core', 'template', 'naive'];
+
+async function waitFor(what: string, done: () => boolean, timeoutMs: number): Promise<void> {
+  const until = performance.now() + timeoutMs;
+  while (!done()) {
+    if (performance.now() > until) throw new Error(`bench: timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/**
+ * Bytes allocated per request: each stack serves the probe route at one fixed rate (below every
+ * stack's capacity, so no exporter drops what it would otherwise encode) under V8's sampling heap
+ * profiler, which counts objects already collected too. Every byte a request allocates is young-
+ * generation space: the more a request allocates, the more often the process stops for a minor
+ * collection, and each stop delays every request that arrives meanwhile.
+ */
+async function allocations(): Promise<void> {
+  const rate = num('alloc-rate');
+  const warmupSeconds = num('alloc-warmup');
+  const durationSeconds = num('alloc-duration');
+  const wanted = opt.variants?.split(',') ?? ALLOC_VARIANTS;
+  const variants = allVariants().filter((v) => wanted.includes(v.id));
+  const header = runHeader();
+  const env = await setup();
+  const results: AllocationResults = {
+    kind: 'alloc',
+    ...header,
+    settings: { rate, warmupSeconds, durationSeconds, samplingInterval: SAMPLING_INTERVAL },
+    runs: [],
+  };
+  const sampler = join(ROOT, 'bench', 'lib', 'heap-sampler.ts');
+  try {
+    for (const v of variants) {
+      const file = join(work, `alloc-${v.id.replace(/\W/g, '_')}.heapprofile`);
+      const srv = await startServer(v, env.ctx, 'alloc', { BENCH_HEAP_PROFILE: file }, undefined, undefined, [
+        '--import',
+        sampler,
+      ]);
+      try {
+        const path = routePath('hello');
+        await probe(srv.url, path);
+        const paced = { url: srv.url, path, connections: 10, rate, warmupSeconds: 0 };
+        await load({ ...paced, durationSeconds: warmupSeconds });
+        process.kill(srv.pid, 'SIGUSR2');
+        await waitFor(`${v.id} to start sampling`, () => srv.proc.output().includes(STARTED), 10_000);
+        const spansBefore = env.otlp.total('/v1/traces').items;
+        const r = await load({ ...paced, durationSeconds });
+        process.kill(srv.pid, 'SIGUSR2');
+        await waitFor(
+          `${v.id}'s heap profile`,
+          () => srv.proc.output().includes(WRITTEN) && existsSync(file),
+          60_000,
+        );
+        if (r.non2xx > 0 || r.errors > 0)
+          throw new Error(`${v.id}: ${r.non2xx} non-2xx responses and ${r.errors} errors`);
+        const summary = summariseAllocations(file, r.requests);
+        results.runs.push({
+          variant: v.id,
+          label: v.label,
+          requests: r.requests,
+          spans: env.otlp.total('/v1/traces').items - spansBefore,
+          summary,
+        });
+        process.stderr.write(
+          `${v.id.padEnd(22)} ${(summary.bytesPerRequest / 1024).toFixed(1)} KB allocated per request (${r.requests} requests)\n`,
+        );
+      } finally {
+        await srv.proc.stop();
+      }
+    }
+  } finally {
+    await env.teardown();
+  }
+  saveResults('alloc', results);
+  writeReport();
+}
+
 /** What every results file starts with; taken before a run starts anything. */
 function runHeader(): RunHeader {
   return {
@@ -715,6 +809,7 @@ function writeReport(): void {
     readJson<ThroughputResults>('throughput-baseline.json'),
     readJson<InstructionResults>('instructions.json'),
     readJson<InstructionResults>('instructions-baseline.json'),
+    readJson<AllocationResults>('alloc.json'),
   );
   writeFileSync(resolve(opt.out as string), report);
   process.stderr.write(`wrote ${resolve(opt.out as string)}\n`);
@@ -723,6 +818,7 @@ function writeReport(): void {
 if (opt.mode === 'throughput') await throughput();
 else if (opt.mode === 'scrape') await scrape();
 else if (opt.mode === 'instructions') await instructions();
+else if (opt.mode === 'alloc') await allocations();
 else if (opt.mode === 'report') writeReport();
-else throw new Error(`unknown --mode ${opt.mode} (throughput, scrape, instructions, report)`);
+else throw new Error(`unknown --mode ${opt.mode} (throughput, scrape, instructions, alloc, report)`);
 process.exit(0);

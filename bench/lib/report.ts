@@ -1,5 +1,6 @@
 // Renders BENCHMARKS.md from the JSON a run wrote: every number in the report comes from those files.
 import { TUNING, UNCONFIGURABLE } from '../tuning.ts';
+import type { AllocationSummary } from './allocation.ts';
 import type { LoadResult } from './load.ts';
 import type { MachineInfo } from './machine.ts';
 import type { ProfileSummary } from './profile.ts';
@@ -92,6 +93,19 @@ export interface InstructionResults extends RunHeader {
     spans: number;
     seconds: number;
     startSeconds: number;
+  }[];
+}
+
+export interface AllocationResults extends RunHeader {
+  kind: 'alloc';
+  settings: { rate: number; warmupSeconds: number; durationSeconds: number; samplingInterval: number };
+  runs: {
+    variant: string;
+    label: string;
+    requests: number;
+    /** Spans the OTLP sink received while the requests were counted. */
+    spans: number;
+    summary: AllocationSummary;
   }[];
 }
 
@@ -271,7 +285,7 @@ function throughputSection(t: ThroughputResults): string[] {
     '',
     '### Telemetry that left the process (proof the exporters were on)',
     '',
-    'Counted by the local sinks over every round (warm-ups included). Spans and log records are counted in the OTLP protobuf bodies; with 100 % sampling a probe-route request of the full template makes one server span and one client span per Redis command, so spans per request below that means the exporter dropped spans (its queue was full).',
+    'Counted by the local sinks over every round (warm-ups included). Spans and log records are counted in the OTLP bodies (protobuf or JSON); with 100 % sampling a probe-route request of the full template makes one server span and one client span per Redis command, so spans per request below that means the exporter dropped spans (its queue was full).',
     '',
     '| stack | requests served | OTLP exports | spans | spans per request | log records per request | OTLP bytes | Sentry envelopes | Sentry bytes |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -536,17 +550,59 @@ function instructionSection(ir: InstructionResults, before: InstructionResults |
   return [...out, ''];
 }
 
+const kb = (bytes: number) => (Number.isFinite(bytes) ? (bytes / 1024).toFixed(1) : '–');
+
+function allocationSection(a: AllocationResults): string[] {
+  const bare = a.runs.find((r) => r.variant === 'bare')?.summary.bytesPerRequest ?? Number.NaN;
+  const out = [
+    '## Memory allocated per request (V8 sampling heap profiler)',
+    '',
+    `What a request allocates, whether or not it outlives the request: every byte is young-generation space, so the more a request allocates, the more often the process stops for a minor garbage collection, and each stop delays every request that arrives meanwhile (the fixed-rate p99 above). Each stack serves the probe route at ${int(a.settings.rate)} req/s (10 connections) for ${a.settings.warmupSeconds} s of warm-up, then ${a.settings.durationSeconds} s under V8's sampling heap profiler (one sample per ${int(a.settings.samplingInterval)} bytes on average, objects already collected included; started and stopped around the counted requests, bench/lib/heap-sampler.ts). Telemetry is exported in batches, so the window also holds the export of some warm-up requests and leaves out some of its own: about the same amount.`,
+    '',
+    `- Run: ${a.startedAt} → ${a.finishedAt}; commit ${a.machine.commit}`,
+    '',
+    '| stack | KB allocated per request | × bare Express | spans exported per request |',
+    '|---|---:|---:|---:|',
+    ...a.runs.map(
+      (r) =>
+        `| ${r.label} | ${kb(r.summary.bytesPerRequest)} | ${fix(r.summary.bytesPerRequest / bare, 2)} | ${fix(r.spans / r.requests, 2)} |`,
+    ),
+  ];
+  const template = a.runs.find((r) => r.variant === 'template');
+  if (template) {
+    const share = (b: number) => pct(b / template.summary.bytesPerRequest);
+    out.push(
+      '',
+      `Where the full template's ${kb(template.summary.bytesPerRequest)} KB per request come from. Allocations made inside Node.js itself or a built-in (a string \`JSON.stringify\` builds, a \`Map\`) are charged to the nearest caller outside them.`,
+      '',
+      '| package | KB per request | share |',
+      '|---|---:|---:|',
+      ...template.summary.byPackage.map(
+        (p) => `| ${p.name} | ${kb(p.bytesPerRequest)} | ${share(p.bytesPerRequest)} |`,
+      ),
+      '',
+      '| function | KB per request | share |',
+      '|---|---:|---:|',
+      ...template.summary.byFunction
+        .slice(0, 10)
+        .map((f) => `| ${f.name} | ${kb(f.bytesPerRequest)} | ${share(f.bytesPerRequest)} |`),
+    );
+  }
+  return [...out, ''];
+}
+
 export function renderReport(
   t: ThroughputResults | undefined,
   s: ScrapeResults | undefined,
   baseline?: ThroughputResults,
   ir?: InstructionResults,
   irBaseline?: InstructionResults,
+  alloc?: AllocationResults,
 ): string {
   const out = [
     '# Benchmarks',
     '',
-    '<!-- Written by `npm run bench` (and `--mode=scrape`, `--mode=instructions`) from bench/results/*.json; do not edit by hand. -->',
+    '<!-- Written by `npm run bench` (and `--mode=scrape`, `--mode=instructions`, `--mode=alloc`) from bench/results/*.json; do not edit by hand. -->',
     '',
     "What the template's observability and hardening cost per request, measured side by side with bare Express 5 and with the same libraries wired by their READMEs' defaults, on the same machine in the same run. Targets come from issue 6; performance targets are never unit-tested, they are read here.",
     '',
@@ -555,6 +611,8 @@ export function renderReport(
   else out.push('_No throughput run yet: `npm run bench`._', '');
   if (ir && ir.runs.length > 0) out.push(...instructionSection(ir, irBaseline));
   else out.push('_No instruction count yet: `npm run bench -- --mode=instructions`._', '');
+  if (alloc && alloc.runs.length > 0) out.push(...allocationSection(alloc));
+  else out.push('_No allocation profile yet: `npm run bench -- --mode=alloc`._', '');
   if (s) out.push(...scrapeSection(s), '');
   else out.push('_No scrape/RSS run yet: `npm run bench -- --mode=scrape`._', '');
   out.push('## What was changed to get there', '');
@@ -575,6 +633,7 @@ export function renderReport(
     'npm run bench                              # throughput, layers, real route, fixed-rate p99 (about 35 min)',
     'npm run bench -- --mode=scrape             # /metrics scrape time and the 5-minute RSS soak',
     'npm run bench -- --mode=instructions       # instructions per request under callgrind (about 25 min)',
+    'npm run bench -- --mode=alloc              # bytes allocated per request, by package (about 3 min)',
     'npm run bench -- --rounds=1 --duration=2 --rate-warmup=2 --rate-duration=2   # a quick look (not for the report)',
     'npm run bench -- --cpu-prof=template       # also write V8 CPU profiles of the template to bench/results/profiles',
     '```',

@@ -72,6 +72,17 @@ test('when the benchmark runs one short round of each mode, then BENCHMARKS.md h
     ['--mode=instructions', '--variants=bare', '--ir-warmup=20', '--ir-requests=40', ...common],
     t,
   );
+  await runBench(
+    [
+      '--mode=alloc',
+      '--variants=bare,template',
+      '--alloc-rate=200',
+      '--alloc-warmup=0.5',
+      '--alloc-duration=1',
+      ...common,
+    ],
+    t,
+  );
   const report = readFileSync(join(dir, 'BENCHMARKS.md'), 'utf8');
 
   for (const v of allVariants()) {
@@ -130,6 +141,31 @@ test('when the benchmark runs one short round of each mode, then BENCHMARKS.md h
   assert.ok(irRow, 'no instruction-count row for bare Express');
   const perRequest = Number((irRow.split('|')[2] ?? '').trim().replace(/,/g, ''));
   assert.ok(perRequest > 10_000 && perRequest < 50_000_000, `instructions per request: ${irRow}`);
+
+  // Telemetry is counted at the sink whichever OTLP encoding carried it: the JSON variant's spans too.
+  for (const label of [
+    'template, full production configuration',
+    'template, full, OTLP as JSON (OTEL_EXPORTER_OTLP_PROTOCOL=http/json)',
+  ]) {
+    const row = tableRow(report, '### Telemetry that left the process', label);
+    assert.ok(row, `no telemetry row for ${label}`);
+    const spansPerRequest = Number((row.split('|')[5] ?? '').trim());
+    assert.ok(spansPerRequest >= 1, `spans per request for ${label}: ${row}`);
+  }
+
+  // Bytes allocated per request, from a heap profile taken inside each server: a request through
+  // Express allocates kilobytes, the full template more than bare Express, and its table names the
+  // packages that allocated.
+  const allocKb = (label: string) => {
+    const row = tableRow(report, '## Memory allocated per request', label);
+    assert.ok(row, `no allocation row for ${label}`);
+    return Number((row.split('|')[2] ?? '').trim());
+  };
+  const bareKb = allocKb('Express 5, bare');
+  const templateKb = allocKb('template, full production configuration');
+  assert.ok(bareKb > 0.5 && bareKb < 1000, `bare Express allocation per request: ${bareKb} KB`);
+  assert.ok(templateKb > bareKb, `template ${templateKb} KB vs bare ${bareKb} KB per request`);
+  assert.match(report, /\| @opentelemetry\/[\w-]+ \| \d+\.\d \| [\d.]+ % \|/);
 
   // The results behind the report are kept as JSON next to it.
   const results = JSON.parse(readFileSync(join(dir, 'throughput.json'), 'utf8')) as { runs: unknown[] };
