@@ -53,7 +53,7 @@ export const TUNING: readonly Tuning[] = [
   {
     change: "Credentials redacted by one walk of the logged object instead of pino's `redact` paths",
     where: 'service/src/platform/logger.ts (`redactSecrets`)',
-    why: "pino 10's redactor (@pinojs/redact 0.4) parses every configured path string again on every call, and a `*.key` path makes pino call it for every field of every line, strings and numbers included: in the full template that was about 24 KB of garbage per request, a fifth of everything a request allocated (V8's sampling heap profiler, counting objects the garbage collector had already freed, at 1,200 req/s). The template walks the log object, each child logger's bindings and each serialiser's result once instead, censoring the same field names at any depth (pino's paths reached one level), copying only the objects on the way to a match: a line without credentials allocates nothing. Proposed upstream fix: parse the paths once when the redactor is built and skip the clone when no path matches (fast-redact, which pino 9 used, compiled them into a function).",
+    why: "pino 10's redactor (@pinojs/redact 0.4) parses every configured path string again on every call, and a `*.key` path makes pino call it for every field of every line, strings and numbers included: in the full template that was the largest single source of garbage per request (the allocation tables above show what a request allocates now). The template walks the log object, each child logger's bindings and each serialiser's result once instead, censoring the same field names at any depth (pino's paths reached one level), copying only the objects on the way to a match: a line without credentials allocates nothing. Proposed upstream fix: parse the paths once when the redactor is built and skip the clone when no path matches (fast-redact, which pino 9 used, compiled them into a function).",
   },
   {
     change: 'helmet without the headers that do nothing for JSON',
@@ -162,10 +162,17 @@ export const UNCONFIGURABLE: readonly Unconfigurable[] = [
     evidence: (t) => {
       const e = profileEvidence(t, '@opentelemetry/otlp-transformer');
       const s = t.sinks.template;
-      return e === undefined || s === undefined
-        ? undefined
-        : `${e} Each request exports ${(s.spans / s.served).toFixed(2)} spans and ${(s.logRecords / s.served).toFixed(2)} log records (counted at the sink), each encoded field by field on the event loop; batching settings change when it runs, not what it costs. A whole batch (up to 512 items by default) is encoded in one synchronous run, and a request that arrives meanwhile waits for it, which shows in the p99 at a fixed rate.`;
+      if (e === undefined || s === undefined) return undefined;
+      const full = cpu(t, 'template');
+      const json = cpu(t, 'template-otlp-json');
+      const a = rps(t, 'template');
+      const b = rps(t, 'template-otlp-json');
+      const jsonText =
+        full === undefined || json === undefined || a === undefined || b === undefined
+          ? ''
+          : ` The same telemetry sent as OTLP/HTTP JSON (\`OTEL_EXPORTER_OTLP_PROTOCOL=http/json\`, counted at the sink too) cost ${us(json)} of server CPU per request instead of ${us(full)} (${Math.round(b)} vs ${Math.round(a)} req/s): the JSON exporter builds plain objects and leaves the encoding to V8's native \`JSON.stringify\`. The template keeps the specification's default, http/protobuf, which every OTLP receiver accepts; the JSON bodies are larger on the wire.`;
+      return `${e} Each request exports ${(s.spans / s.served).toFixed(2)} spans and ${(s.logRecords / s.served).toFixed(2)} log records (counted at the sink), each encoded field by field on the event loop; batching settings change when it runs, not what it costs. A whole batch (up to 512 items by default) is encoded in one synchronous run, and a request that arrives meanwhile waits for it, which shows in the p99 at a fixed rate.${jsonText}`;
     },
-    fix: 'export to a collector on localhost over a cheaper path (OTLP/gRPC with a native encoder, or a shared-memory exporter), or encode in a worker thread; upstream, a faster protobuf writer.',
+    fix: 'where the receiver is an OpenTelemetry Collector (its OTLP/HTTP receiver accepts JSON), set `OTEL_EXPORTER_OTLP_PROTOCOL=http/json`; otherwise export to a collector on localhost over a cheaper path (OTLP/gRPC with a native encoder), or encode in a worker thread; upstream, a faster protobuf writer.',
   },
 ];

@@ -42,6 +42,19 @@ export function countOtlpItems(
   return count;
 }
 
+/** The same count for an OTLP/HTTP JSON body (OTEL_EXPORTER_OTLP_PROTOCOL=http/json). */
+export function countOtlpJsonItems(buf: Buffer): number {
+  const body = JSON.parse(buf.toString('utf8')) as {
+    resourceSpans?: { scopeSpans?: { spans?: unknown[] }[] }[];
+    resourceLogs?: { scopeLogs?: { logRecords?: unknown[] }[] }[];
+  };
+  let count = 0;
+  for (const r of body.resourceSpans ?? []) for (const s of r.scopeSpans ?? []) count += s.spans?.length ?? 0;
+  for (const r of body.resourceLogs ?? [])
+    for (const s of r.scopeLogs ?? []) count += s.logRecords?.length ?? 0;
+  return count;
+}
+
 export interface Sink {
   readonly url: string;
   readonly port: number;
@@ -63,7 +76,7 @@ export async function startSink(): Promise<Sink> {
     let bytes = 0;
     const chunks: Buffer[] = [];
     const proto = (req.headers['content-type'] ?? '').includes('protobuf');
-    const otlp = proto && (path === '/v1/traces' || path === '/v1/logs');
+    const otlp = path === '/v1/traces' || path === '/v1/logs';
     req.on('data', (c: Buffer) => {
       bytes += c.length;
       if (otlp) chunks.push(c);
@@ -73,8 +86,10 @@ export async function startSink(): Promise<Sink> {
       entry.requests++;
       entry.bytes += bytes;
       // Spans or log records received: with 100 % sampling, fewer than made means the exporter dropped some.
-      if (otlp && req.headers['content-encoding'] === undefined)
-        entry.items += countOtlpItems(Buffer.concat(chunks));
+      if (otlp && req.headers['content-encoding'] === undefined) {
+        const body = Buffer.concat(chunks);
+        entry.items += proto ? countOtlpItems(body) : countOtlpJsonItems(body);
+      }
       received.set(path, entry);
       res.writeHead(200, { 'content-type': proto ? 'application/x-protobuf' : 'application/json' });
       res.end(proto ? '' : '{}');

@@ -91,6 +91,17 @@ export function allVariants(): Variant[] {
       description:
         'informational: the full configuration with the standard switch that stops log lines from also being sent as OTel log records; the difference to the full row is what that forwarding costs',
     },
+    {
+      id: 'template-otlp-json',
+      label: 'template, full, OTLP as JSON (OTEL_EXPORTER_OTLP_PROTOCOL=http/json)',
+      group: 'layer',
+      kind: 'template',
+      layers: 'all',
+      env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' },
+      routes: ['hello'],
+      description:
+        "informational: the full configuration exporting traces and log records as OTLP/HTTP JSON instead of the default protobuf (a collector's OTLP/HTTP receiver accepts both); the difference to the full row is what the JavaScript protobuf encoder costs",
+    },
     ...layers.map(
       (layer): Variant => ({
         id: `template+${layer}`,
