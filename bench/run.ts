@@ -48,7 +48,8 @@ import { seedDatabase } from './servers/seed.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SERVER_CORE = 0;
-const FIXED_RATE_STACKS = ['node-http', 'bare', 'template'];
+// The full template without OTel too: at the same rate it shows what the p99 owes to the SDK.
+const FIXED_RATE_STACKS = ['node-http', 'bare', 'template', 'template-otel'];
 const LOAD_CORE = 1;
 
 const { values: opt } = parseArgs({
@@ -202,22 +203,26 @@ function contextSwitches(pid: number): number {
 async function measure(
   srv: Server,
   spec: LoadSpec,
-): Promise<LoadResult & { cpuUsPerRequest: number; switchesPerRequest: number; served: number }> {
+): Promise<
+  LoadResult & { cpuUsPerRequest: number; switchesPerRequest: number; served: number; gc?: GcTotals }
+> {
   const warm =
     spec.warmupSeconds > 0
       ? await load({ ...spec, durationSeconds: spec.warmupSeconds, warmupSeconds: 0 })
       : undefined;
+  // At a fixed rate, the template's garbage collections in the window, from its own /metrics (read
+  // outside the window): a pause stops every request that arrives meanwhile, which the p99 shows.
+  const gcBefore = spec.rate && srv.metricsUrl ? await gcTotals(srv.metricsUrl, false) : undefined;
   const before = cpuMicros(srv.pid);
   const switches = contextSwitches(srv.pid);
   const r = await load({ ...spec, warmupSeconds: 0 });
+  const cpuUsPerRequest = (cpuMicros(srv.pid) - before) / r.requests;
+  const switchesPerRequest = (contextSwitches(srv.pid) - switches) / r.requests;
+  const gc =
+    gcBefore && srv.metricsUrl ? gcDelta(gcBefore, await gcTotals(srv.metricsUrl, false)) : undefined;
   // Every request the server answered (warm-up included), to relate exported telemetry to requests.
   const served = r.requests + (warm?.requests ?? 0);
-  return {
-    ...r,
-    cpuUsPerRequest: (cpuMicros(srv.pid) - before) / r.requests,
-    switchesPerRequest: (contextSwitches(srv.pid) - switches) / r.requests,
-    served,
-  };
+  return { ...r, cpuUsPerRequest, switchesPerRequest, served, ...(gc ? { gc } : {}) };
 }
 
 function routePath(route: 'hello' | 'item'): string {
@@ -436,7 +441,21 @@ async function timeScrapes(url: string, count: number, accept?: string) {
  * Garbage-collection totals by kind from the template's own `nodejs_gc_duration_seconds` histogram
  * (prom-client's default metrics): how often each kind of collection ran and how long it paused.
  */
-async function gcTotals(metricsUrl: string): Promise<Record<string, { count: number; seconds: number }>> {
+type GcTotals = Record<string, { count: number; seconds: number }>;
+
+const gcDelta = (before: GcTotals, after: GcTotals): GcTotals =>
+  Object.fromEntries(
+    Object.entries(after).map(([kind, a]) => [
+      kind,
+      { count: a.count - (before[kind]?.count ?? 0), seconds: a.seconds - (before[kind]?.seconds ?? 0) },
+    ]),
+  );
+
+/**
+ * Collections so far by kind. prom-client prints a kind only once it has observed one: a young
+ * process may have none yet (`required` false), where the soak, minutes in, must have some.
+ */
+async function gcTotals(metricsUrl: string, required = true): Promise<GcTotals> {
   const body = await (await fetch(`${metricsUrl}/metrics`)).text();
   const out: Record<string, { count: number; seconds: number }> = {};
   for (const m of body.matchAll(/^nodejs_gc_duration_seconds_(count|sum)\{kind="(\w+)"\} (\S+)$/gm)) {
@@ -446,7 +465,8 @@ async function gcTotals(metricsUrl: string): Promise<Record<string, { count: num
     if (field === 'count') e.count = Number(value);
     else e.seconds = Number(value);
   }
-  if (Object.keys(out).length === 0) throw new Error('bench: /metrics has no nodejs_gc_duration_seconds');
+  if (required && Object.keys(out).length === 0)
+    throw new Error('bench: /metrics has no nodejs_gc_duration_seconds');
   return out;
 }
 
@@ -569,15 +589,7 @@ async function scrape(): Promise<void> {
         }
         results.rss.finalBytes = readRss(srv.pid);
         const gcAfter = await gcTotals(srv.metricsUrl as string);
-        results.rss.gc = Object.fromEntries(
-          Object.entries(gcAfter).map(([kind, e]) => [
-            kind,
-            {
-              count: e.count - (gcBefore[kind]?.count ?? 0),
-              seconds: e.seconds - (gcBefore[kind]?.seconds ?? 0),
-            },
-          ]),
-        );
+        results.rss.gc = gcDelta(gcBefore, gcAfter);
         results.rss.samples.push({
           seconds: Math.round((performance.now() - t0) / 100) / 10,
           bytes: results.rss.finalBytes,

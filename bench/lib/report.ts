@@ -10,7 +10,12 @@ export interface Run {
   readonly variant: string;
   readonly route: 'hello' | 'item';
   readonly round: number;
-  readonly result: LoadResult & { cpuUsPerRequest?: number; switchesPerRequest?: number };
+  readonly result: LoadResult & {
+    cpuUsPerRequest?: number;
+    switchesPerRequest?: number;
+    /** Garbage collections in the measured window by kind, from the template's /metrics (fixed rate). */
+    gc?: Record<string, { count: number; seconds: number }>;
+  };
 }
 
 /** What every results file starts with: when, on what machine, under what load. */
@@ -266,11 +271,11 @@ function throughputSection(t: ThroughputResults): string[] {
     // node:http row shows how much of that a server without any of our code pays too.
     'Server CPU per request at this rate next to the same stack at saturation (the throughput table), the share of its core the server was busy, and the context switches of its threads per request (work handed to another thread shows there).',
     '',
-    `| stack | p50 µs (median) | p99 µs (median) | p99 min–max | p99 µs in the first ${fix(s.rateFirstSeconds ?? Number.NaN, 0)} s after start | server CPU µs per request | at saturation | × | core busy | context switches per request |`,
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| stack | p50 µs (median) | p99 µs (median) | p99 min–max | p99 µs in the first ${fix(s.rateFirstSeconds ?? Number.NaN, 0)} s after start | server CPU µs per request | at saturation | × | core busy | context switches per request | major GCs in the window (per run) | minor GC mean pause ms |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...atRate.map(
       (f) =>
-        `| ${label(f.id)} | ${int(f.row.p50.median)} | ${int(f.row.p99.median)} | ${range(f.row.p99)} | ${int(f.firstP99)} | ${fix(f.row.cpu.median)} | ${fix(f.saturationCpu)} | ${fix(f.cpuFactor, 2)} | ${pct(f.busy)} | ${fix(f.row.switches.median, 2)} |`,
+        `| ${label(f.id)} | ${int(f.row.p50.median)} | ${int(f.row.p99.median)} | ${range(f.row.p99)} | ${int(f.firstP99)} | ${fix(f.row.cpu.median)} | ${fix(f.saturationCpu)} | ${fix(f.cpuFactor, 2)} | ${pct(f.busy)} | ${fix(f.row.switches.median, 2)} | ${f.gc ? f.gc.major.join(', ') : '–'} | ${f.gc ? fix(f.gc.minorPauseMs, 2) : '–'} |`,
     ),
     '',
     ...fixedRateReading(atRate, label),
@@ -319,6 +324,22 @@ interface FixedRateFigures {
   readonly busy: number;
   /** Median p99 over the first seconds after start (NaN for results without that window). */
   readonly firstP99: number;
+  /** Stacks with /metrics: major (mark-compact) collections in each run's window, minor mean pause. */
+  readonly gc?: { readonly major: readonly number[]; readonly minorPauseMs: number };
+}
+
+/** Major collections per run and the mean minor pause over all runs, for a stack with GC counts. */
+function gcFigures(runs: readonly Run[]): FixedRateFigures['gc'] {
+  const gcs = runs.flatMap((r) => (r.result.gc ? [r.result.gc] : []));
+  if (gcs.length === 0) return undefined;
+  const minor = gcs.reduce(
+    (a, g) => ({ count: a.count + (g.minor?.count ?? 0), seconds: a.seconds + (g.minor?.seconds ?? 0) }),
+    { count: 0, seconds: 0 },
+  );
+  return {
+    major: gcs.map((g) => g.major?.count ?? 0),
+    minorPauseMs: minor.count > 0 ? (minor.seconds / minor.count) * 1000 : Number.NaN,
+  };
 }
 
 /** How the fixed-rate windows were laid out in this run (older results had one short window). */
@@ -348,6 +369,7 @@ function fixedRateFigures(t: ThroughputResults): FixedRateFigures[] {
         cpuFactor: row.cpu.median / saturationCpu,
         busy: (t.fixedRate.rate * row.cpu.median) / 1e6,
         firstP99: first.find((r) => r.variant === id)?.p99.median ?? Number.NaN,
+        gc: gcFigures(t.fixedRate.runs.filter((r) => r.variant === id)),
       },
     ];
   });
@@ -369,8 +391,13 @@ function fixedRateReading(atRate: readonly FixedRateFigures[], label: (id: strin
   const first = Number.isFinite(tmpl.firstP99)
     ? ` In the first seconds after start the same rate gave the template a p99 of ${int(tmpl.firstP99)} µs${bare && Number.isFinite(bare.firstP99) ? ` (bare Express ${int(bare.firstP99)} µs)` : ''}: a new instance taking full traffic at once answers that slowly until its code is compiled and its heap has grown (V8's background threads then take turns with the requests on the server's core).`
     : '';
+  const noOtel = of('template-otel');
+  const withoutOtel =
+    noOtel && bare && tmpl.gc && noOtel.gc
+      ? ` The same template without OTel (the full configuration minus the SDK, same rate) had a p99 of ${int(noOtel.row.p99.median)} µs, ${fix(noOtel.row.p99.median / bare.row.p99.median, 2)}× bare Express, with ${noOtel.gc.major.join(', ')} major garbage collections in its windows and minor pauses of ${fix(noOtel.gc.minorPauseMs, 2)} ms; with OTel: ${tmpl.gc.major.join(', ')} major collections and minor pauses of ${fix(tmpl.gc.minorPauseMs, 2)} ms. A major collection marks the whole heap on the server's one core (V8's marking threads share it with the requests) and ends in a pause, and requests arriving meanwhile wait: the template's p99 follows how many of them land in its window. They come from the old generation filling up: with the SDK, much of each request outlives two minor collections and is promoted (the spans, and the request objects they are started from, by the allocation sites of a heap profile that drops what minor collections free), so the old generation fills in seconds.`
+      : '';
   return [
-    `At this rate the template's core was ${pct(tmpl.busy)} busy, not 50 %: a request cost it ${fix(tmpl.cpuFactor, 2)}× its server CPU at saturation${others.length > 0 ? ` (${others.join(', ')})` : ''}; every stack pays its own wake-up and system calls per request once requests stop arriving together. At that load requests queue behind one another and behind each export batch, and the queueing is what the template's p99 measures${bare ? `; bare Express was ${pct(bare.busy)} busy at the same rate` : ''}.${first}`,
+    `At this rate the template's core was ${pct(tmpl.busy)} busy, not 50 %: a request cost it ${fix(tmpl.cpuFactor, 2)}× its server CPU at saturation${others.length > 0 ? ` (${others.join(', ')})` : ''}; every stack pays its own wake-up and system calls per request once requests stop arriving together. At that load requests queue behind one another, behind each export batch and behind each garbage collection${bare ? `; bare Express was ${pct(bare.busy)} busy at the same rate` : ''}.${withoutOtel}${first}`,
     '',
   ];
 }
