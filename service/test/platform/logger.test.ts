@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { createLogger } from '../../src/platform/logger.ts';
 import { LogCapture } from '../helpers.ts';
 
-test('when a logged object holds credentials, then they are redacted and service and environment are on the line', () => {
+const capturedLogger = () => {
   const capture = new LogCapture();
   const log = createLogger({
     level: 'info',
@@ -12,6 +12,11 @@ test('when a logged object holds credentials, then they are redacted and service
     environment: 'test',
     destination: capture.stream,
   });
+  return { capture, log };
+};
+
+test('when a logged object holds credentials, then they are redacted and service and environment are on the line', () => {
+  const { capture, log } = capturedLogger();
   log.info(
     {
       body: { name: 'ok', password: 'p4ss', token: 't0k' },
@@ -27,17 +32,6 @@ test('when a logged object holds credentials, then they are redacted and service
   assert.deepEqual(line.headers, { authorization: '[REDACTED]', cookie: '[REDACTED]', accept: 'json' });
   assert.deepEqual(line.client, { api_key: '[REDACTED]', secret: '[REDACTED]' });
 });
-
-const capturedLogger = () => {
-  const capture = new LogCapture();
-  const log = createLogger({
-    level: 'info',
-    serviceName: 'svc',
-    environment: 'test',
-    destination: capture.stream,
-  });
-  return { capture, log };
-};
 
 test('when a credential sits deep in a logged object, in an array or at the root, then it is redacted and the caller keeps its own object', () => {
   const { capture, log } = capturedLogger();
