@@ -5,18 +5,11 @@
 //   --mode=instructions          instructions per request under valgrind's callgrind (noise-free cost)
 //   --mode=alloc                 bytes allocated per request (V8's sampling heap profiler), by package
 // Every load loop here is bounded in time, targets only 127.0.0.1, and every process it starts is stopped.
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { waitForLine } from '../test/support/process.ts';
 import { summariseAllocations } from './lib/allocation.ts';
 import { callgrindArgs, dumpInstructions, zeroCounters } from './lib/callgrind.ts';
 import { SAMPLING_INTERVAL, STARTED, WRITTEN } from './lib/heap-sampler.ts';
@@ -707,14 +700,6 @@ async function instructions(): Promise<void> {
 
 const ALLOC_VARIANTS = ['node-http', 'bare', 'template-core', 'template', 'naive'];
 
-async function waitFor(what: string, done: () => boolean, timeoutMs: number): Promise<void> {
-  const until = performance.now() + timeoutMs;
-  while (!done()) {
-    if (performance.now() > until) throw new Error(`bench: timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 /**
  * Bytes allocated per request: each stack serves the probe route at one fixed rate (below every
  * stack's capacity, so no exporter drops what it would otherwise encode) under V8's sampling heap
@@ -749,16 +734,16 @@ async function allocations(): Promise<void> {
         await probe(srv.url, path);
         const paced = { url: srv.url, path, connections: 10, rate, warmupSeconds: 0 };
         await load({ ...paced, durationSeconds: warmupSeconds });
-        process.kill(srv.pid, 'SIGUSR2');
-        await waitFor(`${v.id} to start sampling`, () => srv.proc.output().includes(STARTED), 10_000);
+        // The listener is in place before the signal, so the sampler's answer cannot be missed.
+        const signal = (answer: string, timeoutMs: number) => {
+          const answered = waitForLine(srv.proc.child, (l) => l === answer, timeoutMs);
+          process.kill(srv.pid, 'SIGUSR2');
+          return answered;
+        };
+        await signal(STARTED, 10_000);
         const spansBefore = env.otlp.total('/v1/traces').items;
         const r = await load({ ...paced, durationSeconds });
-        process.kill(srv.pid, 'SIGUSR2');
-        await waitFor(
-          `${v.id}'s heap profile`,
-          () => srv.proc.output().includes(WRITTEN) && existsSync(file),
-          60_000,
-        );
+        await signal(WRITTEN, 60_000);
         if (r.non2xx > 0 || r.errors > 0)
           throw new Error(`${v.id}: ${r.non2xx} non-2xx responses and ${r.errors} errors`);
         const summary = summariseAllocations(file, r.requests);
