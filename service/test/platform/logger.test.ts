@@ -1,7 +1,7 @@
 // The root logger: identity on every line, credentials redacted wherever they sit.
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { createLogger } from '../../src/platform/logger.ts';
+import { createLogger, redactSecrets } from '../../src/platform/logger.ts';
 import { LogCapture } from '../helpers.ts';
 
 const capturedLogger = () => {
@@ -98,4 +98,16 @@ test('when a logged object refers to itself, then the line is still written', ()
   const line = capture.lines[0] ?? {};
   assert.equal((line.loop as Record<string, unknown>).token, '[REDACTED]');
   assert.equal((line.loop as Record<string, unknown>).name, 'loop');
+});
+
+test('when a logged object holds no credential, then redaction hands back the same object; with one, a copy only along the path to it', () => {
+  const clean = { req: { method: 'GET', url: '/api/v1/items' }, res: { statusCode: 200 }, tags: ['a', 'b'] };
+  assert.equal(redactSecrets(clean), clean);
+  const withSecret = { req: { method: 'GET' }, auth: { token: 't' }, tags: ['a'] };
+  const redacted = redactSecrets(withSecret);
+  assert.notEqual(redacted, withSecret);
+  assert.notEqual(redacted.auth, withSecret.auth);
+  // Branches without a credential are shared, not copied.
+  assert.equal(redacted.req, withSecret.req);
+  assert.equal(redacted.tags, withSecret.tags);
 });
