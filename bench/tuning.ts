@@ -1,6 +1,6 @@
 // What was changed in the template to make its request path cheap, and why: rendered into BENCHMARKS.md.
 // No number is written here by hand: evidence is computed from the run's own results.
-import type { ThroughputResults } from './lib/report.ts';
+import type { AllocationResults, ThroughputResults } from './lib/report.ts';
 import { rows } from './lib/report.ts';
 
 export interface Tuning {
@@ -95,8 +95,8 @@ export const TUNING: readonly Tuning[] = [
 
 export interface Unconfigurable {
   readonly what: string;
-  /** Computed from the run; undefined when the run lacks the rows it needs. */
-  readonly evidence: (t: ThroughputResults) => string | undefined;
+  /** Computed from the runs; undefined when they lack the rows it needs. */
+  readonly evidence: (t: ThroughputResults, alloc?: AllocationResults) => string | undefined;
   readonly fix: string;
 }
 
@@ -107,6 +107,7 @@ const rps = (t: ThroughputResults, id: string) =>
 const share = (t: ThroughputResults, pkg: string) => t.profile?.byPackage.find((p) => p.name === pkg)?.share;
 const us = (n: number) => `${n.toFixed(1)} µs`;
 const pct = (n: number) => `${(n * 100).toFixed(1)} %`;
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 
 /** "x % of the template's busy CPU in the profile, about y µs per request" */
 function profileEvidence(t: ThroughputResults, pkg: string): string | undefined {
@@ -156,6 +157,18 @@ export const UNCONFIGURABLE: readonly Unconfigurable[] = [
         : `${e} \`ignoreLayersType\` stops the spans, but every layer's handle is still wrapped, and each wrapper stores the layer path, rebuilds the route and reads the RPC metadata on every request, for every middleware the request passes.`;
     },
     fix: 'skip wrapping layers whose type is ignored when they are registered (upstream change), or set `http.route` from the app (the template already computes the route template for its metrics) and keep the instrumentation only for the start-up self-check.',
+  },
+  {
+    what: 'A `WeakSet` for every attribute value (@opentelemetry/core `isAnyValue`)',
+    evidence: (_t, alloc) => {
+      const run = alloc?.runs.find((r) => r.variant === 'template')?.summary;
+      const fn = run?.byFunction.find((f) =>
+        f.name.startsWith('`cleanAttributesInternal` @opentelemetry/core'),
+      );
+      if (run === undefined || fn === undefined) return undefined;
+      return `Every attribute a span starts with is validated by \`isAnyValue\` twice (the tracer's \`startSpan\` calls \`cleanAttributes\` once before sampling and once with the span limits), and every \`setAttribute\` once more; each call allocates a \`new WeakSet()\` for cycle detection before it looks at the value's type, so strings and numbers, which can hold no cycle, pay for one too (a span started with 14 attributes: 28 sets before the tracer returns it). In the allocation profile above, \`cleanAttributesInternal\` (which V8 charges with those sets, as well as with the attribute copies it makes) allocates ${kb(fn.bytesPerRequest)} of the full template's ${kb(run.bytesPerRequest)} per request (${pct(fn.bytesPerRequest / run.bytesPerRequest)}). No SDK option skips the check.`;
+    },
+    fix: 'upstream, return early for primitives and allocate the set only when the value is an object or an array; nothing here can swap the function, short of patching the package.',
   },
   {
     what: 'OTLP protobuf encoding in JavaScript (@opentelemetry/otlp-transformer)',

@@ -645,7 +645,9 @@ export function renderReport(
   out.push('## What was changed to get there', '');
   if (t && baseline) out.push(...baselineSection(t, baseline));
   out.push(...TUNING.map((x) => `- **${x.change}** (${x.where}): ${x.why}`), '');
-  const measured = t ? UNCONFIGURABLE.map((x) => ({ ...x, text: x.evidence(t) })).filter((x) => x.text) : [];
+  const measured = t
+    ? UNCONFIGURABLE.map((x) => ({ ...x, text: x.evidence(t, alloc) })).filter((x) => x.text)
+    : [];
   if (measured.length > 0)
     out.push(
       '## Costs the libraries do not let us configure away',
