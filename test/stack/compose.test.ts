@@ -132,6 +132,18 @@ test('when the API container runs, then it exports OTLP to the collector and rea
   assert.equal(env.METRICS_HOST, '0.0.0.0');
 });
 
+test('when the API image starts, then it runs node with exactly the flags and entry point of `npm start`', () => {
+  // The benchmark measures the flags of `npm start`; the image must run what was measured.
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1];
+  assert.ok(cmd, 'the Dockerfile has no exec-form CMD');
+  const image: string[] = JSON.parse(cmd);
+  const start: string = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start;
+  const words = start.split(/\s+/);
+  assert.deepEqual(image, words.slice(words.indexOf('node')));
+  assert.ok(image.includes('--no-allocation-site-pretenuring'));
+});
+
 test('when the collector config is read, then OTLP comes in and traces go to Tempo, logs to Loki', () => {
   const configHost = hostPathOf('otel-collector', '/etc/otelcol/config.yaml');
   assert.ok(configHost && existsSync(configHost));
