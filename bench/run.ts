@@ -41,8 +41,9 @@ import { seedDatabase } from './servers/seed.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SERVER_CORE = 0;
-// The full template without OTel too: at the same rate it shows what the p99 owes to the SDK.
-const FIXED_RATE_STACKS = ['node-http', 'bare', 'template', 'template-otel'];
+// The full template without OTel too: at the same rate it shows what the p99 owes to the SDK; and
+// the full template under V8's default pretenuring, what the start command's GC flag changes.
+const FIXED_RATE_STACKS = ['node-http', 'bare', 'template', 'template-otel', 'template-v8-pretenuring'];
 const LOAD_CORE = 1;
 
 const { values: opt } = parseArgs({

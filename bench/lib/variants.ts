@@ -17,7 +17,12 @@ export interface Variant {
   readonly description: string;
   /** Extra standard variables (informational rows only, e.g. to isolate what a default costs). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Node flags of `npm start` left out (informational rows only: what a runtime flag changes). */
+  readonly withoutNodeFlags?: readonly string[];
 }
+
+/** The V8 flag `npm start` runs the template with; the report compares the template without it. */
+export const NO_PRETENURING = '--no-allocation-site-pretenuring';
 
 /**
  * Layers switched at process level, through the service's own variables: the OTel SDK (loaded by
@@ -101,6 +106,17 @@ export function allVariants(): Variant[] {
       routes: ['hello'],
       description:
         "informational: the full configuration exporting traces and log records as OTLP/HTTP JSON instead of the default protobuf (a collector's OTLP/HTTP receiver accepts both); the difference to the full row is what the JavaScript protobuf encoder costs",
+    },
+    {
+      id: 'template-v8-pretenuring',
+      label: `template, full, with V8's allocation-site pretenuring (started without ${NO_PRETENURING})`,
+      group: 'layer',
+      kind: 'template',
+      layers: 'all',
+      withoutNodeFlags: [NO_PRETENURING],
+      routes: ['hello'],
+      description:
+        "informational: the full configuration started with V8's default garbage-collector policy instead of the start command's; the fixed-rate table shows what the flag changes in major collections and the p99",
     },
     ...layers.map(
       (layer): Variant => ({
@@ -198,7 +214,13 @@ export function launchSpec(v: Variant, ctx: RunContext, extraEnv: NodeJS.Process
   if (sentry) env.SENTRY_DSN = ctx.sentryDsn;
   const start = startCommand(ctx.root);
   const preload = otel || sentry ? start.preload : [];
-  return { args: [...start.nodeFlags, ...preload, server('template.ts')], env };
+  const dropped = v.withoutNodeFlags ?? [];
+  // A comparison row whose flag is no longer in the start command would silently measure the same thing.
+  for (const flag of dropped)
+    if (!start.nodeFlags.includes(flag))
+      throw new Error(`bench: ${v.id} drops ${flag}, which the start command no longer has`);
+  const nodeFlags = start.nodeFlags.filter((f) => !dropped.includes(f));
+  return { args: [...nodeFlags, ...preload, server('template.ts')], env };
 }
 
 /**

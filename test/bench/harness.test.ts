@@ -103,6 +103,7 @@ test('when the benchmark runs one short round of each mode, then BENCHMARKS.md h
     'Express 5, bare',
     'template, full production configuration',
     'template, full, without otel',
+    "template, full, with V8's allocation-site pretenuring (started without --no-allocation-site-pretenuring)",
   ]) {
     const row = tableRow(report, '### Fixed rate', label);
     assert.ok(row, `no fixed-rate row for ${label}`);
@@ -128,6 +129,10 @@ test('when the benchmark runs one short round of each mode, then BENCHMARKS.md h
   assert.match(
     report,
     /The same template without OTel \(the full configuration minus the SDK, same rate\) had a p99 of [\d,]+ µs, [\d.]+× bare Express, with \d+ major garbage collections/,
+  );
+  assert.match(
+    report,
+    /Started without `--no-allocation-site-pretenuring` \(V8's default policy, same rate\), the full template had a p99 of [\d,]+ µs \([\d.]+× bare Express\), \d+ major collections/,
   );
   for (const target of [
     'full template ≥ 25 % of bare Express req/s',
