@@ -84,7 +84,7 @@ export const TUNING: readonly Tuning[] = [
   {
     change: "V8's allocation-site pretenuring off (`--no-allocation-site-pretenuring` in the start command)",
     where: 'package.json `start`, Dockerfile `CMD`',
-    why: 'with the SDK on, V8 decides under load that request-path allocation sites (spans, router and parser objects) make long-lived objects and starts allocating them in the old generation; those dead-but-old objects then keep the young objects they point to alive through minor collections, the old generation fills within seconds, and major collections stall the requests (the fixed-rate table compares the template with and without the flag at the same rate). The flag leaves every allocation young, where request objects belong; throughput at saturation did not move measurably.',
+    why: "with the SDK on, V8 decides under load that request-path allocation sites (spans, router and parser objects) make long-lived objects and starts allocating them in the old generation; those dead-but-old objects then keep the young objects they point to alive through minor collections, the old generation fills within seconds, and major collections stall the requests (the fixed-rate table compares the template with and without the flag at the same rate). The flag leaves every allocation young, where request objects belong. At saturation the two rows differ by less than this host's spread from round to round (the layer table).",
   },
   {
     change: 'Log lines written with one blocking write each',

@@ -664,7 +664,7 @@ export function renderReport(
     '## How to run',
     '',
     '```sh',
-    'npm run bench                              # throughput, layers, real route, fixed-rate p99 (about 35 min)',
+    'npm run bench                              # throughput, layers, real route, fixed-rate p99 (about 45 min)',
     'npm run bench -- --mode=scrape             # /metrics scrape time and the 5-minute RSS soak',
     'npm run bench -- --mode=instructions       # instructions per request under callgrind (about 25 min)',
     'npm run bench -- --mode=alloc              # bytes allocated per request, by package (about 3 min)',
