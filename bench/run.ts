@@ -27,6 +27,7 @@ import { summariseProfile } from './lib/profile.ts';
 import { startRedis } from './lib/redis.ts';
 import {
   type AllocationResults,
+  type GcTotals,
   type InstructionResults,
   type Run,
   type RunHeader,
@@ -431,12 +432,7 @@ async function timeScrapes(url: string, count: number, accept?: string) {
   return { ms, series, bytes: Buffer.byteLength(body) };
 }
 
-/**
- * Garbage-collection totals by kind from the template's own `nodejs_gc_duration_seconds` histogram
- * (prom-client's default metrics): how often each kind of collection ran and how long it paused.
- */
-type GcTotals = Record<string, { count: number; seconds: number }>;
-
+/** What a window added to the totals, kind by kind. */
 const gcDelta = (before: GcTotals, after: GcTotals): GcTotals =>
   Object.fromEntries(
     Object.entries(after).map(([kind, a]) => [
@@ -446,12 +442,14 @@ const gcDelta = (before: GcTotals, after: GcTotals): GcTotals =>
   );
 
 /**
- * Collections so far by kind. prom-client prints a kind only once it has observed one: a young
- * process may have none yet (`required` false), where the soak, minutes in, must have some.
+ * Garbage-collection totals so far by kind from the template's own `nodejs_gc_duration_seconds`
+ * histogram (prom-client's default metrics): how often each kind of collection ran and how long it
+ * paused. prom-client prints a kind only once it has observed one: a young process may have none yet
+ * (`required` false), where the soak, minutes in, must have some.
  */
 async function gcTotals(metricsUrl: string, required = true): Promise<GcTotals> {
   const body = await (await fetch(`${metricsUrl}/metrics`)).text();
-  const out: Record<string, { count: number; seconds: number }> = {};
+  const out: GcTotals = {};
   for (const m of body.matchAll(/^nodejs_gc_duration_seconds_(count|sum)\{kind="(\w+)"\} (\S+)$/gm)) {
     const [, field, kind, value] = m as unknown as [string, 'count' | 'sum', string, string];
     const e = out[kind] ?? { count: 0, seconds: 0 };

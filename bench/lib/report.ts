@@ -6,6 +6,9 @@ import type { MachineInfo } from './machine.ts';
 import type { ProfileSummary } from './profile.ts';
 import { type Spread, spread } from './stats.ts';
 
+/** Garbage collections by kind (minor, major, incremental): how many, and their pauses in seconds. */
+export type GcTotals = Record<string, { count: number; seconds: number }>;
+
 export interface Run {
   readonly variant: string;
   readonly route: 'hello' | 'item';
@@ -14,7 +17,7 @@ export interface Run {
     cpuUsPerRequest?: number;
     switchesPerRequest?: number;
     /** Garbage collections in the measured window by kind, from the template's /metrics (fixed rate). */
-    gc?: Record<string, { count: number; seconds: number }>;
+    gc?: GcTotals;
   };
 }
 
@@ -78,7 +81,7 @@ export interface ScrapeResults extends RunHeader {
     finalBytes: number;
     load: LoadResult | undefined;
     /** Collections in the measured window by kind (major, minor, incremental, weakcb), from /metrics. */
-    gc?: Record<string, { count: number; seconds: number }>;
+    gc?: GcTotals;
   };
 }
 
