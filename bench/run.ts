@@ -4,6 +4,7 @@
 //   --mode=scrape                /metrics scrape time (realistic and 2,000 label sets), RSS under a soak
 //   --mode=instructions          instructions per request under valgrind's callgrind (noise-free cost)
 //   --mode=alloc                 bytes allocated per request (V8's sampling heap profiler), by package
+//   --mode=stalls                what holds the event loop at the fixed rate: stalls, GC pauses, OTLP exports
 // Every load loop here is bounded in time, targets only 127.0.0.1, and every process it starts is stopped.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,9 +34,11 @@ import {
   type RunHeader,
   renderReport,
   type ScrapeResults,
+  type StallResults,
   type ThroughputResults,
 } from './lib/report.ts';
 import { startSink } from './lib/sinks.ts';
+import { STALL_STARTED, STALL_WRITTEN, summariseStalls } from './lib/stalls.ts';
 import { allVariants, launchSpec, type RunContext, type Variant } from './lib/variants.ts';
 import { parseReady } from './servers/common.ts';
 import { seedDatabase } from './servers/seed.ts';
@@ -73,6 +76,10 @@ const { values: opt } = parseArgs({
     'alloc-rate': { type: 'string', default: '300' },
     'alloc-warmup': { type: 'string', default: '10' },
     'alloc-duration': { type: 'string', default: '10' },
+    // Default: the fixed rate of the last throughput run (half the template's capacity).
+    'stall-rate': { type: 'string' },
+    'stall-warmup': { type: 'string', default: '20' },
+    'stall-duration': { type: 'string', default: '20' },
     'results-dir': { type: 'string', default: join(ROOT, 'bench', 'results') },
     out: { type: 'string', default: join(ROOT, 'BENCHMARKS.md') },
     'cpu-prof': { type: 'string' },
@@ -767,6 +774,80 @@ async function allocations(): Promise<void> {
   writeReport();
 }
 
+// Bare Express shows what this host and the load generator stall on their own; the template without
+// OTel, what the SDK adds to the full template's.
+const STALL_VARIANTS = ['bare', 'template', 'template-otel'];
+
+/**
+ * What holds the event loop at the fixed rate of the p99 target: each stack runs under the stall
+ * probe (bench/lib/stall-probe.ts), which times every long loop turn, garbage-collection pause and
+ * OTLP export call, so the report can say what the template's tail is made of. The probe's 1 ms
+ * timer costs a little CPU itself; these runs are not the ones the p99 target is read from.
+ */
+async function stalls(): Promise<void> {
+  const last = readJson<ThroughputResults>('throughput.json');
+  const rate = opt['stall-rate'] === undefined ? (last?.fixedRate.rate ?? 0) : num('stall-rate');
+  if (!(rate > 0))
+    throw new Error('--mode=stalls needs --stall-rate, or a throughput run whose fixed rate it reuses');
+  const warmupSeconds = num('stall-warmup');
+  const durationSeconds = num('stall-duration');
+  const connections = Math.max(1, Math.floor(num('rate-connections')));
+  const wanted = opt.variants?.split(',') ?? STALL_VARIANTS;
+  const variants = allVariants().filter((v) => wanted.includes(v.id));
+  const header = runHeader();
+  const env = await setup();
+  const results: StallResults = {
+    kind: 'stalls',
+    ...header,
+    settings: { rate, connections, warmupSeconds, durationSeconds },
+    runs: [],
+  };
+  const probeModule = join(ROOT, 'bench', 'lib', 'stall-probe.ts');
+  try {
+    for (const v of variants) {
+      const file = join(work, `stalls-${v.id.replace(/\W/g, '_')}.json`);
+      const srv = await startServer(v, env.ctx, 'stalls', { BENCH_STALL_FILE: file }, undefined, undefined, [
+        '--import',
+        probeModule,
+      ]);
+      try {
+        const path = routePath('hello');
+        await probe(srv.url, path);
+        const paced = { url: srv.url, path, connections, rate, warmupSeconds: 0 };
+        await load({ ...paced, durationSeconds: warmupSeconds });
+        // The listener is in place before the signal, so the probe's answer cannot be missed.
+        const signal = (answer: string) => {
+          const answered = waitForLine(srv.proc.child, (l) => l === answer, 10_000);
+          process.kill(srv.pid, 'SIGUSR2');
+          return answered;
+        };
+        await signal(STALL_STARTED);
+        const r = await load({ ...paced, durationSeconds });
+        await signal(STALL_WRITTEN);
+        if (r.non2xx > 0 || r.errors > 0)
+          throw new Error(`${v.id}: ${r.non2xx} non-2xx responses and ${r.errors} errors`);
+        const summary = summariseStalls(JSON.parse(readFileSync(file, 'utf8')));
+        results.runs.push({
+          variant: v.id,
+          label: v.label,
+          requests: r.requests,
+          latencyUs: r.latencyUs,
+          summary,
+        });
+        process.stderr.write(
+          `${v.id.padEnd(22)} p99 ${r.latencyUs.p99} µs  ${summary.stalls.longPerSecond.toFixed(2)} long stalls/s  gc ${summary.gc.perSecond.toFixed(2)}/s  exports ${(summary.exportSpans.perSecond + summary.exportLogs.perSecond).toFixed(2)}/s\n`,
+        );
+      } finally {
+        await srv.proc.stop();
+      }
+    }
+  } finally {
+    await env.teardown();
+  }
+  saveResults('stalls', results);
+  writeReport();
+}
+
 /** What every results file starts with; taken before a run starts anything. */
 function runHeader(): RunHeader {
   return {
@@ -806,6 +887,7 @@ function writeReport(): void {
     readJson<InstructionResults>('instructions.json'),
     readJson<InstructionResults>('instructions-baseline.json'),
     readJson<AllocationResults>('alloc.json'),
+    readJson<StallResults>('stalls.json'),
   );
   writeFileSync(resolve(opt.out as string), report);
   process.stderr.write(`wrote ${resolve(opt.out as string)}\n`);
@@ -815,6 +897,7 @@ if (opt.mode === 'throughput') await throughput();
 else if (opt.mode === 'scrape') await scrape();
 else if (opt.mode === 'instructions') await instructions();
 else if (opt.mode === 'alloc') await allocations();
+else if (opt.mode === 'stalls') await stalls();
 else if (opt.mode === 'report') writeReport();
-else throw new Error(`unknown --mode ${opt.mode} (throughput, scrape, instructions, alloc, report)`);
+else throw new Error(`unknown --mode ${opt.mode} (throughput, scrape, instructions, alloc, stalls, report)`);
 process.exit(0);

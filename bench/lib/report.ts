@@ -4,6 +4,7 @@ import type { AllocationSummary } from './allocation.ts';
 import type { LoadResult } from './load.ts';
 import type { MachineInfo } from './machine.ts';
 import type { ProfileSummary } from './profile.ts';
+import { LONG_STALL_MS, STALL_MS, type StallSummary } from './stalls.ts';
 import { type Spread, spread } from './stats.ts';
 
 /** Garbage collections by kind (minor, major, incremental): how many, and their pauses in seconds. */
@@ -114,6 +115,18 @@ export interface AllocationResults extends RunHeader {
     /** Spans the OTLP sink received while the requests were counted. */
     spans: number;
     summary: AllocationSummary;
+  }[];
+}
+
+export interface StallResults extends RunHeader {
+  kind: 'stalls';
+  settings: { rate: number; connections: number; warmupSeconds: number; durationSeconds: number };
+  runs: {
+    variant: string;
+    label: string;
+    requests: number;
+    latencyUs: LoadResult['latencyUs'];
+    summary: StallSummary;
   }[];
 }
 
@@ -626,6 +639,39 @@ function allocationSection(a: AllocationResults): string[] {
   return [...out, ''];
 }
 
+const ms = (n: number) => fix(n, 2);
+
+function stallSection(st: StallResults): string[] {
+  const { rate, connections, warmupSeconds, durationSeconds } = st.settings;
+  const out = [
+    '## What holds the event loop at the fixed rate (stall probe)',
+    '',
+    `Where a fixed-rate p99 comes from: a request that arrives while the event loop is busy waits until it is free, and so does every request queued behind it. Each stack serves the probe route at ${int(rate)} req/s (${connections} connections, the open-loop schedule of the fixed-rate table) for ${warmupSeconds} s of warm-up, then ${durationSeconds} s under a probe preloaded into the server (bench/lib/stall-probe.ts) that timestamps every loop turn longer than ${STALL_MS} ms (a 1 ms timer that fires late), every garbage-collection pause (perf_hooks) and every OTLP export call (its synchronous part: encoding the batch and handing it to the socket). A stall of ${LONG_STALL_MS} ms or more is blamed on a pause it overlaps, else on an export call it overlaps, else on neither (requests processed back to back, the host, or work the probe does not see). The probe's timer costs some CPU itself, so the p99 target is read from the fixed-rate table, not from these runs.`,
+    '',
+    `- Run: ${st.startedAt} → ${st.finishedAt}; commit ${st.machine.commit}`,
+    '',
+    `| stack | p99 µs | loop turns > ${STALL_MS} ms per s | of those ≥ ${LONG_STALL_MS} ms per s | longest ms | GC pauses per s | GC mean / max ms | span exports per s | mean / max ms (items) | log-record exports per s | mean / max ms (items) | loop held by GC / exports | stalls ≥ ${LONG_STALL_MS} ms: with GC / with an export / neither |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...st.runs.map((r) => {
+      const s = r.summary;
+      const exp = (e: StallSummary['exportSpans']) =>
+        e.perSecond > 0 ? `${ms(e.meanMs)} / ${ms(e.maxMs)} (${int(e.itemsPerCall)})` : '–';
+      return `| ${r.label} | ${int(r.latencyUs.p99)} | ${fix(s.stalls.perSecond, 1)} | ${fix(s.stalls.longPerSecond, 2)} | ${ms(s.stalls.maxMs)} | ${fix(s.gc.perSecond, 2)} | ${ms(s.gc.meanMs)} / ${ms(s.gc.maxMs)} | ${fix(s.exportSpans.perSecond, 2)} | ${exp(s.exportSpans)} | ${fix(s.exportLogs.perSecond, 2)} | ${exp(s.exportLogs)} | ${pct(s.gc.share)} / ${pct(s.exportSpans.share + s.exportLogs.share)} | ${s.long.withGc} / ${s.long.withExport} / ${s.long.neither} |`;
+    }),
+  ];
+  const byId = (id: string) => st.runs.find((r) => r.variant === id);
+  const template = byId('template');
+  const bare = byId('bare');
+  if (template && bare && template.summary.exportSpans.perSecond > 0) {
+    const t = template.summary;
+    out.push(
+      '',
+      `Reading: at this rate the full template's loop took ${fix(t.stalls.longPerSecond, 2)} turns of ${LONG_STALL_MS} ms or more per second (bare Express: ${fix(bare.summary.stalls.longPerSecond, 2)}). Each span export held it ${ms(t.exportSpans.meanMs)} ms on average for ${int(t.exportSpans.itemsPerCall)} spans (up to ${ms(t.exportSpans.maxMs)} ms), each log-record export ${ms(t.exportLogs.meanMs)} ms for ${int(t.exportLogs.itemsPerCall)} records: the batch processors encode a whole batch in one synchronous run. Garbage collection paused it ${fix(t.gc.perSecond, 2)} times per second for ${ms(t.gc.meanMs)} ms on average. Smaller batches (\`OTEL_BSP_MAX_EXPORT_BATCH_SIZE\`, \`OTEL_BLRP_MAX_EXPORT_BATCH_SIZE\`) shorten each export's hold in proportion but multiply the exports in flight, and the OTLP exporter drops a batch outright once 30 are in flight (its \`concurrencyLimit\`), so against a slow collector they lose telemetry sooner; the template keeps the specification's default of 512.`,
+    );
+  }
+  return [...out, ''];
+}
+
 export function renderReport(
   t: ThroughputResults | undefined,
   s: ScrapeResults | undefined,
@@ -633,11 +679,12 @@ export function renderReport(
   ir?: InstructionResults,
   irBaseline?: InstructionResults,
   alloc?: AllocationResults,
+  stalls?: StallResults,
 ): string {
   const out = [
     '# Benchmarks',
     '',
-    '<!-- Written by `npm run bench` (and `--mode=scrape`, `--mode=instructions`, `--mode=alloc`) from bench/results/*.json; do not edit by hand. -->',
+    '<!-- Written by `npm run bench` (and `--mode=scrape`, `--mode=instructions`, `--mode=alloc`, `--mode=stalls`) from bench/results/*.json; do not edit by hand. -->',
     '',
     "What the template's observability and hardening cost per request, measured side by side with bare Express 5 and with the same libraries wired by their READMEs' defaults, on the same machine in the same run. Targets come from issue 6; performance targets are never unit-tested, they are read here.",
     '',
@@ -648,6 +695,8 @@ export function renderReport(
   else out.push('_No instruction count yet: `npm run bench -- --mode=instructions`._', '');
   if (alloc && alloc.runs.length > 0) out.push(...allocationSection(alloc));
   else out.push('_No allocation profile yet: `npm run bench -- --mode=alloc`._', '');
+  if (stalls && stalls.runs.length > 0) out.push(...stallSection(stalls));
+  else out.push('_No stall probe run yet: `npm run bench -- --mode=stalls`._', '');
   if (s) out.push(...scrapeSection(s), '');
   else out.push('_No scrape/RSS run yet: `npm run bench -- --mode=scrape`._', '');
   out.push('## What was changed to get there', '');
@@ -671,6 +720,7 @@ export function renderReport(
     'npm run bench -- --mode=scrape             # /metrics scrape time and the 5-minute RSS soak',
     'npm run bench -- --mode=instructions       # instructions per request under callgrind (about 25 min)',
     'npm run bench -- --mode=alloc              # bytes allocated per request, by package (about 3 min)',
+    'npm run bench -- --mode=stalls             # what holds the event loop at the fixed rate (about 3 min)',
     'npm run bench -- --rounds=1 --duration=2 --rate-warmup=2 --rate-duration=2   # a quick look (not for the report)',
     'npm run bench -- --cpu-prof=template       # also write V8 CPU profiles of the template to bench/results/profiles',
     '```',

@@ -83,6 +83,11 @@ test('when the benchmark runs one short round of each mode, then BENCHMARKS.md h
     ],
     t,
   );
+  // 2.5 s at 200 req/s is ~1,300 spans: at least one full batch of 512 is exported in the window.
+  await runBench(
+    ['--mode=stalls', '--stall-rate=200', '--stall-warmup=0.5', '--stall-duration=2.5', ...common],
+    t,
+  );
   const report = readFileSync(join(dir, 'BENCHMARKS.md'), 'utf8');
 
   for (const v of allVariants()) {
@@ -184,6 +189,20 @@ test('when the benchmark runs one short round of each mode, then BENCHMARKS.md h
   assert.ok(bareKb > 0.5 && bareKb < 1000, `bare Express allocation per request: ${bareKb} KB`);
   assert.ok(templateKb > bareKb, `template ${templateKb} KB vs bare ${bareKb} KB per request`);
   assert.match(report, /\| @opentelemetry\/[\w-]+ \| \d+\.\d \| [\d.]+ % \|/);
+
+  // The stall probe ran inside each server: it saw the loop turn and, in the full template, the span
+  // exports of the very exporter the SDK built (its wrapper is on that class); bare Express exports nothing.
+  const stallCells = (label: string) => {
+    const row = tableRow(report, '## What holds the event loop', label);
+    assert.ok(row, `no stall-probe row for ${label}`);
+    return row.split('|').map((c) => c.trim());
+  };
+  const templateStalls = stallCells('template, full production configuration');
+  assert.ok(Number(templateStalls[8]) > 0, `no span export seen by the probe: ${templateStalls.join(' | ')}`);
+  assert.match(templateStalls[9] ?? '', /^\d+\.\d\d \/ \d+\.\d\d \(\d+\)$/);
+  assert.equal(stallCells('Express 5, bare')[9], '–');
+  assert.ok(stallCells('template, full, without otel'));
+  assert.match(report, /Each span export held it \d+\.\d\d ms on average for \d+ spans/);
 
   // The results behind the report are kept as JSON next to it.
   const results = JSON.parse(readFileSync(join(dir, 'throughput.json'), 'utf8')) as { runs: unknown[] };
