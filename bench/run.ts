@@ -39,7 +39,7 @@ import {
 } from './lib/report.ts';
 import { startSink } from './lib/sinks.ts';
 import { STALL_STARTED, STALL_WRITTEN, summariseStalls } from './lib/stalls.ts';
-import { allVariants, launchSpec, type RunContext, type Variant } from './lib/variants.ts';
+import { allVariants, launchSpec, type RunContext, stallOnlyVariants, type Variant } from './lib/variants.ts';
 import { parseReady } from './servers/common.ts';
 import { seedDatabase } from './servers/seed.ts';
 
@@ -775,8 +775,8 @@ async function allocations(): Promise<void> {
 }
 
 // Bare Express shows what this host and the load generator stall on their own; the template without
-// OTel, what the SDK adds to the full template's.
-const STALL_VARIANTS = ['bare', 'template', 'template-otel'];
+// OTel, what the SDK adds to the full template's; smaller export batches, what the batch size changes.
+const STALL_VARIANTS = ['bare', 'template', 'template-otel', 'template-batch-64'];
 
 /**
  * What holds the event loop at the fixed rate of the p99 target: each stack runs under the stall
@@ -793,7 +793,7 @@ async function stalls(): Promise<void> {
   const durationSeconds = num('stall-duration');
   const connections = Math.max(1, Math.floor(num('rate-connections')));
   const wanted = opt.variants?.split(',') ?? STALL_VARIANTS;
-  const variants = allVariants().filter((v) => wanted.includes(v.id));
+  const variants = [...allVariants(), ...stallOnlyVariants()].filter((v) => wanted.includes(v.id));
   const header = runHeader();
   const env = await setup();
   const results: StallResults = {

@@ -641,6 +641,13 @@ function allocationSection(a: AllocationResults): string[] {
 
 const ms = (n: number) => fix(n, 2);
 
+/** The comparison row's sentence: what smaller export batches changed at the same rate. */
+function smallBatches(r: StallResults['runs'][number] | undefined): string {
+  if (!r || r.summary.exportSpans.perSecond === 0) return '';
+  const s = r.summary;
+  return ` With export batches of ${int(s.exportSpans.itemsPerCall)} (\`OTEL_BSP_MAX_EXPORT_BATCH_SIZE\`, \`OTEL_BLRP_MAX_EXPORT_BATCH_SIZE\`, same rate) each span export held the loop ${ms(s.exportSpans.meanMs)} ms (up to ${ms(s.exportSpans.maxMs)} ms), ${fix(s.exportSpans.perSecond + s.exportLogs.perSecond, 1)} exports per second; turns of ${LONG_STALL_MS} ms or more came ${fix(s.stalls.longPerSecond, 2)} times per second and the p99 of that one run was ${int(r.latencyUs.p99)} µs.`;
+}
+
 function stallSection(st: StallResults): string[] {
   const { rate, connections, warmupSeconds, durationSeconds } = st.settings;
   const out = [
@@ -666,7 +673,7 @@ function stallSection(st: StallResults): string[] {
     const t = template.summary;
     out.push(
       '',
-      `Reading: at this rate the full template's loop took ${fix(t.stalls.longPerSecond, 2)} turns of ${LONG_STALL_MS} ms or more per second (bare Express: ${fix(bare.summary.stalls.longPerSecond, 2)}). Each span export held it ${ms(t.exportSpans.meanMs)} ms on average for ${int(t.exportSpans.itemsPerCall)} spans (up to ${ms(t.exportSpans.maxMs)} ms), each log-record export ${ms(t.exportLogs.meanMs)} ms for ${int(t.exportLogs.itemsPerCall)} records: the batch processors encode a whole batch in one synchronous run. Garbage collection paused it ${fix(t.gc.perSecond, 2)} times per second for ${ms(t.gc.meanMs)} ms on average. Smaller batches (\`OTEL_BSP_MAX_EXPORT_BATCH_SIZE\`, \`OTEL_BLRP_MAX_EXPORT_BATCH_SIZE\`) shorten each export's hold in proportion but multiply the exports in flight, and the OTLP exporter drops a batch outright once 30 are in flight (its \`concurrencyLimit\`), so against a slow collector they lose telemetry sooner; the template keeps the specification's default of 512.`,
+      `Reading: at this rate the full template's loop took ${fix(t.stalls.longPerSecond, 2)} turns of ${LONG_STALL_MS} ms or more per second (bare Express: ${fix(bare.summary.stalls.longPerSecond, 2)}). Each span export held it ${ms(t.exportSpans.meanMs)} ms on average for ${int(t.exportSpans.itemsPerCall)} spans (up to ${ms(t.exportSpans.maxMs)} ms), each log-record export ${ms(t.exportLogs.meanMs)} ms for ${int(t.exportLogs.itemsPerCall)} records: the batch processors encode a whole batch in one synchronous run. Garbage collection paused it ${fix(t.gc.perSecond, 2)} times per second for ${ms(t.gc.meanMs)} ms on average.${smallBatches(byId('template-batch-64'))} Smaller batches multiply the exports in flight, though, and the OTLP exporter drops a batch outright once 30 are in flight (its \`concurrencyLimit\`), so against a slow collector they lose telemetry sooner; the template keeps the specification's default of 512.`,
     );
   }
   return [...out, ''];

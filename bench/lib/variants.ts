@@ -145,6 +145,32 @@ export function allVariants(): Variant[] {
   ];
 }
 
+/** Export batch size of the stall probe's comparison row (the specification's default is 512). */
+export const SMALL_BATCH = 64;
+
+/**
+ * Rows only the stall probe runs (`--mode=stalls`): the full template with smaller export batches,
+ * to show what the batch size changes in how long each export holds the event loop. Not a layer,
+ * so not in the throughput tables.
+ */
+export function stallOnlyVariants(): Variant[] {
+  return [
+    {
+      id: 'template-batch-64',
+      label: `template, full, export batches of ${SMALL_BATCH} (OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BLRP_MAX_EXPORT_BATCH_SIZE)`,
+      group: 'layer',
+      kind: 'template',
+      layers: 'all',
+      env: {
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: String(SMALL_BATCH),
+        OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: String(SMALL_BATCH),
+      },
+      routes: ['hello'],
+      description: `informational: the full configuration with span and log-record batches of ${SMALL_BATCH} instead of 512`,
+    },
+  ];
+}
+
 export interface RunContext {
   readonly root: string;
   readonly redisUrl: string;
