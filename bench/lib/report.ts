@@ -6,6 +6,7 @@ import type { MachineInfo } from './machine.ts';
 import type { ProfileSummary } from './profile.ts';
 import { LONG_STALL_MS, STALL_MS, type StallSummary } from './stalls.ts';
 import { type Spread, spread } from './stats.ts';
+import { SMALL_BATCH } from './variants.ts';
 
 /** Garbage collections by kind (minor, major, incremental): how many, and their pauses in seconds. */
 export type GcTotals = Record<string, { count: number; seconds: number }>;
@@ -671,9 +672,10 @@ function stallSection(st: StallResults): string[] {
   const bare = byId('bare');
   if (template && bare && template.summary.exportSpans.perSecond > 0) {
     const t = template.summary;
+    const spansPerSecond = t.exportSpans.perSecond * t.exportSpans.itemsPerCall;
     out.push(
       '',
-      `Reading: at this rate the full template's loop took ${fix(t.stalls.longPerSecond, 2)} turns of ${LONG_STALL_MS} ms or more per second (bare Express: ${fix(bare.summary.stalls.longPerSecond, 2)}). Each span export held it ${ms(t.exportSpans.meanMs)} ms on average for ${int(t.exportSpans.itemsPerCall)} spans (up to ${ms(t.exportSpans.maxMs)} ms), each log-record export ${ms(t.exportLogs.meanMs)} ms for ${int(t.exportLogs.itemsPerCall)} records: the batch processors encode a whole batch in one synchronous run. Garbage collection paused it ${fix(t.gc.perSecond, 2)} times per second for ${ms(t.gc.meanMs)} ms on average.${smallBatches(byId('template-batch-64'))} Smaller batches multiply the exports in flight, though, and the OTLP exporter drops a batch outright once 30 are in flight (its \`concurrencyLimit\`), so against a slow collector they lose telemetry sooner; the template keeps the specification's default of 512.`,
+      `Reading: at this rate the full template's loop took ${fix(t.stalls.longPerSecond, 2)} turns of ${LONG_STALL_MS} ms or more per second (bare Express: ${fix(bare.summary.stalls.longPerSecond, 2)}). Each span export held it ${ms(t.exportSpans.meanMs)} ms on average for ${int(t.exportSpans.itemsPerCall)} spans (up to ${ms(t.exportSpans.maxMs)} ms), each log-record export ${ms(t.exportLogs.meanMs)} ms for ${int(t.exportLogs.itemsPerCall)} records: the batch processors encode a whole batch in one synchronous run. Garbage collection paused it ${fix(t.gc.perSecond, 2)} times per second for ${ms(t.gc.meanMs)} ms on average.${smallBatches(byId('template-batch-64'))} The batch processor sends one batch at a time, though: a batch must make the round trip to the collector before the next one leaves, and what arrives meanwhile waits in a queue of 2,048 that drops spans once full. At this rate the template made ${int(spansPerSecond)} spans per second, so batches of ${SMALL_BATCH} keep up only while a round trip takes under ${int((SMALL_BATCH / spansPerSecond) * 1000)} ms, batches of 512 under ${int((512 / spansPerSecond) * 1000)} ms. The service keeps the specification's default of 512 for a collector it knows nothing about; docker-compose.yml, whose collector sits next to the service, sets ${SMALL_BATCH}, as any deployment with a sidecar or node-local collector can.`,
     );
   }
   return [...out, ''];
