@@ -39,15 +39,23 @@ import {
 } from './lib/report.ts';
 import { startSink } from './lib/sinks.ts';
 import { STALL_STARTED, STALL_WRITTEN, summariseStalls } from './lib/stalls.ts';
-import { allVariants, launchSpec, type RunContext, stallOnlyVariants, type Variant } from './lib/variants.ts';
+import { allVariants, launchSpec, type RunContext, type Variant } from './lib/variants.ts';
 import { parseReady } from './servers/common.ts';
 import { seedDatabase } from './servers/seed.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SERVER_CORE = 0;
-// The full template without OTel too: at the same rate it shows what the p99 owes to the SDK; and
-// the full template under V8's default pretenuring, what the start command's GC flag changes.
-const FIXED_RATE_STACKS = ['node-http', 'bare', 'template', 'template-otel', 'template-v8-pretenuring'];
+// The full template without OTel too: at the same rate it shows what the p99 owes to the SDK; the
+// full template under V8's default pretenuring, what the start command's GC flag changes; and with
+// small export batches, what the synchronous encoding of each batch adds to the tail.
+const FIXED_RATE_STACKS = [
+  'node-http',
+  'bare',
+  'template',
+  'template-otel',
+  'template-v8-pretenuring',
+  'template-batch-64',
+];
 const LOAD_CORE = 1;
 
 const { values: opt } = parseArgs({
@@ -793,7 +801,7 @@ async function stalls(): Promise<void> {
   const durationSeconds = num('stall-duration');
   const connections = Math.max(1, Math.floor(num('rate-connections')));
   const wanted = opt.variants?.split(',') ?? STALL_VARIANTS;
-  const variants = [...allVariants(), ...stallOnlyVariants()].filter((v) => wanted.includes(v.id));
+  const variants = allVariants().filter((v) => wanted.includes(v.id));
   const header = runHeader();
   const env = await setup();
   const results: StallResults = {

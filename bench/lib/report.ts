@@ -418,8 +418,13 @@ function fixedRateReading(atRate: readonly FixedRateFigures[], label: (id: strin
     v8 && bare && tmpl.gc && v8.gc
       ? ` Started without \`--no-allocation-site-pretenuring\` (V8's default policy, same rate), the full template had a p99 of ${int(v8.row.p99.median)} µs (${fix(v8.row.p99.median / bare.row.p99.median, 2)}× bare Express), ${v8.gc.major.join(', ')} major collections in its windows and minor pauses of ${fix(v8.gc.minorPauseMs, 2)} ms. By default V8 watches how much of what each allocation site makes survives a minor collection and, past a threshold, has that site allocate straight in the old generation. Under load with the SDK on, request-path sites (spans, router and parser objects) cross it; their objects are then born old and, until a major collection finds them dead, keep every young object they point to alive through minor collections, so those are promoted too and the old generation fills within seconds. With the flag those sites keep allocating young, and most of what they make dies there; compare the two rows' major collections in the table above.`
       : '';
+  const small = of('template-batch-64');
+  const batches =
+    small && bare
+      ? ` With span and log-record batches of ${SMALL_BATCH} instead of 512 (same rate), the full template had a p99 of ${int(small.row.p99.median)} µs (${fix(small.row.p99.median / bare.row.p99.median, 2)}× bare Express; min–max ${int(small.row.p99.min)}–${int(small.row.p99.max)}): each batch is encoded in one synchronous run that the requests arriving meanwhile wait behind, and a smaller batch is a shorter wait (the stall probe below times them).`
+      : '';
   return [
-    `At this rate the template's core was ${pct(tmpl.busy)} busy, not 50 %: a request cost it ${fix(tmpl.cpuFactor, 2)}× its server CPU at saturation${others.length > 0 ? ` (${others.join(', ')})` : ''}; every stack pays its own wake-up and system calls per request once requests stop arriving together. At that load requests queue behind one another, behind each export batch and behind each garbage collection${bare ? `; bare Express was ${pct(bare.busy)} busy at the same rate` : ''}.${withoutOtel}${pretenuring}${first}`,
+    `At this rate the template's core was ${pct(tmpl.busy)} busy, not 50 %: a request cost it ${fix(tmpl.cpuFactor, 2)}× its server CPU at saturation${others.length > 0 ? ` (${others.join(', ')})` : ''}; every stack pays its own wake-up and system calls per request once requests stop arriving together. At that load requests queue behind one another, behind each export batch and behind each garbage collection${bare ? `; bare Express was ${pct(bare.busy)} busy at the same rate` : ''}.${withoutOtel}${pretenuring}${batches}${first}`,
     '',
   ];
 }

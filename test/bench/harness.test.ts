@@ -109,6 +109,7 @@ test('when the benchmark runs one short round of each mode, then BENCHMARKS.md h
     'template, full production configuration',
     'template, full, without otel',
     "template, full, with V8's allocation-site pretenuring (started without --no-allocation-site-pretenuring)",
+    'template, full, export batches of 64 (OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BLRP_MAX_EXPORT_BATCH_SIZE)',
   ]) {
     const row = tableRow(report, '### Fixed rate', label);
     assert.ok(row, `no fixed-rate row for ${label}`);
@@ -138,6 +139,10 @@ test('when the benchmark runs one short round of each mode, then BENCHMARKS.md h
   assert.match(
     report,
     /Started without `--no-allocation-site-pretenuring` \(V8's default policy, same rate\), the full template had a p99 of [\d,]+ µs \([\d.]+× bare Express\), \d+ major collections/,
+  );
+  assert.match(
+    report,
+    /With span and log-record batches of 64 instead of 512 \(same rate\), the full template had a p99 of [\d,]+ µs \([\d.]+× bare Express/,
   );
   for (const target of [
     'full template ≥ 25 % of bare Express req/s',
