@@ -23,7 +23,7 @@ export interface Variant {
 
 /**
  * Export batch size of the comparison row that shows what the batch size does to the fixed-rate p99
- * (the specification's default, which the service keeps, is 512); docker-compose.yml sets it.
+ * and to CPU per request (the specification's default, which the service keeps, is 512).
  */
 export const SMALL_BATCH = 64;
 
@@ -135,7 +135,7 @@ export function allVariants(): Variant[] {
         OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: String(SMALL_BATCH),
       },
       routes: ['hello'],
-      description: `informational: the full configuration with span and log-record batches of ${SMALL_BATCH} instead of 512, as docker-compose.yml runs it next to its collector; each batch is encoded in one synchronous run, so the fixed-rate table and the stall probe show what the batch size does to the tail`,
+      description: `informational: the full configuration with span and log-record batches of ${SMALL_BATCH} instead of 512; each batch is encoded in one synchronous run, so the fixed-rate table and the stall probe show what the batch size does to the tail`,
     },
     ...layers.map(
       (layer): Variant => ({

@@ -7,7 +7,6 @@ import { dirname, join, posix } from 'node:path';
 import { test } from 'node:test';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
-import { SMALL_BATCH } from '../../bench/lib/variants.ts';
 import { COMPOSE_FILE, DASHBOARDS_DIR, GRAFANA_DIR, OBSERVABILITY_DIR, ROOT } from './support/paths.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML is checked field by field below.
@@ -131,12 +130,6 @@ test('when the API container runs, then it exports OTLP to the collector and rea
   assert.equal(env.OTEL_EXPORTER_OTLP_ENDPOINT, 'http://otel-collector:4318');
   assert.equal(env.REDIS_URL, 'redis://redis:6379');
   assert.equal(env.METRICS_HOST, '0.0.0.0');
-});
-
-test('when the API container exports to the collector next to it, then it sends the small batches BENCHMARKS.md says it does', () => {
-  const env = services.api.environment;
-  assert.equal(env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, String(SMALL_BATCH));
-  assert.equal(env.OTEL_BLRP_MAX_EXPORT_BATCH_SIZE, String(SMALL_BATCH));
 });
 
 test('when the API image starts, then it runs node with exactly the flags and entry point of `npm start`', () => {
