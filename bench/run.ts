@@ -712,6 +712,52 @@ async function instructions(): Promise<void> {
   writeReport();
 }
 
+/** A probe preloaded into a server, and how the orchestrator talks to it (SIGUSR2, answered on stderr). */
+interface Probe {
+  readonly module: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** The line the probe prints when the first signal has started it, and when the second has written. */
+  readonly started: string;
+  readonly written: string;
+  readonly writtenTimeoutMs: number;
+  readonly load: { connections: number; rate: number; warmupSeconds: number; durationSeconds: number };
+}
+
+/**
+ * Starts a stack with a probe preloaded, warms it up at a paced rate, then brackets one measured
+ * window between the probe's two signals, so the probe sees exactly the requests counted. Also
+ * returns the spans the OTLP sink received in the window. The server is stopped whatever happens.
+ */
+async function probedWindow(
+  v: Variant,
+  env: Awaited<ReturnType<typeof setup>>,
+  p: Probe,
+): Promise<{ result: LoadResult; spans: number }> {
+  const srv = await startServer(v, env.ctx, 'probe', p.env, undefined, undefined, ['--import', p.module]);
+  try {
+    const path = routePath('hello');
+    await probe(srv.url, path);
+    const { connections, rate, warmupSeconds, durationSeconds } = p.load;
+    const paced = { url: srv.url, path, connections, rate, warmupSeconds: 0 };
+    await load({ ...paced, durationSeconds: warmupSeconds });
+    // The listener is in place before the signal, so the probe's answer cannot be missed.
+    const signal = (answer: string, timeoutMs: number) => {
+      const answered = waitForLine(srv.proc.child, (l) => l === answer, timeoutMs);
+      process.kill(srv.pid, 'SIGUSR2');
+      return answered;
+    };
+    await signal(p.started, 10_000);
+    const spansBefore = env.otlp.total('/v1/traces').items;
+    const result = await load({ ...paced, durationSeconds });
+    await signal(p.written, p.writtenTimeoutMs);
+    if (result.non2xx > 0 || result.errors > 0)
+      throw new Error(`${v.id}: ${result.non2xx} non-2xx responses and ${result.errors} errors`);
+    return { result, spans: env.otlp.total('/v1/traces').items - spansBefore };
+  } finally {
+    await srv.proc.stop();
+  }
+}
+
 const ALLOC_VARIANTS = ['node-http', 'bare', 'template-core', 'template', 'naive'];
 
 /**
@@ -739,41 +785,20 @@ async function allocations(): Promise<void> {
   try {
     for (const v of variants) {
       const file = join(work, `alloc-${v.id.replace(/\W/g, '_')}.heapprofile`);
-      const srv = await startServer(v, env.ctx, 'alloc', { BENCH_HEAP_PROFILE: file }, undefined, undefined, [
-        '--import',
-        sampler,
-      ]);
-      try {
-        const path = routePath('hello');
-        await probe(srv.url, path);
-        const paced = { url: srv.url, path, connections: 10, rate, warmupSeconds: 0 };
-        await load({ ...paced, durationSeconds: warmupSeconds });
-        // The listener is in place before the signal, so the sampler's answer cannot be missed.
-        const signal = (answer: string, timeoutMs: number) => {
-          const answered = waitForLine(srv.proc.child, (l) => l === answer, timeoutMs);
-          process.kill(srv.pid, 'SIGUSR2');
-          return answered;
-        };
-        await signal(STARTED, 10_000);
-        const spansBefore = env.otlp.total('/v1/traces').items;
-        const r = await load({ ...paced, durationSeconds });
-        await signal(WRITTEN, 60_000);
-        if (r.non2xx > 0 || r.errors > 0)
-          throw new Error(`${v.id}: ${r.non2xx} non-2xx responses and ${r.errors} errors`);
-        const summary = summariseAllocations(file, r.requests);
-        results.runs.push({
-          variant: v.id,
-          label: v.label,
-          requests: r.requests,
-          spans: env.otlp.total('/v1/traces').items - spansBefore,
-          summary,
-        });
-        process.stderr.write(
-          `${v.id.padEnd(22)} ${(summary.bytesPerRequest / 1024).toFixed(1)} KB allocated per request (${r.requests} requests)\n`,
-        );
-      } finally {
-        await srv.proc.stop();
-      }
+      const { result: r, spans } = await probedWindow(v, env, {
+        module: sampler,
+        env: { BENCH_HEAP_PROFILE: file },
+        started: STARTED,
+        written: WRITTEN,
+        // Writing a profile of tens of thousands of samples takes seconds.
+        writtenTimeoutMs: 60_000,
+        load: { connections: 10, rate, warmupSeconds, durationSeconds },
+      });
+      const summary = summariseAllocations(file, r.requests);
+      results.runs.push({ variant: v.id, label: v.label, requests: r.requests, spans, summary });
+      process.stderr.write(
+        `${v.id.padEnd(22)} ${(summary.bytesPerRequest / 1024).toFixed(1)} KB allocated per request (${r.requests} requests)\n`,
+      );
     }
   } finally {
     await env.teardown();
@@ -814,40 +839,25 @@ async function stalls(): Promise<void> {
   try {
     for (const v of variants) {
       const file = join(work, `stalls-${v.id.replace(/\W/g, '_')}.json`);
-      const srv = await startServer(v, env.ctx, 'stalls', { BENCH_STALL_FILE: file }, undefined, undefined, [
-        '--import',
-        probeModule,
-      ]);
-      try {
-        const path = routePath('hello');
-        await probe(srv.url, path);
-        const paced = { url: srv.url, path, connections, rate, warmupSeconds: 0 };
-        await load({ ...paced, durationSeconds: warmupSeconds });
-        // The listener is in place before the signal, so the probe's answer cannot be missed.
-        const signal = (answer: string) => {
-          const answered = waitForLine(srv.proc.child, (l) => l === answer, 10_000);
-          process.kill(srv.pid, 'SIGUSR2');
-          return answered;
-        };
-        await signal(STALL_STARTED);
-        const r = await load({ ...paced, durationSeconds });
-        await signal(STALL_WRITTEN);
-        if (r.non2xx > 0 || r.errors > 0)
-          throw new Error(`${v.id}: ${r.non2xx} non-2xx responses and ${r.errors} errors`);
-        const summary = summariseStalls(JSON.parse(readFileSync(file, 'utf8')));
-        results.runs.push({
-          variant: v.id,
-          label: v.label,
-          requests: r.requests,
-          latencyUs: r.latencyUs,
-          summary,
-        });
-        process.stderr.write(
-          `${v.id.padEnd(22)} p99 ${r.latencyUs.p99} µs  ${summary.stalls.longPerSecond.toFixed(2)} long stalls/s  gc ${summary.gc.perSecond.toFixed(2)}/s  exports ${(summary.exportSpans.perSecond + summary.exportLogs.perSecond).toFixed(2)}/s\n`,
-        );
-      } finally {
-        await srv.proc.stop();
-      }
+      const { result: r } = await probedWindow(v, env, {
+        module: probeModule,
+        env: { BENCH_STALL_FILE: file },
+        started: STALL_STARTED,
+        written: STALL_WRITTEN,
+        writtenTimeoutMs: 10_000,
+        load: { connections, rate, warmupSeconds, durationSeconds },
+      });
+      const summary = summariseStalls(JSON.parse(readFileSync(file, 'utf8')));
+      results.runs.push({
+        variant: v.id,
+        label: v.label,
+        requests: r.requests,
+        latencyUs: r.latencyUs,
+        summary,
+      });
+      process.stderr.write(
+        `${v.id.padEnd(22)} p99 ${r.latencyUs.p99} µs  ${summary.stalls.longPerSecond.toFixed(2)} long stalls/s  gc ${summary.gc.perSecond.toFixed(2)}/s  exports ${(summary.exportSpans.perSecond + summary.exportLogs.perSecond).toFixed(2)}/s\n`,
+      );
     }
   } finally {
     await env.teardown();
