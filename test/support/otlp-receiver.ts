@@ -75,6 +75,8 @@ export interface OtlpRequestInfo {
   readonly headers: IncomingMessage['headers'];
   /** Spans or log records in the request (0 until it is decoded, or when it could not be). */
   items: number;
+  /** ResourceSpans or ResourceLogs entries in the request: one per encoded chunk (0 until decoded). */
+  groups: number;
 }
 
 // Both encodings reduced to one shape. JSON: camelCase, hex ids, enums as numbers, int64 as string.
@@ -184,7 +186,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     const body = Buffer.concat(chunks);
     const contentType = req.headers['content-type'] ?? '';
     const path = req.url ?? '';
-    const info: OtlpRequestInfo = { path, contentType, headers: req.headers, items: 0 };
+    const info: OtlpRequestInfo = { path, contentType, headers: req.headers, items: 0, groups: 0 };
     requests.push(info);
     rawBodies.push(body);
     try {
@@ -194,13 +196,17 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
           ? (JSON.parse(body.toString('utf8')) as Any)
           : (type.toObject(type.decode(body), { longs: String, bytes: Buffer, defaults: false }) as Any);
       if (path === '/v1/traces') {
-        const got = spansOf(decode(TraceRequest));
+        const req = decode(TraceRequest);
+        const got = spansOf(req);
         spans.push(...got);
         info.items = got.length;
+        info.groups = (req.resourceSpans as Any[] | undefined)?.length ?? 0;
       } else if (path === '/v1/logs') {
-        const got = logsOf(decode(LogsRequest));
+        const req = decode(LogsRequest);
+        const got = logsOf(req);
         logs.push(...got);
         info.items = got.length;
+        info.groups = (req.resourceLogs as Any[] | undefined)?.length ?? 0;
       } else {
         res.writeHead(404).end();
         return;

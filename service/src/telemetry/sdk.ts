@@ -4,9 +4,7 @@
 // @see https://opentelemetry.io/docs/languages/js/exporters/
 import type { RequestOptions } from 'node:http';
 import { OTLPLogExporter as OTLPLogExporterJson } from '@opentelemetry/exporter-logs-otlp-http';
-import { OTLPLogExporter as OTLPLogExporterProto } from '@opentelemetry/exporter-logs-otlp-proto';
 import { OTLPTraceExporter as OTLPTraceExporterJson } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as OTLPTraceExporterProto } from '@opentelemetry/exporter-trace-otlp-proto';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
@@ -25,6 +23,7 @@ import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@open
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION, ATTR_URL_QUERY } from '@opentelemetry/semantic-conventions';
 import { TELEMETRY_HANDLE, type TelemetryHandle } from '../platform/telemetry-handle.ts';
 import { isProbeRequest, redactQuery } from './http-filters.ts';
+import { ChunkedOtlpLogExporter, ChunkedOtlpTraceExporter } from './otlp-export.ts';
 import { captureException, closeSentry, flushSentry, startSentry } from './sentry.ts';
 
 // ATTR_DEPLOYMENT_ENVIRONMENT_NAME is only in the unstable "incubating" entry point; the name is fixed.
@@ -154,7 +153,7 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
   const spanProcessor: SpanProcessor = exportTraces
     ? new BatchSpanProcessor({
         exporter:
-          protocol('TRACES') === 'http/json' ? new OTLPTraceExporterJson() : new OTLPTraceExporterProto(),
+          protocol('TRACES') === 'http/json' ? new OTLPTraceExporterJson() : new ChunkedOtlpTraceExporter(),
         scheduledDelayMillis: int(env, 'OTEL_BSP_SCHEDULE_DELAY'),
         maxQueueSize: int(env, 'OTEL_BSP_MAX_QUEUE_SIZE'),
         maxExportBatchSize: int(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
@@ -163,7 +162,7 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
     : new NoopSpanProcessor();
   const logProcessor = exportLogs
     ? new BatchLogRecordProcessor({
-        exporter: protocol('LOGS') === 'http/json' ? new OTLPLogExporterJson() : new OTLPLogExporterProto(),
+        exporter: protocol('LOGS') === 'http/json' ? new OTLPLogExporterJson() : new ChunkedOtlpLogExporter(),
         scheduledDelayMillis: int(env, 'OTEL_BLRP_SCHEDULE_DELAY'),
         maxQueueSize: int(env, 'OTEL_BLRP_MAX_QUEUE_SIZE'),
         maxExportBatchSize: int(env, 'OTEL_BLRP_MAX_EXPORT_BATCH_SIZE'),

@@ -1,0 +1,115 @@
+// OTLP/HTTP protobuf exporters for spans and log records that encode a batch a few items per turn of
+// the event loop, then send it as one request, as the packaged exporters do.
+//
+// Why not the packaged exporters as they are: they encode a whole batch (512 items by default) in one
+// synchronous run, 5-15 ms on one core at the template's load, and every request that arrives
+// meanwhile waits (BENCHMARKS.md, the stall probe). No option splits it: a smaller batch size
+// (OTEL_BSP_MAX_EXPORT_BATCH_SIZE) shortens the run but multiplies the HTTP requests, and the batch
+// processor sends one batch at a time, so small batches also lower the rate it can keep up with.
+//
+// How: protobuf messages concatenate. Two encoded ExportTraceServiceRequests written one after the
+// other decode as one request holding both lists of ResourceSpans (the encoding's documented merge
+// rule for repeated fields), so each chunk is encoded by the library's own serializer on its own turn
+// and the chunks leave together. Everything else (endpoint, headers, timeout, compression, retries
+// from the OTEL_EXPORTER_OTLP_* variables) is the library's transport, built as its exporters build it.
+// @see https://protobuf.dev/programming-guides/encoding/#last-one-wins
+import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
+import type { IOtlpExportDelegate } from '@opentelemetry/otlp-exporter-base';
+import {
+  convertLegacyHttpOptions,
+  createOtlpHttpExportDelegate,
+} from '@opentelemetry/otlp-exporter-base/node-http';
+import {
+  type ISerializer,
+  ProtobufLogsSerializer,
+  ProtobufTraceSerializer,
+} from '@opentelemetry/otlp-transformer';
+import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
+
+/** Items encoded per turn of the event loop: about a millisecond of encoding on this kind of core. */
+export const ENCODE_CHUNK = 32;
+
+interface Encoded {
+  readonly body: Uint8Array;
+  readonly items: number;
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+class ChunkedProtobufExporter<Item> {
+  readonly #serializer: ISerializer<Item[], unknown>;
+  readonly #delegate: IOtlpExportDelegate<Encoded>;
+  readonly #encoding = new Set<Promise<void>>();
+
+  constructor(
+    signal: 'TRACES' | 'LOGS',
+    path: string,
+    serializer: ISerializer<Item[], unknown>,
+    componentType: string,
+    itemName: 'span' | 'log',
+  ) {
+    this.#serializer = serializer;
+    this.#delegate = createOtlpHttpExportDelegate<Encoded, unknown>(
+      convertLegacyHttpOptions({}, signal, path, { 'Content-Type': 'application/x-protobuf' }),
+      {
+        serializeRequest: (encoded) => encoded.body,
+        deserializeResponse: (data) => serializer.deserializeResponse(data),
+      },
+      componentType,
+      { name: itemName, countItems: (encoded) => encoded.items },
+      undefined,
+    );
+  }
+
+  export(items: Item[], done: (result: ExportResult) => void): void {
+    const work = this.#encode(items).then(
+      (body) => this.#delegate.export({ body, items: items.length }, done),
+      (error: unknown) =>
+        done({
+          code: ExportResultCode.FAILED,
+          error: error instanceof Error ? error : new Error(String(error)),
+        }),
+    );
+    this.#encoding.add(work);
+    void work.finally(() => this.#encoding.delete(work));
+  }
+
+  async #encode(items: Item[]): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < items.length; i += ENCODE_CHUNK) {
+      // The first chunk is encoded at once, like the packaged exporter; later ones after pending I/O.
+      if (i > 0) await nextTurn();
+      const part = this.#serializer.serializeRequest(items.slice(i, i + ENCODE_CHUNK));
+      if (part === undefined)
+        throw new Error(`OTLP serializer returned nothing for items ${i}-${i + ENCODE_CHUNK}`);
+      parts.push(part);
+    }
+    return parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
+  }
+
+  async forceFlush(): Promise<void> {
+    await Promise.all(this.#encoding);
+    await this.#delegate.forceFlush();
+  }
+
+  async shutdown(): Promise<void> {
+    await this.forceFlush();
+    await this.#delegate.shutdown();
+  }
+}
+
+export class ChunkedOtlpTraceExporter extends ChunkedProtobufExporter<ReadableSpan> implements SpanExporter {
+  constructor() {
+    super('TRACES', 'v1/traces', ProtobufTraceSerializer, 'otlp_http_span_exporter', 'span');
+  }
+}
+
+export class ChunkedOtlpLogExporter
+  extends ChunkedProtobufExporter<ReadableLogRecord>
+  implements LogRecordExporter
+{
+  constructor() {
+    super('LOGS', 'v1/logs', ProtobufLogsSerializer, 'otlp_http_log_exporter', 'log');
+  }
+}

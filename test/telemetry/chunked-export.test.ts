@@ -1,0 +1,74 @@
+// A batch larger than one encoding chunk (ENCODE_CHUNK items) is encoded chunk by chunk across turns
+// of the event loop and still leaves as ONE OTLP request that decodes to every span and log record of
+// the batch, each once: the receiver sees one ResourceSpans/ResourceLogs entry per chunk.
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { ENCODE_CHUNK } from '../../service/src/telemetry/otlp-export.ts';
+import { type OtlpRequestInfo, startOtlpReceiver } from '../support/otlp-receiver.ts';
+import { startServiceProcess } from '../support/service-process.ts';
+
+// Not a multiple of the chunk, so the last chunk is a short one.
+const BATCH = ENCODE_CHUNK * 2 + 22;
+const REQUESTS = BATCH + 40;
+
+test('when a batch holds more items than one encoding chunk, then it is exported as one request carrying every item once, one resource entry per chunk', async (t) => {
+  const otlp = await startOtlpReceiver();
+  t.after(() => otlp.close());
+  const svc = await startServiceProcess(t, {
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+    // Only a full batch leaves before the shutdown flush: the delay never expires in this test.
+    OTEL_BSP_SCHEDULE_DELAY: '600000',
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE: String(BATCH),
+    OTEL_BLRP_SCHEDULE_DELAY: '600000',
+    OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: String(BATCH),
+    RATE_LIMIT_GENERAL_POINTS: '100000',
+    RATE_LIMIT_API_POINTS: '100000',
+  });
+
+  const ids = Array.from({ length: REQUESTS }, (_, i) => `chunk-${i}`);
+  for (let i = 0; i < ids.length; i += 20) {
+    const statuses = await Promise.all(
+      ids
+        .slice(i, i + 20)
+        .map(
+          async (id) => (await fetch(`${svc.url}/api/v1/items`, { headers: { 'x-request-id': id } })).status,
+        ),
+    );
+    assert.deepEqual(
+      statuses,
+      statuses.map(() => 200),
+    );
+  }
+
+  const full = (path: string) => () => otlp.requests.find((r) => r.path === path && r.items === BATCH);
+  const waitFull = async (path: string): Promise<OtlpRequestInfo> => {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const r = full(path)();
+      if (r) return r;
+      if (Date.now() > deadline)
+        assert.fail(
+          `no ${path} export of ${BATCH} items: ${otlp.requests.map((q) => `${q.path}:${q.items}`)}`,
+        );
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const chunks = Math.ceil(BATCH / ENCODE_CHUNK);
+  const spanExport = await waitFull('/v1/traces');
+  const logExport = await waitFull('/v1/logs');
+  assert.equal(spanExport.groups, chunks, 'one ResourceSpans per encoded chunk');
+  assert.equal(logExport.groups, chunks, 'one ResourceLogs per encoded chunk');
+  assert.equal(spanExport.contentType, 'application/x-protobuf');
+
+  // Nothing lost or doubled: after the shutdown flush every request has exactly one server span and
+  // one access line, and the full batch's spans are all distinct.
+  assert.equal(await svc.stop(), 0);
+  for (const id of ids) {
+    const server = otlp.spans.filter((s) => s.kind === 2 && s.attributes['http.request.id'] === id);
+    assert.equal(server.length, 1, `server spans of ${id}`);
+    const lines = otlp.logs.filter((l) => l.attributes.request_id === id && l.body === 'request completed');
+    assert.equal(lines.length, 1, `access log records of ${id}`);
+  }
+  const spanIds = otlp.spans.map((s) => s.spanId);
+  assert.equal(new Set(spanIds).size, spanIds.length, 'no span exported twice');
+});
