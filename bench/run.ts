@@ -47,14 +47,14 @@ const ROOT = resolve(import.meta.dirname, '..');
 const SERVER_CORE = 0;
 // The full template without OTel too: at the same rate it shows what the p99 owes to the SDK; the
 // full template under V8's default pretenuring, what the start command's GC flag changes; and with
-// small export batches, what the synchronous encoding of each batch adds to the tail.
+// the packaged OTLP exporters, what encoding each batch in one synchronous run adds to the tail.
 const FIXED_RATE_STACKS = [
   'node-http',
   'bare',
   'template',
   'template-otel',
   'template-v8-pretenuring',
-  'template-batch-64',
+  'template-whole-batch',
 ];
 const LOAD_CORE = 1;
 
@@ -808,8 +808,8 @@ async function allocations(): Promise<void> {
 }
 
 // Bare Express shows what this host and the load generator stall on their own; the template without
-// OTel, what the SDK adds to the full template's; smaller export batches, what the batch size changes.
-const STALL_VARIANTS = ['bare', 'template', 'template-otel', 'template-batch-64'];
+// OTel, what the SDK adds to the full template's; the packaged exporters, what whole-batch encoding changes.
+const STALL_VARIANTS = ['bare', 'template', 'template-otel', 'template-whole-batch'];
 
 /**
  * What holds the event loop at the fixed rate of the p99 target: each stack runs under the stall

@@ -96,6 +96,11 @@ export const TUNING: readonly Tuning[] = [
     where: 'service/src/platform/redis.ts',
     why: 'with the offline queue and retries off, a Redis fault costs one command timeout at most and the tiers answer from memory, instead of requests piling up for tens of seconds.',
   },
+  {
+    change: 'OTLP batches encoded a chunk per event-loop turn, sent as one request',
+    where: 'service/src/telemetry/otlp-export.ts (`ENCODE_CHUNK`)',
+    why: "the packaged OTLP/HTTP protobuf exporters encode a whole batch (512 spans or log records by default) in one synchronous run of several milliseconds, and every request that arrives meanwhile waits; smaller batches (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`) shorten the run but multiply the export requests and lower the rate the one-batch-at-a-time processor keeps up with. The template's exporters encode the batch with the library's own serializer a few items per turn, yielding to pending I/O between chunks, and concatenate the chunks into one request body (encoded protobuf messages concatenate into one message); transport, retries and the OTEL_EXPORTER_OTLP_* variables are the library's. The fixed-rate table and the stall probe compare it with the packaged exporters (the whole-batch row). http/json still uses the packaged JSON exporter, which encodes a batch at once.",
+  },
 ];
 
 export interface Unconfigurable {
@@ -189,7 +194,7 @@ export const UNCONFIGURABLE: readonly Unconfigurable[] = [
         full === undefined || json === undefined || a === undefined || b === undefined
           ? ''
           : ` The same telemetry sent as OTLP/HTTP JSON (\`OTEL_EXPORTER_OTLP_PROTOCOL=http/json\`, counted at the sink too) cost ${us(json)} of server CPU per request instead of ${us(full)} (${Math.round(b)} vs ${Math.round(a)} req/s): the JSON exporter builds plain objects and leaves the encoding to V8's native \`JSON.stringify\`. The template keeps the specification's default, http/protobuf, which every OTLP receiver accepts; the JSON bodies are larger on the wire.`;
-      return `${e} Each request exports ${(s.spans / s.served).toFixed(2)} spans and ${(s.logRecords / s.served).toFixed(2)} log records (counted at the sink), each encoded field by field on the event loop; batching settings change when it runs, not what it costs. A whole batch (up to 512 items by default) is encoded in one synchronous run, and a request that arrives meanwhile waits for it, which shows in the p99 at a fixed rate.${jsonText}`;
+      return `${e} Each request exports ${(s.spans / s.served).toFixed(2)} spans and ${(s.logRecords / s.served).toFixed(2)} log records (counted at the sink), each encoded field by field on the event loop; batching settings change when it runs, not what it costs. The packaged exporters encode a whole batch (up to 512 items by default) in one synchronous run that requests arriving meanwhile wait for; the template's exporters split that run into chunks (see "What was changed to get there"), which changes how long a request waits, not what the encoding costs.${jsonText}`;
     },
     fix: 'where the receiver is an OpenTelemetry Collector (its OTLP/HTTP receiver accepts JSON), set `OTEL_EXPORTER_OTLP_PROTOCOL=http/json`; otherwise export to a collector on localhost over a cheaper path (OTLP/gRPC with a native encoder), or encode in a worker thread; upstream, a faster protobuf writer.',
   },

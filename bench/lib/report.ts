@@ -1,4 +1,6 @@
 // Renders BENCHMARKS.md from the JSON a run wrote: every number in the report comes from those files.
+
+import { ENCODE_CHUNK } from '../../service/src/telemetry/otlp-export.ts';
 import { TUNING, UNCONFIGURABLE } from '../tuning.ts';
 import type { AllocationSummary } from './allocation.ts';
 import type { LoadResult } from './load.ts';
@@ -6,7 +8,7 @@ import type { MachineInfo } from './machine.ts';
 import type { ProfileSummary } from './profile.ts';
 import { LONG_STALL_MS, STALL_MS, type StallSummary } from './stalls.ts';
 import { type Spread, spread } from './stats.ts';
-import { DEFAULT_BATCH, SMALL_BATCH } from './variants.ts';
+import { DEFAULT_BATCH } from './variants.ts';
 
 /** Garbage collections by kind (minor, major, incremental): how many, and their pauses in seconds. */
 export type GcTotals = Record<string, { count: number; seconds: number }>;
@@ -418,13 +420,13 @@ function fixedRateReading(atRate: readonly FixedRateFigures[], label: (id: strin
     v8 && bare && tmpl.gc && v8.gc
       ? ` Started without \`--no-allocation-site-pretenuring\` (V8's default policy, same rate), the full template had a p99 of ${int(v8.row.p99.median)} µs (${fix(v8.row.p99.median / bare.row.p99.median, 2)}× bare Express), ${v8.gc.major.join(', ')} major collections in its windows and minor pauses of ${fix(v8.gc.minorPauseMs, 2)} ms. By default V8 watches how much of what each allocation site makes survives a minor collection and, past a threshold, has that site allocate straight in the old generation. Under load with the SDK on, request-path sites (spans, router and parser objects) cross it; their objects are then born old and, until a major collection finds them dead, keep every young object they point to alive through minor collections, so those are promoted too and the old generation fills within seconds. With the flag those sites keep allocating young, and most of what they make dies there; compare the two rows' major collections in the table above.`
       : '';
-  const small = of('template-batch-64');
+  const whole = of('template-whole-batch');
   const batches =
-    small && bare
-      ? ` With span and log-record batches of ${SMALL_BATCH} instead of ${DEFAULT_BATCH} (same rate), the full template had a p99 of ${int(small.row.p99.median)} µs (${fix(small.row.p99.median / bare.row.p99.median, 2)}× bare Express; min–max ${int(small.row.p99.min)}–${int(small.row.p99.max)}), ${small.row.p99.median < tmpl.row.p99.median ? 'below' : 'not below'} the default's ${int(tmpl.row.p99.median)} µs, at ${fix(small.row.cpu.median)} µs of server CPU per request instead of ${fix(tmpl.row.cpu.median)}: each export holds the loop for less time (the stall probe below times them), but there are ${fix(DEFAULT_BATCH / SMALL_BATCH, 0)}× as many export requests, and what they cost keeps the core busier.`
+    whole && bare
+      ? ` With the packaged OTLP exporters, which encode each batch of up to ${DEFAULT_BATCH} items in one synchronous run (same rate), the full template had a p99 of ${int(whole.row.p99.median)} µs (${fix(whole.row.p99.median / bare.row.p99.median, 2)}× bare Express; min–max ${int(whole.row.p99.min)}–${int(whole.row.p99.max)}) at ${fix(whole.row.cpu.median)} µs of server CPU per request; the template's exporters, which encode the same batch ${ENCODE_CHUNK} items per turn of the event loop and send it as one request, gave ${int(tmpl.row.p99.median)} µs at ${fix(tmpl.row.cpu.median)} µs. Requests that arrive during an export now wait for one chunk, not for the whole batch (the stall probe below times both).`
       : '';
   return [
-    `At this rate the template's core was ${pct(tmpl.busy)} busy, not 50 %: a request cost it ${fix(tmpl.cpuFactor, 2)}× its server CPU at saturation${others.length > 0 ? ` (${others.join(', ')})` : ''}; every stack pays its own wake-up and system calls per request once requests stop arriving together. At that load requests queue behind one another, behind each export batch and behind each garbage collection${bare ? `; bare Express was ${pct(bare.busy)} busy at the same rate` : ''}.${withoutOtel}${pretenuring}${batches}${first}`,
+    `At this rate the template's core was ${pct(tmpl.busy)} busy, not 50 %: a request cost it ${fix(tmpl.cpuFactor, 2)}× its server CPU at saturation${others.length > 0 ? ` (${others.join(', ')})` : ''}; every stack pays its own wake-up and system calls per request once requests stop arriving together. At that load requests queue behind one another, behind each export's encoding and behind each garbage collection${bare ? `; bare Express was ${pct(bare.busy)} busy at the same rate` : ''}.${withoutOtel}${pretenuring}${batches}${first}`,
     '',
   ];
 }
@@ -647,11 +649,11 @@ function allocationSection(a: AllocationResults): string[] {
 
 const ms = (n: number) => fix(n, 2);
 
-/** The comparison row's sentence: what smaller export batches changed at the same rate. */
-function smallBatches(r: StallResults['runs'][number] | undefined): string {
+/** The comparison row's sentence: the packaged exporters' whole-batch encoding at the same rate. */
+function wholeBatches(r: StallResults['runs'][number] | undefined): string {
   if (!r || r.summary.exportSpans.perSecond === 0) return '';
   const s = r.summary;
-  return ` With export batches of ${int(s.exportSpans.itemsPerCall)} (\`OTEL_BSP_MAX_EXPORT_BATCH_SIZE\`, \`OTEL_BLRP_MAX_EXPORT_BATCH_SIZE\`, same rate) each span export held the loop ${ms(s.exportSpans.meanMs)} ms (up to ${ms(s.exportSpans.maxMs)} ms), ${fix(s.exportSpans.perSecond + s.exportLogs.perSecond, 1)} exports per second; turns of ${LONG_STALL_MS} ms or more came ${fix(s.stalls.longPerSecond, 2)} times per second and the p99 of that one run was ${int(r.latencyUs.p99)} µs.`;
+  return ` With the packaged exporters (same rate), each encoding run was a whole batch of ${int(s.exportSpans.itemsPerCall)} spans and held the loop ${ms(s.exportSpans.meanMs)} ms (up to ${ms(s.exportSpans.maxMs)} ms), log-record batches ${ms(s.exportLogs.meanMs)} ms; turns of ${LONG_STALL_MS} ms or more came ${fix(s.stalls.longPerSecond, 2)} times per second, ${s.long.withExport} of ${s.long.count} of them during an encoding run, and the p99 of that one run was ${int(r.latencyUs.p99)} µs.`;
 }
 
 function stallSection(st: StallResults): string[] {
@@ -659,11 +661,11 @@ function stallSection(st: StallResults): string[] {
   const out = [
     '## What holds the event loop at the fixed rate (stall probe)',
     '',
-    `Where a fixed-rate p99 comes from: a request that arrives while the event loop is busy waits until it is free, and so does every request queued behind it. Each stack serves the probe route at ${int(rate)} req/s (${connections} connections, the open-loop schedule of the fixed-rate table) for ${warmupSeconds} s of warm-up, then ${durationSeconds} s under a probe preloaded into the server (bench/lib/stall-probe.ts) that timestamps every loop turn longer than ${STALL_MS} ms (a 1 ms timer that fires late), every garbage-collection pause (perf_hooks) and every OTLP export call (its synchronous part: encoding the batch and handing it to the socket). A stall of ${LONG_STALL_MS} ms or more is blamed on a pause it overlaps, else on an export call it overlaps, else on neither (requests processed back to back, the host, or work the probe does not see). The probe's timer costs some CPU itself, so the p99 target is read from the fixed-rate table, not from these runs.`,
+    `Where a fixed-rate p99 comes from: a request that arrives while the event loop is busy waits until it is free, and so does every request queued behind it. Each stack serves the probe route at ${int(rate)} req/s (${connections} connections, the open-loop schedule of the fixed-rate table) for ${warmupSeconds} s of warm-up, then ${durationSeconds} s under a probe preloaded into the server (bench/lib/stall-probe.ts) that timestamps every loop turn longer than ${STALL_MS} ms (a 1 ms timer that fires late), every garbage-collection pause (perf_hooks) and every OTLP encoding run (the serializer call an exporter makes for a batch, or for a chunk of one). A stall of ${LONG_STALL_MS} ms or more is blamed on a pause it overlaps, else on an encoding run it overlaps, else on neither (requests processed back to back, the host, or work the probe does not see). The probe's timer costs some CPU itself, so the p99 target is read from the fixed-rate table, not from these runs.`,
     '',
     `- Run: ${st.startedAt} → ${st.finishedAt}; commit ${st.machine.commit}`,
     '',
-    `| stack | p99 µs | loop turns > ${STALL_MS} ms per s | of those ≥ ${LONG_STALL_MS} ms per s | longest ms | GC pauses per s | GC mean / max ms | span exports per s | mean / max ms (items) | log-record exports per s | mean / max ms (items) | loop held by GC / exports | stalls ≥ ${LONG_STALL_MS} ms: with GC / with an export / neither |`,
+    `| stack | p99 µs | loop turns > ${STALL_MS} ms per s | of those ≥ ${LONG_STALL_MS} ms per s | longest ms | GC pauses per s | GC mean / max ms | span encoding runs per s | mean / max ms (items) | log-record encoding runs per s | mean / max ms (items) | loop held by GC / encoding | stalls ≥ ${LONG_STALL_MS} ms: with GC / with encoding / neither |`,
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...st.runs.map((r) => {
       const s = r.summary;
@@ -680,7 +682,7 @@ function stallSection(st: StallResults): string[] {
     const spansPerSecond = t.exportSpans.perSecond * t.exportSpans.itemsPerCall;
     out.push(
       '',
-      `Reading: at this rate the full template's loop took ${fix(t.stalls.longPerSecond, 2)} turns of ${LONG_STALL_MS} ms or more per second (bare Express: ${fix(bare.summary.stalls.longPerSecond, 2)}). Each span export held it ${ms(t.exportSpans.meanMs)} ms on average for ${int(t.exportSpans.itemsPerCall)} spans (up to ${ms(t.exportSpans.maxMs)} ms), each log-record export ${ms(t.exportLogs.meanMs)} ms for ${int(t.exportLogs.itemsPerCall)} records: the batch processors encode a whole batch in one synchronous run. Garbage collection paused it ${fix(t.gc.perSecond, 2)} times per second for ${ms(t.gc.meanMs)} ms on average.${smallBatches(byId('template-batch-64'))} The batch processor sends one batch at a time, though: a batch must make the round trip to the collector before the next one leaves, and what arrives meanwhile waits in a queue of 2,048 that drops spans once full. At this rate the template made ${int(spansPerSecond)} spans per second, so batches of ${SMALL_BATCH} keep up only while a round trip takes under ${int((SMALL_BATCH / spansPerSecond) * 1000)} ms, batches of ${DEFAULT_BATCH} under ${int((DEFAULT_BATCH / spansPerSecond) * 1000)} ms. Whether the shorter holds buy a lower p99 is read from the fixed-rate table's five rounds, not from this one probed run; the template keeps the specification's default of ${DEFAULT_BATCH}.`,
+      `Reading: at this rate the full template's loop took ${fix(t.stalls.longPerSecond, 2)} turns of ${LONG_STALL_MS} ms or more per second (bare Express: ${fix(bare.summary.stalls.longPerSecond, 2)}). Its exporters encode a batch ${ENCODE_CHUNK} items per turn: each span chunk held the loop ${ms(t.exportSpans.meanMs)} ms on average (up to ${ms(t.exportSpans.maxMs)} ms), each log-record chunk ${ms(t.exportLogs.meanMs)} ms, ${fix(t.exportSpans.perSecond + t.exportLogs.perSecond, 1)} chunks per second (${int(spansPerSecond)} spans per second). Garbage collection paused it ${fix(t.gc.perSecond, 2)} times per second for ${ms(t.gc.meanMs)} ms on average.${wholeBatches(byId('template-whole-batch'))} Whether the shorter holds buy a lower p99 is read from the fixed-rate table's five rounds, not from this one probed run.`,
     );
   }
   return [...out, ''];

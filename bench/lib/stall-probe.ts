@@ -1,17 +1,18 @@
 // Preloaded (--import) into a benchmarked server by `npm run bench -- --mode=stalls`: records, with
 // timestamps, what holds the event loop at a fixed rate: every loop turn longer than STALL_MS, every
-// garbage-collection pause, and the synchronous part of every OTLP export call (encoding the batch
-// and handing it to the socket). Started by the first SIGUSR2, written to BENCH_STALL_FILE by the
+// garbage-collection pause, and every OTLP encoding run (a whole batch, or a chunk of one). Started by the first SIGUSR2, written to BENCH_STALL_FILE by the
 // second, so the orchestrator brackets exactly the requests it measures.
 //
 // Written here because perf_hooks' monitorEventLoopDelay keeps a histogram without timestamps, and a
-// stall can only be blamed on a pause or an export that overlaps it in time.
+// stall can only be blamed on a pause or an encoding run that overlaps it in time.
 import { writeFileSync } from 'node:fs';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
-import { OTLPLogExporter as LogsJson } from '@opentelemetry/exporter-logs-otlp-http';
-import { OTLPLogExporter as LogsProto } from '@opentelemetry/exporter-logs-otlp-proto';
-import { OTLPTraceExporter as TracesJson } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as TracesProto } from '@opentelemetry/exporter-trace-otlp-proto';
+import {
+  JsonLogsSerializer,
+  JsonTraceSerializer,
+  ProtobufLogsSerializer,
+  ProtobufTraceSerializer,
+} from '@opentelemetry/otlp-transformer';
 import { type ProbeEvent, type ProbeRecord, STALL_MS, STALL_STARTED, STALL_WRITTEN } from './stalls.ts';
 
 const out = process.env.BENCH_STALL_FILE;
@@ -23,23 +24,26 @@ if (out) {
     if (recording) events.push(e);
   };
 
-  // The exporters' own export(), wrapped on their prototypes before the SDK builds any instance. A
-  // class without it means the package changed shape: fail the start instead of measuring nothing.
-  type Export = (this: unknown, items: readonly unknown[], done: (r: unknown) => void) => void;
-  const wrap = (exporter: { prototype: object }, kind: 'export-spans' | 'export-logs') => {
-    const proto = exporter.prototype as { export?: Export };
-    const original = proto.export;
-    if (typeof original !== 'function') throw new Error(`stall probe: ${kind} exporter has no export()`);
-    proto.export = function (this: unknown, items, done) {
+  // The OTLP serializers the exporters call, wrapped on the shared objects before the SDK builds any
+  // exporter: each call is one synchronous encoding run (a whole batch for the packaged exporters, a
+  // chunk of one for the template's). A serializer without serializeRequest means the package
+  // changed shape: fail the start instead of measuring nothing.
+  type Serialize = (items: readonly unknown[]) => Uint8Array | undefined;
+  const wrap = (serializer: { serializeRequest: unknown }, kind: 'export-spans' | 'export-logs') => {
+    const original = serializer.serializeRequest as Serialize;
+    if (typeof original !== 'function')
+      throw new Error(`stall probe: ${kind} serializer has no serializeRequest()`);
+    serializer.serializeRequest = (items: readonly unknown[]) => {
       const start = performance.now();
-      original.call(this, items, done);
+      const out = original(items);
       push({ kind, startMs: start, durationMs: performance.now() - start, items: items.length });
+      return out;
     };
   };
-  wrap(TracesProto, 'export-spans');
-  wrap(TracesJson, 'export-spans');
-  wrap(LogsProto, 'export-logs');
-  wrap(LogsJson, 'export-logs');
+  wrap(ProtobufTraceSerializer, 'export-spans');
+  wrap(JsonTraceSerializer, 'export-spans');
+  wrap(ProtobufLogsSerializer, 'export-logs');
+  wrap(JsonLogsSerializer, 'export-logs');
 
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) push({ kind: 'gc', startMs: e.startTime, durationMs: e.duration });

@@ -1,6 +1,7 @@
 // The stacks a run compares, and how to start each: command line, environment, and what it serves.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ENCODE_CHUNK } from '../../service/src/telemetry/otlp-export.ts';
 import { BENCH_ADMIN_TOKEN, BENCH_API_TOKEN } from '../servers/common.ts';
 import { APP_LAYERS } from '../servers/layers.ts';
 
@@ -19,13 +20,13 @@ export interface Variant {
   readonly env?: Readonly<Record<string, string>>;
   /** Node flags of `npm start` left out (informational rows only: what a runtime flag changes). */
   readonly withoutNodeFlags?: readonly string[];
+  /**
+   * A module of bench/servers imported before the service's own preload (informational rows only:
+   * what one part of the template's code changes, against the library's behaviour it replaces).
+   */
+  readonly preload?: string;
 }
 
-/**
- * Export batch size of the comparison row that shows what the batch size does to the fixed-rate p99
- * and to CPU per request (against DEFAULT_BATCH, which the service keeps).
- */
-export const SMALL_BATCH = 64;
 /** The specification's (and the SDK's) default export batch size, which the service keeps. */
 export const DEFAULT_BATCH = 512;
 
@@ -127,17 +128,14 @@ export function allVariants(): Variant[] {
         "informational: the full configuration started with V8's default garbage-collector policy instead of the start command's; the fixed-rate table shows what the flag changes in major collections and the p99",
     },
     {
-      id: 'template-batch-64',
-      label: `template, full, export batches of ${SMALL_BATCH} (OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BLRP_MAX_EXPORT_BATCH_SIZE)`,
+      id: 'template-whole-batch',
+      label: 'template, full, each export batch encoded in one run (the packaged OTLP exporters)',
       group: 'layer',
       kind: 'template',
       layers: 'all',
-      env: {
-        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: String(SMALL_BATCH),
-        OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: String(SMALL_BATCH),
-      },
+      preload: 'whole-batch-export.ts',
       routes: ['hello'],
-      description: `informational: the full configuration with span and log-record batches of ${SMALL_BATCH} instead of ${DEFAULT_BATCH}; each batch is encoded in one synchronous run, so the fixed-rate table and the stall probe show what the batch size does to the tail`,
+      description: `informational: the full configuration with the packaged OTLP/HTTP protobuf exporters instead of the template's, which encode each batch ${ENCODE_CHUNK} items per turn of the event loop; the packaged ones encode a whole batch (${DEFAULT_BATCH} items by default) in one synchronous run, and the fixed-rate table and the stall probe show what that does to the tail`,
     },
     ...layers.map(
       (layer): Variant => ({
@@ -241,7 +239,8 @@ export function launchSpec(v: Variant, ctx: RunContext, extraEnv: NodeJS.Process
     if (!start.nodeFlags.includes(flag))
       throw new Error(`bench: ${v.id} drops ${flag}, which the start command no longer has`);
   const nodeFlags = start.nodeFlags.filter((f) => !dropped.includes(f));
-  return { args: [...nodeFlags, ...preload, server('template.ts')], env };
+  const variantPreload = v.preload ? ['--import', server(v.preload)] : [];
+  return { args: [...nodeFlags, ...variantPreload, ...preload, server('template.ts')], env };
 }
 
 /**

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { allVariants } from '../../bench/lib/variants.ts';
+import { ENCODE_CHUNK } from '../../service/src/telemetry/otlp-export.ts';
 import { killGroupAfter } from '../support/process.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -109,7 +110,7 @@ test('when the benchmark runs one short round of each mode, then BENCHMARKS.md h
     'template, full production configuration',
     'template, full, without otel',
     "template, full, with V8's allocation-site pretenuring (started without --no-allocation-site-pretenuring)",
-    'template, full, export batches of 64 (OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BLRP_MAX_EXPORT_BATCH_SIZE)',
+    'template, full, each export batch encoded in one run (the packaged OTLP exporters)',
   ]) {
     const row = tableRow(report, '### Fixed rate', label);
     assert.ok(row, `no fixed-rate row for ${label}`);
@@ -142,7 +143,7 @@ test('when the benchmark runs one short round of each mode, then BENCHMARKS.md h
   );
   assert.match(
     report,
-    /With span and log-record batches of 64 instead of 512 \(same rate\), the full template had a p99 of [\d,]+ µs \([\d.]+× bare Express/,
+    /With the packaged OTLP exporters, which encode each batch of up to 512 items in one synchronous run \(same rate\), the full template had a p99 of [\d,]+ µs \([\d.]+× bare Express; min–max [\d,]+–[\d,]+\) at [\d.]+ µs of server CPU per request; the template's exporters, which encode the same batch 32 items per turn/,
   );
   for (const target of [
     'full template ≥ 25 % of bare Express req/s',
@@ -196,7 +197,8 @@ test('when the benchmark runs one short round of each mode, then BENCHMARKS.md h
   assert.match(report, /\| @opentelemetry\/[\w-]+ \| \d+\.\d \| [\d.]+ % \|/);
 
   // The stall probe ran inside each server: it saw the loop turn and, in the full template, the span
-  // exports of the very exporter the SDK built (its wrapper is on that class); bare Express exports nothing.
+  // encoding runs of the serializer the exporters call: chunks of at most ENCODE_CHUNK spans in the
+  // template, whole batches with the packaged exporters; bare Express encodes nothing.
   const stallCells = (label: string) => {
     const row = tableRow(report, '## What holds the event loop', label);
     assert.ok(row, `no stall-probe row for ${label}`);
@@ -204,10 +206,25 @@ test('when the benchmark runs one short round of each mode, then BENCHMARKS.md h
   };
   const templateStalls = stallCells('template, full production configuration');
   assert.ok(Number(templateStalls[8]) > 0, `no span export seen by the probe: ${templateStalls.join(' | ')}`);
-  assert.match(templateStalls[9] ?? '', /^\d+\.\d\d \/ \d+\.\d\d \(\d+\)$/);
+  const itemsPerRun = (cell: string | undefined) => {
+    const m = /^\d+\.\d\d \/ \d+\.\d\d \((\d+)\)$/.exec(cell ?? '');
+    assert.ok(m, `encoding runs: ${cell}`);
+    return Number(m[1]);
+  };
+  const chunk = itemsPerRun(templateStalls[9]);
+  assert.ok(chunk >= 1 && chunk <= ENCODE_CHUNK, `template encodes ${chunk} spans per run`);
+  const whole = stallCells(
+    'template, full, each export batch encoded in one run (the packaged OTLP exporters)',
+  );
+  // A batch the size limit sent, or one the schedule sent early: either way more than one chunk.
+  assert.ok(itemsPerRun(whole[9]) > ENCODE_CHUNK, `packaged exporters: ${whole.join(' | ')}`);
   assert.equal(stallCells('Express 5, bare')[9], '–');
   assert.ok(stallCells('template, full, without otel'));
-  assert.match(report, /Each span export held it \d+\.\d\d ms on average for \d+ spans/);
+  assert.match(report, /each span chunk held the loop \d+\.\d\d ms on average/);
+  assert.match(
+    report,
+    /With the packaged exporters \(same rate\), each encoding run was a whole batch of \d+ spans/,
+  );
 
   // The results behind the report are kept as JSON next to it.
   const results = JSON.parse(readFileSync(join(dir, 'throughput.json'), 'utf8')) as { runs: unknown[] };
