@@ -67,16 +67,24 @@ class ChunkedProtobufExporter<Item> {
   }
 
   export(items: Item[], done: (result: ExportResult) => void): void {
-    const work = this.#encode(items).then(
-      (body) => this.#delegate.export({ body, items: items.length }, done),
-      (error: unknown) =>
-        done({
+    let settled = false;
+    const once = (result: ExportResult) => {
+      if (settled) return;
+      settled = true;
+      done(result);
+    };
+    // A failure to encode or to hand the body over fails this batch, as it would in the packaged
+    // exporter, and is reported once; it must never surface as an unhandled rejection in the service.
+    const work: Promise<void> = this.#encode(items)
+      .then((body) => this.#delegate.export({ body, items: items.length }, once))
+      .catch((error: unknown) =>
+        once({
           code: ExportResultCode.FAILED,
           error: error instanceof Error ? error : new Error(String(error)),
         }),
-    );
+      )
+      .finally(() => this.#encoding.delete(work));
     this.#encoding.add(work);
-    void work.finally(() => this.#encoding.delete(work));
   }
 
   async #encode(items: Item[]): Promise<Uint8Array> {
