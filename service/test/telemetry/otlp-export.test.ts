@@ -2,7 +2,7 @@
 // (one resource entry per chunk) and forceFlush waits for it; a batch it cannot encode fails once,
 // through the callback, and never as an unhandled rejection.
 import { strict as assert } from 'node:assert';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import type { ExportResult } from '@opentelemetry/core';
 import { type ReadableSpan, type SpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { startOtlpReceiver } from '../../../test/support/otlp-receiver.ts';
@@ -22,21 +22,23 @@ function endedSpans(count: number): ReadableSpan[] {
   return ended;
 }
 
-function withEndpoint(t: { after: (fn: () => void) => void }, url: string): void {
+/** A local receiver and an exporter pointed at it by the standard variable, both closed after the test. */
+async function exporterToReceiver(t: TestContext) {
+  const otlp = await startOtlpReceiver();
+  t.after(() => otlp.close());
   const before = process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
-  process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = `${url}/v1/traces`;
+  process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = `${otlp.url}/v1/traces`;
   t.after(() => {
     if (before === undefined) delete process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
     else process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = before;
   });
+  const exporter = new ChunkedOtlpTraceExporter();
+  t.after(() => exporter.shutdown());
+  return { otlp, exporter };
 }
 
 test('when a batch of real spans is exported, then forceFlush returns after one request carrying all of them, one resource entry per chunk', async (t) => {
-  const otlp = await startOtlpReceiver();
-  t.after(() => otlp.close());
-  withEndpoint(t, otlp.url);
-  const exporter = new ChunkedOtlpTraceExporter();
-  t.after(() => exporter.shutdown());
+  const { otlp, exporter } = await exporterToReceiver(t);
 
   const spans = endedSpans(ENCODE_CHUNK * 3 + 5);
   const results: ExportResult[] = [];
@@ -58,11 +60,7 @@ test('when a batch of real spans is exported, then forceFlush returns after one 
 });
 
 test('when a batch cannot be encoded, then the export fails once through its callback and nothing is sent or left unhandled', async (t) => {
-  const otlp = await startOtlpReceiver();
-  t.after(() => otlp.close());
-  withEndpoint(t, otlp.url);
-  const exporter = new ChunkedOtlpTraceExporter();
-  t.after(() => exporter.shutdown());
+  const { otlp, exporter } = await exporterToReceiver(t);
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => unhandled.push(reason);
   process.on('unhandledRejection', onUnhandled);
