@@ -13,6 +13,7 @@
 // and the chunks leave together. Everything else (endpoint, headers, timeout, compression, retries
 // from the OTEL_EXPORTER_OTLP_* variables) is the library's transport, built as its exporters build it.
 // @see https://protobuf.dev/programming-guides/encoding/#last-one-wins
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { IOtlpExportDelegate } from '@opentelemetry/otlp-exporter-base';
 import {
@@ -38,8 +39,6 @@ interface Encoded {
   readonly body: Uint8Array;
   readonly items: number;
 }
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 class ChunkedProtobufExporter<Item> {
   readonly #serializer: ISerializer<Item[], unknown>;
