@@ -161,6 +161,8 @@ export interface OtlpReceiver {
   /** Resolves with the first span that matches, polling as exports arrive. */
   waitForSpan(match: (s: ReceivedSpan) => boolean, timeoutMs?: number): Promise<ReceivedSpan>;
   waitForLog(match: (l: ReceivedLog) => boolean, timeoutMs?: number): Promise<ReceivedLog>;
+  /** Resolves with the first export request that matches once decoded (its items and groups counted). */
+  waitForRequest(match: (r: OtlpRequestInfo) => boolean, timeoutMs?: number): Promise<OtlpRequestInfo>;
   close(): Promise<void>;
 }
 
@@ -196,17 +198,17 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
           ? (JSON.parse(body.toString('utf8')) as Any)
           : (type.toObject(type.decode(body), { longs: String, bytes: Buffer, defaults: false }) as Any);
       if (path === '/v1/traces') {
-        const req = decode(TraceRequest);
-        const got = spansOf(req);
+        const decoded = decode(TraceRequest);
+        const got = spansOf(decoded);
         spans.push(...got);
         info.items = got.length;
-        info.groups = (req.resourceSpans as Any[] | undefined)?.length ?? 0;
+        info.groups = (decoded.resourceSpans as Any[] | undefined)?.length ?? 0;
       } else if (path === '/v1/logs') {
-        const req = decode(LogsRequest);
-        const got = logsOf(req);
+        const decoded = decode(LogsRequest);
+        const got = logsOf(decoded);
         logs.push(...got);
         info.items = got.length;
-        info.groups = (req.resourceLogs as Any[] | undefined)?.length ?? 0;
+        info.groups = (decoded.resourceLogs as Any[] | undefined)?.length ?? 0;
       } else {
         res.writeHead(404).end();
         return;
@@ -228,6 +230,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     rawBodies,
     waitForSpan: (match, timeoutMs = 15_000) => waitFor(spans, match, timeoutMs, 'span'),
     waitForLog: (match, timeoutMs = 15_000) => waitFor(logs, match, timeoutMs, 'log record'),
+    waitForRequest: (match, timeoutMs = 15_000) => waitFor(requests, match, timeoutMs, 'export request'),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

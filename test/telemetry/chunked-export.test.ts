@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { ENCODE_CHUNK } from '../../service/src/telemetry/otlp-export.ts';
-import { type OtlpRequestInfo, startOtlpReceiver } from '../support/otlp-receiver.ts';
+import { startOtlpReceiver } from '../support/otlp-receiver.ts';
 import { startServiceProcess } from '../support/service-process.ts';
 
 // Not a multiple of the chunk, so the last chunk is a short one.
@@ -40,22 +40,10 @@ test('when a batch holds more items than one encoding chunk, then it is exported
     );
   }
 
-  const full = (path: string) => () => otlp.requests.find((r) => r.path === path && r.items === BATCH);
-  const waitFull = async (path: string): Promise<OtlpRequestInfo> => {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const r = full(path)();
-      if (r) return r;
-      if (Date.now() > deadline)
-        assert.fail(
-          `no ${path} export of ${BATCH} items: ${otlp.requests.map((q) => `${q.path}:${q.items}`)}`,
-        );
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
+  const full = (path: string) => otlp.waitForRequest((r) => r.path === path && r.items === BATCH);
   const chunks = Math.ceil(BATCH / ENCODE_CHUNK);
-  const spanExport = await waitFull('/v1/traces');
-  const logExport = await waitFull('/v1/logs');
+  const spanExport = await full('/v1/traces');
+  const logExport = await full('/v1/logs');
   assert.equal(spanExport.groups, chunks, 'one ResourceSpans per encoded chunk');
   assert.equal(logExport.groups, chunks, 'one ResourceLogs per encoded chunk');
   assert.equal(spanExport.contentType, 'application/x-protobuf');
