@@ -271,14 +271,25 @@ async function setup() {
   };
 }
 
+/**
+ * The stacks a mode runs: its defaults, or the ids given with --variants (to narrow a run while
+ * developing); the ids in `always` stay in either way.
+ */
+function chosenVariants(defaults: readonly string[], always: readonly string[] = []): Variant[] {
+  const wanted = opt.variants?.split(',') ?? defaults;
+  return allVariants().filter((v) => wanted.includes(v.id) || always.includes(v.id));
+}
+
 async function throughput(): Promise<void> {
   const rounds = Math.max(1, Math.floor(num('rounds')));
   const durationSeconds = num('duration');
   const warmupSeconds = num('warmup');
   const connections = Math.max(1, Math.floor(num('connections')));
-  const wanted = opt.variants?.split(',');
-  // --variants narrows a run for development; bare Express always stays in, every ratio needs it.
-  const variants = allVariants().filter((v) => !wanted || wanted.includes(v.id) || v.id === 'bare');
+  // Bare Express always stays in: every ratio needs it.
+  const variants = chosenVariants(
+    allVariants().map((v) => v.id),
+    ['bare'],
+  );
   const header = runHeader();
   const env = await setup();
   const results: ThroughputResults = {
@@ -638,8 +649,7 @@ async function instructions(): Promise<void> {
   const warmupRequests = Math.max(1, Math.floor(num('ir-warmup')));
   const requests = Math.max(1, Math.floor(num('ir-requests')));
   const connections = 4;
-  const wanted = opt.variants?.split(',') ?? INSTRUCTION_VARIANTS;
-  const variants = allVariants().filter((v) => wanted.includes(v.id) || v.id === 'bare');
+  const variants = chosenVariants(INSTRUCTION_VARIANTS, ['bare']);
   const header = runHeader();
   const env = await setup();
   const results: InstructionResults = {
@@ -771,8 +781,7 @@ async function allocations(): Promise<void> {
   const rate = num('alloc-rate');
   const warmupSeconds = num('alloc-warmup');
   const durationSeconds = num('alloc-duration');
-  const wanted = opt.variants?.split(',') ?? ALLOC_VARIANTS;
-  const variants = allVariants().filter((v) => wanted.includes(v.id));
+  const variants = chosenVariants(ALLOC_VARIANTS);
   const header = runHeader();
   const env = await setup();
   const results: AllocationResults = {
@@ -814,7 +823,7 @@ const STALL_VARIANTS = ['bare', 'template', 'template-otel', 'template-whole-bat
 /**
  * What holds the event loop at the fixed rate of the p99 target: each stack runs under the stall
  * probe (bench/lib/stall-probe.ts), which times every long loop turn, garbage-collection pause and
- * OTLP export call, so the report can say what the template's tail is made of. The probe's 1 ms
+ * OTLP encoding run, so the report can say what the template's tail is made of. The probe's 1 ms
  * timer costs a little CPU itself; these runs are not the ones the p99 target is read from.
  */
 async function stalls(): Promise<void> {
@@ -825,8 +834,7 @@ async function stalls(): Promise<void> {
   const warmupSeconds = num('stall-warmup');
   const durationSeconds = num('stall-duration');
   const connections = Math.max(1, Math.floor(num('rate-connections')));
-  const wanted = opt.variants?.split(',') ?? STALL_VARIANTS;
-  const variants = allVariants().filter((v) => wanted.includes(v.id));
+  const variants = chosenVariants(STALL_VARIANTS);
   const header = runHeader();
   const env = await setup();
   const results: StallResults = {
