@@ -1,5 +1,4 @@
 // Renders BENCHMARKS.md from the JSON a run wrote: every number in the report comes from those files.
-
 import { ENCODE_CHUNK } from '../../service/src/telemetry/otlp-export.ts';
 import { TUNING, UNCONFIGURABLE } from '../tuning.ts';
 import type { AllocationSummary } from './allocation.ts';

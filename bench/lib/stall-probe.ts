@@ -1,7 +1,8 @@
 // Preloaded (--import) into a benchmarked server by `npm run bench -- --mode=stalls`: records, with
 // timestamps, what holds the event loop at a fixed rate: every loop turn longer than STALL_MS, every
-// garbage-collection pause, and every OTLP encoding run (a whole batch, or a chunk of one). Started by the first SIGUSR2, written to BENCH_STALL_FILE by the
-// second, so the orchestrator brackets exactly the requests it measures.
+// garbage-collection pause, and every OTLP encoding run (a whole batch, or a chunk of one). Started
+// by the first SIGUSR2, written to BENCH_STALL_FILE by the second, so the orchestrator brackets
+// exactly the requests it measures.
 //
 // Written here because perf_hooks' monitorEventLoopDelay keeps a histogram without timestamps, and a
 // stall can only be blamed on a pause or an encoding run that overlaps it in time.

@@ -6,10 +6,11 @@ export const STALL_MS = 2;
 
 /** One interval on the server's clock (performance.now(), ms): what it was, when, how long. */
 export interface ProbeEvent {
+  /** `export-*`: one OTLP encoding run (a serializer call: a whole batch, or a chunk of one). */
   readonly kind: 'stall' | 'gc' | 'export-spans' | 'export-logs';
   readonly startMs: number;
   readonly durationMs: number;
-  /** Spans or log records in the batch (exports only). */
+  /** Spans or log records encoded in the run (export-* only). */
   readonly items?: number;
 }
 
@@ -40,7 +41,7 @@ export interface StallSummary {
   gc: PauseFigures;
   exportSpans: ExportFigures;
   exportLogs: ExportFigures;
-  /** Of the long stalls: how many overlapped a GC pause, an export call (and not a pause), or neither. */
+  /** Of the long stalls: how many overlapped a GC pause, an encoding run (and not a pause), or neither. */
   long: { count: number; withGc: number; withExport: number; neither: number };
 }
 

@@ -1,5 +1,5 @@
 // The stall probe's verdicts: which long event-loop turns the report blames on a GC pause, on an
-// OTLP export call, or on neither, and the rates it derives from the recorded window.
+// OTLP encoding run, or on neither, and the rates it derives from the recorded window.
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { LONG_STALL_MS, type ProbeEvent, summariseStalls } from '../../bench/lib/stalls.ts';
@@ -11,16 +11,16 @@ const at = (kind: ProbeEvent['kind'], startMs: number, durationMs: number, items
   ...(items === undefined ? {} : { items }),
 });
 
-test('when long stalls overlap a GC pause, an export call or nothing, then each is blamed once, GC first', () => {
+test('when long stalls overlap a GC pause, an encoding run or nothing, then each is blamed once, GC first', () => {
   const s = summariseStalls({
     fromMs: 0,
     toMs: 2000,
     events: [
-      // Overlaps a GC pause and an export: the pause wins.
+      // Overlaps a GC pause and an encoding run: the pause wins.
       at('stall', 100, 8),
       at('gc', 102, 3),
       at('export-spans', 101, 6, 512),
-      // Overlaps only an export call.
+      // Overlaps only an encoding run.
       at('stall', 500, 7),
       at('export-logs', 503, 4, 100),
       // Overlaps nothing (the GC pause ends before it starts).
@@ -39,11 +39,11 @@ test('when long stalls overlap a GC pause, an export call or nothing, then each 
   assert.equal(s.gc.meanMs, 2.5);
   assert.equal(s.exportSpans.itemsPerCall, 512);
   assert.equal(s.exportLogs.itemsPerCall, 100);
-  // Share of wall time: 6 ms of span export in a 2 s window.
+  // Share of wall time: 6 ms of span encoding in a 2 s window.
   assert.equal(s.exportSpans.share, 6 / 2000);
 });
 
-test('when a window has no export call at all, then the export figures say so instead of dividing by zero', () => {
+test('when a window has no encoding run at all, then the export figures say so instead of dividing by zero', () => {
   const s = summariseStalls({ fromMs: 10, toMs: 1010, events: [at('stall', 20, 3)] });
   assert.equal(s.exportSpans.perSecond, 0);
   assert.ok(Number.isNaN(s.exportSpans.meanMs));
