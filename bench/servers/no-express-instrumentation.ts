@@ -5,5 +5,10 @@
 // configuration (issue 3 requires the instrumentation).
 import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 
-// `init` is protected: it lists the module definitions the base class hooks in its constructor.
+// `init` is protected: it lists the module definitions the base class hooks in its constructor. If
+// a release renames it, this row would silently measure the full template again: stop instead.
+if (!Object.hasOwn(ExpressInstrumentation.prototype, 'init'))
+  throw new Error(
+    'bench: ExpressInstrumentation.prototype.init not found; the no-instrumentation row cannot be built',
+  );
 Object.assign(ExpressInstrumentation.prototype, { init: () => [] });
