@@ -36,9 +36,9 @@ if (out) {
       throw new Error(`stall probe: ${kind} serializer has no serializeRequest()`);
     serializer.serializeRequest = (items: readonly unknown[]) => {
       const start = performance.now();
-      const out = original(items);
+      const encoded = original(items);
       push({ kind, startMs: start, durationMs: performance.now() - start, items: items.length });
-      return out;
+      return encoded;
     };
   };
   wrap(ProtobufTraceSerializer, 'export-spans');
