@@ -272,12 +272,12 @@ async function setup() {
 }
 
 /**
- * The stacks a mode runs: its defaults, or the ids given with --variants (to narrow a run while
- * developing); the ids in `always` stay in either way.
+ * The stacks a mode runs: its defaults (every stack when it has none), or the ids given with
+ * --variants (to narrow a run while developing); the ids in `always` stay in either way.
  */
-function chosenVariants(defaults: readonly string[], always: readonly string[] = []): Variant[] {
+function chosenVariants(defaults: readonly string[] | 'all', always: readonly string[] = []): Variant[] {
   const wanted = opt.variants?.split(',') ?? defaults;
-  return allVariants().filter((v) => wanted.includes(v.id) || always.includes(v.id));
+  return allVariants().filter((v) => wanted === 'all' || wanted.includes(v.id) || always.includes(v.id));
 }
 
 async function throughput(): Promise<void> {
@@ -286,10 +286,7 @@ async function throughput(): Promise<void> {
   const warmupSeconds = num('warmup');
   const connections = Math.max(1, Math.floor(num('connections')));
   // Bare Express always stays in: every ratio needs it.
-  const variants = chosenVariants(
-    allVariants().map((v) => v.id),
-    ['bare'],
-  );
+  const variants = chosenVariants('all', ['bare']);
   const header = runHeader();
   const env = await setup();
   const results: ThroughputResults = {
