@@ -4,6 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { type TestContext, test } from 'node:test';
 import type { ExportResult } from '@opentelemetry/core';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { type ReadableSpan, type SpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { startOtlpReceiver } from '../../../test/support/otlp-receiver.ts';
 import { ChunkedOtlpTraceExporter, ENCODE_CHUNK } from '../../src/telemetry/otlp-export.ts';
@@ -57,6 +58,33 @@ test('when a batch of real spans is exported, then forceFlush returns after one 
     otlp.spans.map((s) => s.name),
     spans.map((s) => s.name),
   );
+});
+
+test('when a batch spans several chunks, then one chunk is encoded per turn of the event loop, so work queued meanwhile runs between chunks', async (t) => {
+  const { otlp, exporter } = await exporterToReceiver(t);
+  // Counts the real serializer's calls (each one a chunk) and forwards every one of them.
+  const serialize = ProtobufTraceSerializer.serializeRequest;
+  let encoded = 0;
+  ProtobufTraceSerializer.serializeRequest = (spans) => {
+    encoded++;
+    return serialize(spans);
+  };
+  t.after(() => {
+    ProtobufTraceSerializer.serializeRequest = serialize;
+  });
+  const nextTurn = () => new Promise<number>((resolve) => setImmediate(() => resolve(encoded)));
+
+  const spans = endedSpans(ENCODE_CHUNK * 3 + 1);
+  exporter.export(spans, () => {});
+  // The first chunk synchronously, like the packaged exporter; each later one after the work that was
+  // already queued when the previous chunk finished (this test's setImmediate stands for a request).
+  assert.equal(encoded, 1, 'chunks encoded before export() returned');
+  assert.equal(await nextTurn(), 2, 'chunks encoded by the next turn');
+  assert.equal(await nextTurn(), 3, 'chunks encoded by the turn after');
+  await exporter.forceFlush();
+  assert.equal(encoded, 4);
+  assert.equal(otlp.requests.length, 1);
+  assert.equal(otlp.requests[0]?.items, spans.length);
 });
 
 test('when a batch cannot be encoded, then the export fails once through its callback and nothing is sent or left unhandled', async (t) => {
