@@ -8,7 +8,7 @@ import { trustProxySetting } from './platform/client-ip.ts';
 import { cors } from './platform/cors.ts';
 import { reportUnexpectedError, sentryRequestScope } from './platform/error-reporting.ts';
 import { notFoundHandler, problemHandler } from './platform/errors.ts';
-import { adminHealthRoutes, probeRoutes } from './platform/health/routes.ts';
+import { adminHealthRoutes, HEALTH_PATH, probeRoutes } from './platform/health/routes.ts';
 import { httpMetrics } from './platform/http-metrics.ts';
 import { jsonBody } from './platform/json-body.ts';
 import { requestId } from './platform/request-id.ts';
@@ -45,7 +45,7 @@ export function createApp(deps: Dependencies): Express {
   app.use(deps.requestStats.middleware);
   app.use(cors({ origins: config.corsOrigins, securityEvents }));
   // 5. Liveness and readiness: before any rate limit (probes must never be throttled).
-  app.use(probeRoutes(deps));
+  app.use(HEALTH_PATH, probeRoutes(deps));
   // 6. Rate limits: general on everything below, api on /api/v1, admin on admin routes (before the
   //    token check, so token guessing is limited too). The api middleware comes first: it counts the
   //    general tier with its own in one Redis command, and the general middleware skips it then.
@@ -53,7 +53,7 @@ export function createApp(deps: Dependencies): Express {
   app.use('/api/v1', limits.api);
   app.use(limits.general);
   const adminGuard = [limits.admin, requireRole('admin')];
-  app.use(adminHealthRoutes(deps, adminGuard));
+  app.use(HEALTH_PATH, adminHealthRoutes(deps, adminGuard));
 
   app.use(ITEMS_PATH, itemRoutes({ items: deps.items, requireRole, parse, jsonBody: body }));
 

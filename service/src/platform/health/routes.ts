@@ -57,13 +57,13 @@ async function checkRedis(redis: RedisConnection | undefined): Promise<Check> {
   }
 }
 
-/** Liveness and readiness: mounted before rate limiting. */
+/** Liveness and readiness, mounted at HEALTH_PATH before rate limiting. */
 export function probeRoutes(deps: HealthDeps): Router {
   const router = Router();
-  router.get(HEALTH_PATH, (_req, res) => {
+  router.get('/', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  router.get(`${HEALTH_PATH}/ready`, async (_req, res) => {
+  router.get('/ready', async (_req, res) => {
     if (deps.lifecycle.draining) {
       res.status(503).json({ status: 'draining' });
       return;
@@ -80,12 +80,12 @@ export function probeRoutes(deps: HealthDeps): Router {
   return router;
 }
 
-/** Admin views; the caller puts the admin tier and the admin token in front. */
+/** Admin views, mounted at HEALTH_PATH; the caller puts the admin tier and the admin token in front. */
 export function adminHealthRoutes(deps: HealthDeps, guard: readonly RequestHandler[]): Router {
   const router = Router();
   const { config } = deps;
 
-  router.get(`${HEALTH_PATH}/detailed`, ...guard, async (_req, res) => {
+  router.get('/detailed', ...guard, async (_req, res) => {
     const mem = memoryUsage();
     res.json({
       status: deps.lifecycle.draining ? 'draining' : 'ok',
@@ -99,7 +99,7 @@ export function adminHealthRoutes(deps: HealthDeps, guard: readonly RequestHandl
     });
   });
 
-  router.get(`${HEALTH_PATH}/security`, ...guard, async (_req, res) => {
+  router.get('/security', ...guard, async (_req, res) => {
     const counted = await deps.metrics.securityEvents.get();
     const events: Record<string, number> = {};
     for (const type of SECURITY_EVENT_TYPES) events[type] = 0;
@@ -120,7 +120,7 @@ export function adminHealthRoutes(deps: HealthDeps, guard: readonly RequestHandl
     });
   });
 
-  router.get(`${HEALTH_PATH}/performance`, ...guard, (_req, res) => {
+  router.get('/performance', ...guard, (_req, res) => {
     const heap = getHeapStatistics();
     res.json({
       requests: { lastMinute: deps.requestStats.summary(1), last5Minutes: deps.requestStats.summary(5) },
