@@ -31,17 +31,39 @@ interface RouterLayer {
   readonly handle: Handle;
 }
 
+/** The app's top-level middleware: its router's layers, and the handlers of a middleware series. */
+function middlewareLists(app: Express): Handle[][] {
+  const stack = (app.router as unknown as { stack: RouterLayer[] }).stack;
+  const lists: Handle[][] = [];
+  for (const layer of stack) {
+    const h = layer.handle.__original ?? layer.handle;
+    const series = (h as { handlers?: Handle[] }).handlers;
+    if (Array.isArray(series)) lists.push(series);
+  }
+  return lists;
+}
+
 /** Removes every known app-level layer not in `keep`; throws when a layer's middleware is not found. */
 export function keepOnlyLayers(app: Express, deps: Dependencies, keep: readonly string[]): void {
   const stack = (app.router as unknown as { stack: RouterLayer[] }).stack;
+  const series = middlewareLists(app);
   for (const [layer, matches] of Object.entries(APP_LAYERS)) {
     if (keep.includes(layer)) continue;
-    const before = stack.length;
+    let removed = 0;
     for (let i = stack.length - 1; i >= 0; i--) {
       // The OTel express instrumentation wraps every handle (shimmer keeps the original).
       const h = (stack[i] as RouterLayer).handle;
-      if (matches(h.__original ?? h, deps)) stack.splice(i, 1);
+      if (matches(h.__original ?? h, deps)) {
+        stack.splice(i, 1);
+        removed++;
+      }
     }
-    if (stack.length === before) throw new Error(`bench: layer ${layer} not found in the template app`);
+    for (const list of series)
+      for (let i = list.length - 1; i >= 0; i--)
+        if (matches(list[i] as Handle, deps)) {
+          list.splice(i, 1);
+          removed++;
+        }
+    if (removed === 0) throw new Error(`bench: layer ${layer} not found in the template app`);
   }
 }

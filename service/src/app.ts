@@ -11,6 +11,7 @@ import { notFoundHandler, problemHandler } from './platform/errors.ts';
 import { adminHealthRoutes, HEALTH_PATH, probeRoutes } from './platform/health/routes.ts';
 import { httpMetrics } from './platform/http-metrics.ts';
 import { jsonBody } from './platform/json-body.ts';
+import { middlewareSeries } from './platform/middleware-series.ts';
 import { requestId } from './platform/request-id.ts';
 import { securityHeaders } from './platform/security-headers.ts';
 import { createParser } from './platform/validation.ts';
@@ -28,22 +29,28 @@ export function createApp(deps: Dependencies): Express {
   // Order matters.
   // 1. Client address: X-Forwarded-For is believed only as far as TRUST_PROXY allows.
   app.set('trust proxy', trustProxySetting(config.trustProxy));
-  // 2. Security headers first, so 404/413/429/500 and health responses carry them too.
-  app.use(securityHeaders({ hsts: config.isProduction }));
-  // 3. Telemetry: request id, RED metrics, access log, per-request Sentry scope; before anything
-  //    that can reject, so rejections are measured and logged like any other response.
-  app.use(requestId());
-  app.use(httpMetrics(deps.metrics));
-  app.use(accessLog(deps.logger));
+  // 2-4 run as one layer (middleware-series.ts: per layer, Express and the OTel instrumentation
+  // charge every request). 2. Security headers first, so 404/413/429/500 and health responses carry
+  // them too. 3. Telemetry: request id, RED metrics, access log, per-request Sentry scope; before
+  // anything that can reject, so rejections are measured and logged like any other response.
+  // 4. Once draining, ask keep-alive clients to reconnect (to an instance that is not leaving); then
+  // recent latency, and CORS.
   const sentryScope = sentryRequestScope();
-  if (sentryScope) app.use(sentryScope);
-  // 4. Once draining, ask keep-alive clients to reconnect (to an instance that is not leaving).
-  app.use((_req, res, next) => {
-    if (deps.lifecycle.draining) res.setHeader('Connection', 'close');
-    next();
-  });
-  app.use(deps.requestStats.middleware);
-  app.use(cors({ origins: config.corsOrigins, securityEvents }));
+  app.use(
+    middlewareSeries([
+      securityHeaders({ hsts: config.isProduction }),
+      requestId(),
+      httpMetrics(deps.metrics),
+      accessLog(deps.logger),
+      ...(sentryScope ? [sentryScope] : []),
+      (_req, res, next) => {
+        if (deps.lifecycle.draining) res.setHeader('Connection', 'close');
+        next();
+      },
+      deps.requestStats.middleware,
+      cors({ origins: config.corsOrigins, securityEvents }),
+    ]),
+  );
   // 5. Liveness and readiness: before any rate limit (probes must never be throttled).
   app.use(HEALTH_PATH, probeRoutes(deps));
   // 6. Rate limits: general on everything below, api on /api/v1, admin on admin routes (before the
