@@ -133,14 +133,18 @@ export interface StallResults extends RunHeader {
 }
 
 /**
- * Instructions per request of one stack; NaN when the stack was not counted. Idle work is not
+ * Instructions per request of one stack, over its counts (a stack whose count moves with timing is
+ * counted several times, each in a new process); NaN when the stack was not counted. Idle work is not
  * subtracted: V8 collects the requests' garbage when the process goes idle (its memory reducer), so
  * the idle window holds request costs too, in varying amounts (seen: 26 M and 370 M for the template).
  */
-export function instructionsPerRequest(r: InstructionResults | undefined, variant: string): number {
-  const run = r?.runs.find((x) => x.variant === variant);
-  return run ? run.instructions / run.requests : Number.NaN;
+export function instructionCounts(r: InstructionResults | undefined, variant: string): Spread {
+  return spread((r?.runs ?? []).filter((x) => x.variant === variant).map((x) => x.instructions / x.requests));
 }
+
+/** The median of a stack's counts (see instructionCounts). */
+export const instructionsPerRequest = (r: InstructionResults | undefined, variant: string): number =>
+  instructionCounts(r, variant).median;
 
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
 const fix = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
@@ -568,34 +572,46 @@ function baselineSection(t: ThroughputResults, b: ThroughputResults): string[] {
   return [...out, ''];
 }
 
-function instructionSection(ir: InstructionResults, before: InstructionResults | undefined): string[] {
+export function instructionSection(ir: InstructionResults, before: InstructionResults | undefined): string[] {
   const bare = instructionsPerRequest(ir, 'bare');
-  const template = instructionsPerRequest(ir, 'template');
+  const template = instructionCounts(ir, 'template');
   const hasBefore = before !== undefined && before.runs.length > 0;
+  const repeated = Math.max(...ir.runs.map((r) => ir.runs.filter((x) => x.variant === r.variant).length));
+  const counts =
+    repeated > 1
+      ? `The stacks with telemetry on (the full template, the naive stack) were counted ${repeated} times, each in a new process: the table gives the median of their counts and the range; the other columns are medians too.`
+      : 'Each stack was counted once.';
   const out = [
     '## Instructions per request (callgrind)',
     '',
-    `A cost per request that the machine's noise does not move. Each stack runs alone under \`valgrind --tool=callgrind\` (one core, every thread counted: JIT-compiled code, garbage collection, Node's C++ and libraries), serves ${int(ir.settings.warmupRequests)} warm-up requests of the probe route, then ${int(ir.settings.requests)} counted requests (${ir.settings.connections} connections); counting stops 10 s after the last response, once the batched telemetry of those requests has been exported (the OTLP sink's span count is in the table). The same process left idle for as long afterwards is counted too and shown, not subtracted: it is mostly garbage collection of the requests' garbage, which V8 runs when the process goes idle, so its size varies from run to run and it bounds how far the per-request figure can be off. Counting bare Express and node:http twice gave the same numbers within 0.1 %, where req/s above moves by up to 2× between rounds; the full template's count is less repeatable (its garbage collection and export batch sizes follow timing, and timing under valgrind follows whatever else runs), so compare it across several counts, not one. It counts user-space instructions only: time in the kernel (socket system calls) and the price of cache misses are not in it, so it ranks code paths rather than predicting req/s. The telemetry sinks, Redis and the load generator run outside valgrind, as in the throughput run.`,
+    `A cost per request that the machine's noise does not move. Each stack runs alone under \`valgrind --tool=callgrind\` (one core, every thread counted: JIT-compiled code, garbage collection, Node's C++ and libraries), serves ${int(ir.settings.warmupRequests)} warm-up requests of the probe route, then ${int(ir.settings.requests)} counted requests (${ir.settings.connections} connections); counting stops 10 s after the last response, once the batched telemetry of those requests has been exported (the OTLP sink's span count is in the table). The same process left idle for as long afterwards is counted too and shown, not subtracted: it is mostly garbage collection of the requests' garbage, which V8 runs when the process goes idle, so its size varies from run to run and it bounds how far the per-request figure can be off. Counting bare Express and node:http twice gave the same numbers within 0.5 %, where req/s above moves by up to 2× between rounds; a stack with telemetry on is less repeatable (when its garbage collections and export batches fall follows timing, and timing under valgrind follows whatever else runs, on the machine or in the process's own timers), so it is counted several times and a difference between two such stacks is read against their ranges. ${counts} It counts user-space instructions only: time in the kernel (socket system calls) and the price of cache misses are not in it, so it ranks code paths rather than predicting req/s. The telemetry sinks, Redis and the load generator run outside valgrind, as in the throughput run.`,
     '',
     `- Run: ${ir.startedAt} → ${ir.finishedAt}; commit ${ir.machine.commit}`,
     '',
-    `| stack | instructions per request | × bare Express | bare ÷ stack | spans exported per request | idle afterwards, per request |${hasBefore ? ' before tuning | change |' : ''}`,
-    `|---|---:|---:|---:|---:|---:|${hasBefore ? '---:|---:|' : ''}`,
+    `| stack | instructions per request | counts (min–max) | × bare Express | bare ÷ stack | spans exported per request | idle afterwards, per request |${hasBefore ? ' before tuning | change |' : ''}`,
+    `|---|---:|---:|---:|---:|---:|---:|${hasBefore ? '---:|---:|' : ''}`,
   ];
-  for (const r of ir.runs) {
-    const n = instructionsPerRequest(ir, r.variant);
-    const old = instructionsPerRequest(before, r.variant);
+  for (const variant of new Set(ir.runs.map((r) => r.variant))) {
+    const runs = ir.runs.filter((r) => r.variant === variant);
+    const c = instructionCounts(ir, variant);
+    const n = c.median;
+    const old = instructionsPerRequest(before, variant);
+    const perRequest = (f: (r: (typeof runs)[number]) => number) =>
+      spread(runs.map((r) => f(r) / r.requests)).median;
     const tail = hasBefore
       ? ` ${Number.isFinite(old) ? int(old) : '–'} | ${Number.isFinite(old) ? pct(n / old - 1) : '–'} |`
       : '';
     out.push(
-      `| ${r.label} | ${int(n)} | ${fix(n / bare, 2)} | ${pct(bare / n)} | ${fix(r.spans / r.requests, 2)} | ${int(r.idleInstructions / r.requests)} |${tail}`,
+      `| ${runs[0]?.label} | ${int(n)} | ${c.n > 1 ? `${range(c)} (${c.n})` : '–'} | ${fix(n / bare, 2)} | ${pct(bare / n)} | ${fix(
+        perRequest((r) => r.spans),
+        2,
+      )} | ${int(perRequest((r) => r.idleInstructions))} |${tail}`,
     );
   }
-  if (Number.isFinite(template) && Number.isFinite(bare))
+  if (Number.isFinite(template.median) && Number.isFinite(bare))
     out.push(
       '',
-      `By this count the full template does ${fix(template / bare, 1)}× the work of bare Express per request: if every instruction cost the same, it would keep ${pct(bare / template)} of bare Express's req/s (the target is 25 %, i.e. at most 4× the work).`,
+      `By this count the full template does ${fix(template.median / bare, 1)}× the work of bare Express per request${template.n > 1 ? ` (${fix(template.min / bare, 1)}–${fix(template.max / bare, 1)}× over its ${template.n} counts)` : ''}: if every instruction cost the same, it would keep ${pct(bare / template.median)} of bare Express's req/s (the target is 25 %, i.e. at most 4× the work).`,
     );
   if (hasBefore)
     out.push(
