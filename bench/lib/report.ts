@@ -749,7 +749,7 @@ export function renderReport(
     '```sh',
     'npm run bench                              # throughput, layers, real route, fixed-rate p99 (about 45 min)',
     'npm run bench -- --mode=scrape             # /metrics scrape time and the 5-minute RSS soak',
-    'npm run bench -- --mode=instructions       # instructions per request under callgrind (about 25 min)',
+    'npm run bench -- --mode=instructions       # instructions per request under callgrind (about 50 min)',
     'npm run bench -- --mode=alloc              # bytes allocated per request, by package (about 3 min)',
     'npm run bench -- --mode=stalls             # what holds the event loop at the fixed rate (about 3 min)',
     'npm run bench -- --rounds=1 --duration=2 --rate-warmup=2 --rate-duration=2   # a quick look (not for the report)',
