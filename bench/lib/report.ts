@@ -6,7 +6,7 @@ import type { LoadResult } from './load.ts';
 import type { MachineInfo } from './machine.ts';
 import type { ProfileSummary } from './profile.ts';
 import { LONG_STALL_MS, STALL_MS, type StallSummary } from './stalls.ts';
-import { type Spread, spread } from './stats.ts';
+import { median, type Spread, spread } from './stats.ts';
 import { DEFAULT_BATCH } from './variants.ts';
 
 /** Garbage collections by kind (minor, major, incremental): how many, and their pauses in seconds. */
@@ -597,7 +597,7 @@ export function instructionSection(ir: InstructionResults, before: InstructionRe
     const n = c.median;
     const old = instructionsPerRequest(before, variant);
     const perRequest = (f: (r: (typeof runs)[number]) => number) =>
-      spread(runs.map((r) => f(r) / r.requests)).median;
+      median(runs.map((r) => f(r) / r.requests));
     const tail = hasBefore
       ? ` ${Number.isFinite(old) ? int(old) : '–'} | ${Number.isFinite(old) ? pct(n / old - 1) : '–'} |`
       : '';
