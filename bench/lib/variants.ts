@@ -257,7 +257,8 @@ export function launchSpec(v: Variant, ctx: RunContext, extraEnv: NodeJS.Process
 /**
  * The template runs with exactly the node flags of `npm start` (package.json), so a runtime flag
  * added there is measured here too; only the entry point changes (bench/servers/template.ts wraps
- * the same startService), and the instrumentation preload is dropped when no telemetry layer is on.
+ * the same startService), the instrumentation preload is dropped when no telemetry layer is on, and
+ * `--env-file-if-exists` is left out (the run's environment is the benchmark's alone).
  */
 export function startCommand(root: string): { nodeFlags: string[]; preload: string[] } {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
@@ -276,6 +277,7 @@ export function startCommand(root: string): { nodeFlags: string[]; preload: stri
       i++;
     } else if (flag.startsWith('--import=') && flag.includes('instrumentation')) {
       preload.push('--import', join(root, flag.slice('--import='.length)));
+    } else if (flag.startsWith('--env-file')) {
     } else nodeFlags.push(flag);
   }
   return { nodeFlags, preload };

@@ -1,4 +1,5 @@
 // The only module that reads the environment: validates it once, fails fast with every bad key listed.
+import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
 
 export const environments = ['development', 'test', 'production'] as const;
@@ -53,6 +54,18 @@ export const envSchema = z.object({
   METRICS_PORT: port.default(9464),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   DATABASE_PATH: z.string().min(1).optional(),
+  // --- PostgreSQL (issue 21) ---
+  DATABASE_URL: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || (/^postgres(ql)?:\/\/\S+$/.test(v.trim()) && URL.canParse(v.trim())), {
+      message: 'must be a postgres:// or postgresql:// URL',
+    }),
+  DATABASE_PASSWORD_FILE: z.string().min(1).optional(),
+  DATABASE_POOL_MAX: positiveInt.default(10),
+  DATABASE_CONNECT_TIMEOUT_MS: positiveInt.default(2_000),
+  DATABASE_STATEMENT_TIMEOUT_MS: positiveInt.default(2_000),
+  // --- end PostgreSQL ---
   API_TOKENS: csv,
   ADMIN_TOKEN: z
     .string()
@@ -92,6 +105,8 @@ export interface Config {
   readonly metrics: { readonly host: string; readonly port: number };
   readonly logLevel: string;
   readonly databasePath: string;
+  /** Where items live: the embedded SQLite file, or PostgreSQL when DATABASE_URL is set. */
+  readonly database: DatabaseConfig;
   readonly auth: { readonly apiTokens: readonly string[]; readonly adminToken: string | undefined };
   readonly redisUrl: string | undefined;
   readonly corsOrigins: readonly string[];
@@ -114,6 +129,57 @@ export interface Config {
   readonly debugRoutes: boolean;
 }
 
+export type DatabaseConfig =
+  | { readonly kind: 'sqlite'; readonly path: string }
+  | {
+      readonly kind: 'postgresql';
+      /** The connection URL without its password (safe to show and log). */
+      readonly url: string;
+      /** The password from DATABASE_URL (development and test only); never shown or logged. */
+      readonly urlPassword: string | undefined;
+      readonly passwordFile: string | undefined;
+      readonly poolMax: number;
+      readonly connectTimeoutMs: number;
+      readonly statementTimeoutMs: number;
+    };
+
+/** DATABASE_URL with any password replaced, for logs, spans and /api/admin/config. */
+export function redactDatabaseUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = 'REDACTED';
+    return u.toString();
+  } catch {
+    return 'postgresql://(unparseable)';
+  }
+}
+
+const withoutPassword = (url: string): string => {
+  const u = new URL(url);
+  u.password = '';
+  return u.toString();
+};
+
+// The password file is read when a connection opens (so a rotated secret is picked up); here only
+// its presence is checked, so a wrong path stops the start instead of every later connection.
+const readable = (path: string): boolean => {
+  try {
+    accessSync(path, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const urlPassword = (url: string): string | undefined => {
+  try {
+    const p = new URL(url).password;
+    return p === '' ? undefined : decodeURIComponent(p);
+  } catch {
+    return undefined;
+  }
+};
+
 export class ConfigError extends Error {
   readonly problems: readonly string[];
   constructor(problems: readonly string[]) {
@@ -135,10 +201,32 @@ function productionProblems(e: z.infer<typeof envSchema>): string[] {
   if (e.API_TOKENS.length === 0) problems.push('API_TOKENS: at least one token is required in production');
   if (e.REDIS_URL === undefined)
     problems.push('REDIS_URL: required in production (rate-limit counters must be shared)');
+  // Two stores named at once: refuse rather than guess which one holds the data (docs/contract.md).
+  if (e.DATABASE_URL !== undefined && e.DATABASE_PATH !== undefined)
+    problems.push(
+      'DATABASE_PATH: set DATABASE_URL (PostgreSQL) or DATABASE_PATH (SQLite), not both, in production',
+    );
+  if (e.DATABASE_URL !== undefined && urlPassword(e.DATABASE_URL) !== undefined)
+    problems.push(
+      'DATABASE_URL: must not carry a password in production; put it in a file named by DATABASE_PASSWORD_FILE',
+    );
   return problems;
 }
 
-export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * The environment with empty (or blank) values removed. `.env.example` lists every variable, most
+ * of them empty, and `--env-file`, compose `env_file` and dotenv all set an empty line as "": an
+ * empty value means "not set" for every variable, decided here once rather than per schema entry.
+ */
+export function withoutEmptyValues(source: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(source))
+    if (value !== undefined && value.trim() !== '') env[name] = value;
+  return env;
+}
+
+export function loadConfig(raw: NodeJS.ProcessEnv = process.env): Config {
+  const source = withoutEmptyValues(raw);
   const parsed = envSchema.safeParse(source);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
@@ -150,6 +238,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   // Node refuses a headers timeout above the request timeout; say so in config terms instead.
   if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS)
     problems.push('HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');
+  if (e.DATABASE_PASSWORD_FILE !== undefined && e.DATABASE_URL === undefined)
+    problems.push('DATABASE_PASSWORD_FILE: only used with DATABASE_URL, which is not set');
+  if (e.DATABASE_PASSWORD_FILE !== undefined && e.DATABASE_URL !== undefined && urlPassword(e.DATABASE_URL))
+    problems.push('DATABASE_PASSWORD_FILE: DATABASE_URL carries a password too; keep one of them');
+  if (e.DATABASE_PASSWORD_FILE !== undefined && !readable(e.DATABASE_PASSWORD_FILE))
+    problems.push('DATABASE_PASSWORD_FILE: the file cannot be read');
   if (problems.length > 0) throw new ConfigError(problems);
 
   const isProduction = e.NODE_ENV === 'production';
@@ -164,6 +258,28 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     metrics: { host: e.METRICS_HOST ?? (isProduction ? '0.0.0.0' : '127.0.0.1'), port: e.METRICS_PORT },
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'warn' : 'info'),
     databasePath: e.DATABASE_PATH ?? (e.NODE_ENV === 'test' ? ':memory:' : './data/items.db'),
+    // Outside production DATABASE_URL wins over DATABASE_PATH; production refuses both (above).
+    database:
+      e.DATABASE_URL === undefined
+        ? {
+            kind: 'sqlite',
+            path: e.DATABASE_PATH ?? (e.NODE_ENV === 'test' ? ':memory:' : './data/items.db'),
+          }
+        : Object.freeze(
+            // Not enumerable: a config logged or serialised whole never carries the password.
+            Object.defineProperty(
+              {
+                kind: 'postgresql' as const,
+                url: withoutPassword(e.DATABASE_URL.trim()),
+                passwordFile: e.DATABASE_PASSWORD_FILE,
+                poolMax: e.DATABASE_POOL_MAX,
+                connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+                statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+              },
+              'urlPassword',
+              { value: urlPassword(e.DATABASE_URL.trim()), enumerable: false },
+            ) as DatabaseConfig,
+          ),
     auth: { apiTokens: e.API_TOKENS, adminToken: e.ADMIN_TOKEN },
     redisUrl: e.REDIS_URL,
     corsOrigins: e.CORS_ORIGINS,

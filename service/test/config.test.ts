@@ -1,7 +1,10 @@
 // Config: defaults per environment, and refusals that list every bad variable.
 import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { parseEnv } from 'node:util';
+import { ConfigError, envSchema, loadConfig } from '../src/config.ts';
 
 const problemsOf = (env: Record<string, string>) => {
   try {
@@ -90,5 +93,25 @@ describe('config', () => {
       keepAliveTimeoutMs: 65_000,
       maxHeaderBytes: 16_384,
     });
+  });
+
+  test('when every variable is set to an empty value, then each means unset and the defaults apply', () => {
+    const empty = Object.fromEntries(Object.keys(envSchema.shape).map((k) => [k, '']));
+    const blank = Object.fromEntries(Object.keys(envSchema.shape).map((k) => [k, '  ']));
+    const defaults = loadConfig({});
+    assert.deepEqual(loadConfig({ ...empty, OTEL_SERVICE_NAME: '' }), defaults);
+    assert.deepEqual(loadConfig(blank), defaults);
+  });
+
+  test('when .env.example is loaded as a .env file, then the configuration loads', () => {
+    const example = parseEnv(readFileSync(join(import.meta.dirname, '..', '..', '.env.example'), 'utf8'));
+    assert.ok(
+      Object.values(example).includes(''),
+      '.env.example has no empty values: the test proves nothing',
+    );
+    const c = loadConfig(example);
+    assert.equal(c.env, 'development');
+    assert.equal(c.auth.adminToken, undefined);
+    assert.deepEqual(c.auth.apiTokens, []);
   });
 });
