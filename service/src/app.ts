@@ -74,6 +74,11 @@ export function createApp(deps: Dependencies): Express {
       apiTokens: config.auth.apiTokens.length,
       corsOrigins: config.corsOrigins,
       rateLimiterBackend: config.redisUrl ? 'redis' : 'memory',
+      // The URL without its password (config.ts strips it); the SQLite path is not shown.
+      database:
+        config.database.kind === 'postgresql'
+          ? { backend: 'postgresql', url: config.database.url, poolMax: config.database.poolMax }
+          : { backend: 'sqlite' },
     });
   });
   app.use('/api/admin', admin);

@@ -1,6 +1,7 @@
 // The only module that reads the environment: validates it once, fails fast with every bad key listed.
 import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
+import { PACKAGE_VERSION } from './package-info.ts';
 
 export const environments = ['development', 'test', 'production'] as const;
 export type Environment = (typeof environments)[number];
@@ -24,6 +25,18 @@ const optionalUrl = z
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()))
   .pipe(z.url().optional());
 
+// ioredis throws on some URLs the generic check accepts ("host:6379") and reads others as something
+// else entirely ("http://h:6379" as host "http"): only what it reads as written passes.
+function isRedisUrl(v: string): boolean {
+  const u = URL.parse(v);
+  return (
+    u !== null &&
+    (u.protocol === 'redis:' || u.protocol === 'rediss:') &&
+    u.hostname !== '' &&
+    /^\/?\d*$/.test(u.pathname)
+  );
+}
+
 // TRUST_PROXY: a hop count or a list of proxy addresses/CIDRs. `true` trusts every hop and lets any
 // client choose its own IP (and so its own rate-limit key), so it is refused outright.
 const trustProxy = z
@@ -45,6 +58,9 @@ const trustProxy = z
       .map((s) => s.trim())
       .filter((s) => s.length > 0);
   });
+
+/** Shutdown defaults; deploy/src derives the pod's terminationGracePeriodSeconds from these. */
+export const SHUTDOWN_DEFAULTS = { productionDelayMs: 5_000, timeoutMs: 10_000 } as const;
 
 export const envSchema = z.object({
   NODE_ENV: z.enum(environments).default('development'),
@@ -71,7 +87,10 @@ export const envSchema = z.object({
     .string()
     .optional()
     .transform((v) => (v === undefined || v === '' ? undefined : v)),
-  REDIS_URL: optionalUrl,
+  REDIS_URL: optionalUrl.refine(
+    (v) => v === undefined || isRedisUrl(v),
+    'must be a redis:// or rediss:// URL with a host, e.g. redis://127.0.0.1:6379 (optional /<db number>)',
+  ),
   CORS_ORIGINS: csv,
   TRUST_PROXY: trustProxy,
   SENTRY_DSN: optionalUrl,
@@ -84,7 +103,7 @@ export const envSchema = z.object({
   RATE_LIMIT_ADMIN_DURATION_SECONDS: positiveInt.default(60 * 60),
   RATE_LIMIT_REDIS_TIMEOUT_MS: positiveInt.default(150),
   SHUTDOWN_DELAY_MS: nonNegativeInt.optional(),
-  SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(SHUTDOWN_DEFAULTS.timeoutMs),
   // --- hardening: HTTP server limits (issue 4) ---
   HTTP_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
   HTTP_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
@@ -251,7 +270,7 @@ export function loadConfig(raw: NodeJS.ProcessEnv = process.env): Config {
     env: e.NODE_ENV,
     isProduction,
     serviceName: source.OTEL_SERVICE_NAME?.trim() || 'items-api',
-    serviceVersion: e.SERVICE_VERSION ?? source.npm_package_version ?? '0.0.0',
+    serviceVersion: e.SERVICE_VERSION ?? PACKAGE_VERSION,
     revision: e.BUILD_REVISION,
     host: e.HOST ?? (isProduction ? '0.0.0.0' : '127.0.0.1'),
     port: e.PORT,
@@ -262,7 +281,7 @@ export function loadConfig(raw: NodeJS.ProcessEnv = process.env): Config {
     database:
       e.DATABASE_URL === undefined
         ? {
-            kind: 'sqlite',
+            kind: 'sqlite' as const,
             path: e.DATABASE_PATH ?? (e.NODE_ENV === 'test' ? ':memory:' : './data/items.db'),
           }
         : Object.freeze(
@@ -296,7 +315,7 @@ export function loadConfig(raw: NodeJS.ProcessEnv = process.env): Config {
       redisTimeoutMs: e.RATE_LIMIT_REDIS_TIMEOUT_MS,
     },
     shutdown: {
-      delayMs: e.SHUTDOWN_DELAY_MS ?? (isProduction ? 5_000 : 0),
+      delayMs: e.SHUTDOWN_DELAY_MS ?? (isProduction ? SHUTDOWN_DEFAULTS.productionDelayMs : 0),
       timeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     },
     http: {

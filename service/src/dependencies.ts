@@ -1,29 +1,36 @@
 // Builds (and closes) everything the app depends on, from config alone: the composition root.
-import type { DatabaseSync } from 'node:sqlite';
 import type { Config } from './config.ts';
-import { createItemRepository, itemMigrations } from './items/repository.ts';
+import { postgresMigrations } from './items/migrations/postgres.ts';
+import { sqliteMigrations } from './items/migrations/sqlite.ts';
+import { createPostgresItemRepository } from './items/repository.postgres.ts';
+import { createSqliteItemRepository } from './items/repository.sqlite.ts';
+import type { ItemRepository } from './items/repository.ts';
 import { createItemService, type ItemService } from './items/service.ts';
 // --- hardening (issue 4) ---
 import { clientKey } from './platform/client-ip.ts';
+import { createInstrument } from './platform/db-telemetry.ts';
 import { createRequestStats, type RequestStats } from './platform/health/request-stats.ts';
 import { createLifecycle, type Lifecycle } from './platform/lifecycle.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
 import { createMetrics, type Metrics } from './platform/metrics.ts';
+import { createPostgres } from './platform/postgres.ts';
 import { createRateLimits, type RateLimits } from './platform/rate-limit/limiter.ts';
 import { createRedis, type RedisConnection } from './platform/redis.ts';
 // --- end hardening ---
 import { createSecurityEvents, type SecurityEvents } from './platform/security-events.ts';
-import { createInstrument, openDatabase } from './platform/sqlite.ts';
+import { openDatabase, SQLITE_NAMESPACE, SQLITE_SYSTEM } from './platform/sqlite.ts';
+import { telemetryHandle } from './platform/telemetry-handle.ts';
 
 export interface Dependencies {
   readonly config: Config;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly securityEvents: SecurityEvents;
-  readonly db: DatabaseSync;
+  /** The item store: which backend, and how to close it. */
+  readonly database: Database;
   readonly items: ItemService;
-  /** Readiness probe of the database. */
-  readonly pingDatabase: () => void;
+  /** Readiness probe of the database (rejects when it cannot serve). */
+  readonly pingDatabase: () => Promise<void>;
   // --- hardening (issue 4) ---
   /** Shared with rate limiting and readiness; undefined without REDIS_URL. */
   readonly redis: RedisConnection | undefined;
@@ -32,6 +39,40 @@ export interface Dependencies {
   readonly requestStats: RequestStats;
   // --- end hardening ---
   close(): Promise<void>;
+}
+
+export interface Database {
+  /** db.system.name of the store: the readiness check is named after it. */
+  readonly backend: 'sqlite' | 'postgresql';
+  readonly repository: ItemRepository;
+  close(): Promise<void>;
+}
+
+// Readiness asks the database one cheap question and waits no longer than this (probes time out at 1 s).
+const DATABASE_READY_TIMEOUT_MS = 500;
+
+async function openItemStore(config: Config, metrics: Metrics, logger: Logger): Promise<Database> {
+  const db = config.database;
+  if (db.kind === 'sqlite') {
+    const sqlite = openDatabase(db.path, sqliteMigrations);
+    const instrument = createInstrument(metrics, { system: SQLITE_SYSTEM, namespace: SQLITE_NAMESPACE });
+    return {
+      backend: 'sqlite',
+      repository: createSqliteItemRepository(sqlite, instrument),
+      async close() {
+        if (sqlite.isOpen) sqlite.close();
+      },
+    };
+  }
+  const pg = createPostgres({ config: db, metrics, logger, applicationName: config.serviceName });
+  // Migrates before serving when the database answers; when it does not, start-up goes on
+  // (readiness 503, items 503) and the migrations are retried until it does.
+  await pg.start(postgresMigrations);
+  return {
+    backend: 'postgresql',
+    repository: createPostgresItemRepository(pg, Math.min(DATABASE_READY_TIMEOUT_MS, db.statementTimeoutMs)),
+    close: () => pg.close(),
+  };
 }
 
 export interface DependencyOptions {
@@ -51,11 +92,12 @@ export async function createDependencies(
     serviceName: config.serviceName,
     environment: config.env,
     ...(opts.logDestination ? { destination: opts.logDestination } : {}),
+    logRecords: telemetryHandle().logRecords,
   });
   const metrics = createMetrics({ version: config.serviceVersion, revision: config.revision });
   const securityEvents = createSecurityEvents({ metrics, logger });
-  const db = openDatabase(config.databasePath, itemMigrations);
-  const repo = createItemRepository(db, createInstrument(metrics));
+  const database = await openItemStore(config, metrics, logger);
+  const repo = database.repository;
 
   // --- hardening (issue 4) ---
   const redis = config.redisUrl
@@ -87,7 +129,7 @@ export async function createDependencies(
     logger,
     metrics,
     securityEvents,
-    db,
+    database,
     items: createItemService(repo),
     pingDatabase: () => repo.ping(),
     redis,
@@ -98,7 +140,7 @@ export async function createDependencies(
       rateLimits.close();
       requestStats.close();
       await redis?.close();
-      if (db.isOpen) db.close();
+      await database.close();
     },
   };
 }

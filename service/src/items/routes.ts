@@ -18,27 +18,27 @@ export function itemRoutes({ items, requireRole, parse, jsonBody }: ItemRoutesDe
   const router = Router();
   const write = [requireRole('api'), ...jsonBody];
 
-  router.get('/', (req, res) => {
-    const page = items.list(parse(listQuerySchema, req.query, 'query'));
+  router.get('/', async (req, res) => {
+    const page = await items.list(parse(listQuerySchema, req.query, 'query'));
     res.json(page);
   });
 
-  router.post('/', ...write, (req, res) => {
-    const item = items.create(parse(createItemSchema, req.body, 'body'));
+  router.post('/', ...write, async (req, res) => {
+    const item = await items.create(parse(createItemSchema, req.body, 'body'));
     res.status(201).location(`${ITEMS_PATH}/${item.id}`).json(item);
   });
 
-  router.get('/:id', (req, res) => {
-    res.json(items.get(parse(itemIdSchema, req.params.id, 'path')));
+  router.get('/:id', async (req, res) => {
+    res.json(await items.get(parse(itemIdSchema, req.params.id, 'path')));
   });
 
-  router.patch('/:id', ...write, (req, res) => {
+  router.patch('/:id', ...write, async (req, res) => {
     const id = parse(itemIdSchema, req.params.id, 'path');
-    res.json(items.update(id, parse(patchItemSchema, req.body, 'body')));
+    res.json(await items.update(id, parse(patchItemSchema, req.body, 'body')));
   });
 
-  router.delete('/:id', requireRole('api'), (req, res) => {
-    items.remove(parse(itemIdSchema, req.params.id, 'path'));
+  router.delete('/:id', requireRole('api'), async (req, res) => {
+    await items.remove(parse(itemIdSchema, req.params.id, 'path'));
     res.status(204).end();
   });
 

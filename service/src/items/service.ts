@@ -12,14 +12,14 @@ export interface ItemPage {
 }
 
 export function createItemService(repo: ItemRepository, now: () => Date = () => new Date()) {
-  const mustExist = (id: string): Item => {
-    const item = repo.findById(id);
+  const mustExist = async (id: string): Promise<Item> => {
+    const item = await repo.findById(id);
     if (!item) throw problems.notFound(`Item ${id} does not exist.`);
     return item;
   };
 
   return {
-    create(input: CreateItem): Item {
+    async create(input: CreateItem): Promise<Item> {
       const at = now().toISOString();
       const item: Item = {
         id: randomUUID(),
@@ -28,26 +28,27 @@ export function createItemService(repo: ItemRepository, now: () => Date = () => 
         createdAt: at,
         updatedAt: at,
       };
-      repo.insert(item);
+      await repo.insert(item);
       return item;
     },
     get: mustExist,
-    list({ limit, offset }: ListQuery): ItemPage {
-      return { items: repo.page(limit, offset), total: repo.count(), limit, offset };
+    async list({ limit, offset }: ListQuery): Promise<ItemPage> {
+      const [items, total] = await Promise.all([repo.page(limit, offset), repo.count()]);
+      return { items, total, limit, offset };
     },
-    update(id: string, patch: PatchItem): Item {
-      const current = mustExist(id);
+    async update(id: string, patch: PatchItem): Promise<Item> {
+      const current = await mustExist(id);
       const next: Item = {
         ...current,
         name: patch.name ?? current.name,
         quantity: patch.quantity ?? current.quantity,
         updatedAt: now().toISOString(),
       };
-      if (!repo.update(next)) throw problems.notFound(`Item ${id} does not exist.`);
+      if (!(await repo.update(next))) throw problems.notFound(`Item ${id} does not exist.`);
       return next;
     },
-    remove(id: string): void {
-      if (!repo.delete(id)) throw problems.notFound(`Item ${id} does not exist.`);
+    async remove(id: string): Promise<void> {
+      if (!(await repo.delete(id))) throw problems.notFound(`Item ${id} does not exist.`);
     },
   };
 }

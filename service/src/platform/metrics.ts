@@ -1,6 +1,7 @@
 // The Prometheus metric contract (docs/contract.md): every metric the service exposes is declared here.
 import { getHeapStatistics } from 'node:v8';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { createEventLoopWindow } from './event-loop.ts';
 
 // Bucket boundaries advised by the OTel semantic conventions for http.server.request.duration.
 export const HTTP_DURATION_BUCKETS = [
@@ -18,8 +19,21 @@ export const SECURITY_EVENT_TYPES = [
   'body_too_large',
   'malformed_body',
   'unsupported_media_type',
+  // A client's malformed input that is not one of the above: bad path encoding, invalid text,
+  // bytes Node's HTTP parser refuses, a head over HTTP_MAX_HEADER_BYTES (issue 19).
+  'invalid_input',
+  // A client that did not send its head or body within HTTP_HEADERS_TIMEOUT_MS / HTTP_REQUEST_TIMEOUT_MS.
+  'request_timeout',
 ] as const;
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
+
+/** What a database pool reports for the db_client_connection_* gauges. */
+export interface DbPoolStats {
+  readonly idle: number;
+  readonly used: number;
+  readonly pending: number;
+  readonly max: number;
+}
 
 export interface BuildInfo {
   readonly version: string;
@@ -58,11 +72,52 @@ export function createMetrics(build: BuildInfo) {
   });
   const dbOperationDuration = new Histogram({
     name: 'db_client_operation_duration_seconds',
-    help: 'Duration of database client operations (SQLite queries, Redis rate-limit commands).',
+    help: 'Duration of database client operations (SQLite or PostgreSQL queries, Redis rate-limit commands).',
     labelNames: ['db_system_name', 'db_operation_name', 'db_collection_name', 'error_type'] as const,
     buckets: DB_DURATION_BUCKETS,
     registers: [registry],
   });
+  // PostgreSQL pool (issue 21), semconv db.client.connection.*: series appear once a pool reports.
+  let poolStats: (() => DbPoolStats) | undefined;
+  new Gauge({
+    name: 'db_client_connection_count',
+    help: 'PostgreSQL pool connections by state (idle, used).',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const s = poolStats?.();
+      if (!s) return;
+      this.set({ state: 'idle' }, s.idle);
+      this.set({ state: 'used' }, s.used);
+    },
+  });
+  new Gauge({
+    name: 'db_client_connection_pending_requests',
+    help: 'Requests waiting for a PostgreSQL pool connection.',
+    registers: [registry],
+    collect() {
+      const s = poolStats?.();
+      if (s) this.set(s.pending);
+    },
+  });
+  new Gauge({
+    name: 'db_client_connection_max',
+    help: 'Most connections the PostgreSQL pool may open (DATABASE_POOL_MAX).',
+    registers: [registry],
+    collect() {
+      const s = poolStats?.();
+      if (s) this.set(s.max);
+    },
+  });
+  const dbConnectionTimeouts = new Counter({
+    name: 'db_client_connection_timeouts_total',
+    help: 'Times a request got no PostgreSQL connection within DATABASE_CONNECT_TIMEOUT_MS.',
+    registers: [registry],
+  });
+  const observeDbPool = (stats: () => DbPoolStats) => {
+    poolStats = stats;
+  };
+
   const securityEvents = new Counter({
     name: 'security_events_total',
     help: 'Security-relevant rejections, by type.',
@@ -89,6 +144,40 @@ export function createMetrics(build: BuildInfo) {
       this.set(getHeapStatistics().heap_size_limit);
     },
   });
+
+  // Event loop (platform/event-loop.ts). prom-client's nodejs_eventloop_lag_{min,max,mean,stddev,
+  // p50,p90,p99}_seconds include its 10 ms sampling interval, so an idle process reads ~10 ms of
+  // "lag"; they are removed and replaced by the delay beyond the interval and the utilisation, both
+  // over the time since the previous scrape. (nodejs_eventloop_lag_seconds, one setImmediate round
+  // trip per scrape, has no interval in it and stays.)
+  for (const stat of ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'])
+    registry.removeSingleMetric(`nodejs_eventloop_lag_${stat}_seconds`);
+  const loop = createEventLoopWindow();
+  // Registered before the three delay gauges it sets: a scrape reads metrics in registration order,
+  // so one reading sets all four before any is read, then the window restarts (as prom-client's own
+  // lag gauges do).
+  new Gauge({
+    name: 'nodejs_eventloop_utilization_ratio',
+    help: 'Share of the time since the last scrape the event loop spent running callbacks (0..1).',
+    registers: [registry],
+    collect() {
+      const r = loop.read();
+      loop.restart();
+      this.set(r.utilization);
+      loopP50.set(r.delayBeyondIntervalMs.p50 / 1000);
+      loopP99.set(r.delayBeyondIntervalMs.p99 / 1000);
+      loopMax.set(r.delayBeyondIntervalMs.max / 1000);
+    },
+  });
+  const loopDelay = (stat: 'p50' | 'p99' | 'max', what: string) =>
+    new Gauge({
+      name: `nodejs_eventloop_delay_beyond_interval_${stat}_seconds`,
+      help: `Event-loop delay beyond the sampling interval, ${what} since the last scrape.`,
+      registers: [registry],
+    });
+  const loopP50 = loopDelay('p50', 'median');
+  const loopP99 = loopDelay('p99', '99th percentile');
+  const loopMax = loopDelay('max', 'maximum');
 
   // The ESM self-check (instrumentation.ts): 1 when the instrumentation really patched its module.
   const instrumentationPatched = new Gauge({
@@ -127,6 +216,8 @@ export function createMetrics(build: BuildInfo) {
     httpRequestDuration,
     httpActiveRequests,
     dbOperationDuration,
+    dbConnectionTimeouts,
+    observeDbPool,
     securityEvents,
     buildInfo,
   };

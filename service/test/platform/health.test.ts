@@ -7,7 +7,7 @@ import { ADMIN_TOKEN, API_TOKEN, auth, startTestService } from '../helpers.ts';
 describe('health endpoints', () => {
   test('when liveness is asked, then 200 {"status":"ok"} without checking dependencies', async (t) => {
     const svc = await startTestService(t);
-    svc.deps.db.close();
+    await svc.deps.database.close();
     const res = await svc.fetch('/api/health');
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { status: 'ok' });
@@ -36,7 +36,7 @@ describe('health endpoints', () => {
 
   test('when SQLite fails, then readiness is 503 unavailable without leaking the error', async (t) => {
     const svc = await startTestService(t);
-    svc.deps.db.close();
+    await svc.deps.database.close();
     const res = await svc.fetch('/api/health/ready');
     assert.equal(res.status, 503);
     const text = await res.text();
@@ -70,7 +70,11 @@ describe('health endpoints', () => {
     assert.equal((detailed.dependencies?.redis as { status: string } | undefined)?.status, 'not_configured');
     assert.equal(typeof detailed.uptimeSeconds, 'number');
     assert.equal(typeof detailed.memory?.heapUsedBytes, 'number');
-    assert.equal(typeof detailed.eventLoopDelayMs?.p99, 'number');
+    assert.equal(
+      typeof (detailed.eventLoop?.delayBeyondIntervalMs as { p99?: unknown } | undefined)?.p99,
+      'number',
+    );
+    assert.equal(typeof detailed.eventLoop?.utilization, 'number');
     assert.equal(typeof detailed.version, 'string');
 
     const security = await get('/api/health/security');

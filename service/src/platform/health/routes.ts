@@ -18,7 +18,9 @@ export interface HealthDeps {
   readonly config: Config;
   readonly lifecycle: Lifecycle;
   readonly metrics: Metrics;
-  readonly pingDatabase: () => void;
+  readonly pingDatabase: () => Promise<void>;
+  /** The readiness check is named after the backend: `sqlite` or `postgresql`. */
+  readonly database: { readonly backend: string };
   readonly redis: RedisConnection | undefined;
   readonly rateLimits: RateLimits;
   readonly requestStats: RequestStats;
@@ -32,13 +34,14 @@ interface Check {
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
 
-function checkDatabase(ping: () => void): Check {
+// Bounded by the database's own readiness deadline (dependencies.ts), so readiness never hangs.
+async function checkDatabase(ping: () => Promise<void>): Promise<Check> {
   const start = performance.now();
   try {
-    ping();
+    await ping();
     return { status: 'up', latencyMs: round(performance.now() - start) };
   } catch {
-    // The message may carry a file path: status only.
+    // The message may carry a file path or a host: status only.
     return { status: 'down', latencyMs: round(performance.now() - start), error: 'query failed' };
   }
 }
@@ -68,14 +71,15 @@ export function probeRoutes(deps: HealthDeps): Router {
       res.status(503).json({ status: 'draining' });
       return;
     }
-    const sqlite = checkDatabase(deps.pingDatabase);
-    const redis = await checkRedis(deps.redis);
+    const [database, redis] = await Promise.all([checkDatabase(deps.pingDatabase), checkRedis(deps.redis)]);
     const rateLimit = deps.rateLimits.status();
     const degraded = Object.values(rateLimit).some((t) => t.degraded);
     // Redis down is degraded, not unready: general and api tiers keep serving from memory.
     const status =
-      sqlite.status !== 'up' ? 'unavailable' : degraded || redis.status === 'down' ? 'degraded' : 'ok';
-    res.status(status === 'unavailable' ? 503 : 200).json({ status, checks: { sqlite, redis }, rateLimit });
+      database.status !== 'up' ? 'unavailable' : degraded || redis.status === 'down' ? 'degraded' : 'ok';
+    res
+      .status(status === 'unavailable' ? 503 : 200)
+      .json({ status, checks: { [deps.database.backend]: database, redis }, rateLimit });
   });
   return router;
 }
@@ -93,9 +97,12 @@ export function adminHealthRoutes(deps: HealthDeps, guard: readonly RequestHandl
       revision: config.revision,
       environment: config.env,
       uptimeSeconds: Math.round(process.uptime()),
-      dependencies: { sqlite: checkDatabase(deps.pingDatabase), redis: await checkRedis(deps.redis) },
+      dependencies: {
+        [deps.database.backend]: await checkDatabase(deps.pingDatabase),
+        redis: await checkRedis(deps.redis),
+      },
       memory: { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, heapTotalBytes: mem.heapTotal },
-      eventLoopDelayMs: deps.requestStats.eventLoopDelayMs(),
+      eventLoop: deps.requestStats.eventLoop(),
     });
   });
 
@@ -124,7 +131,7 @@ export function adminHealthRoutes(deps: HealthDeps, guard: readonly RequestHandl
     const heap = getHeapStatistics();
     res.json({
       requests: { lastMinute: deps.requestStats.summary(1), last5Minutes: deps.requestStats.summary(5) },
-      eventLoopDelayMs: deps.requestStats.eventLoopDelayMs(),
+      eventLoop: deps.requestStats.eventLoop(),
       heap: {
         usedBytes: heap.used_heap_size,
         totalBytes: heap.total_heap_size,
