@@ -8,12 +8,14 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM node:24-slim AS runtime
+# No DATABASE_PATH here: its default ./data/items.db is /app/data/items.db under WORKDIR /app, and a
+# variable set by the image cannot be unset by a deployment, yet production refuses DATABASE_PATH
+# next to DATABASE_URL (test/deploy/consistency.test.ts starts the config the way a pod would).
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
     METRICS_HOST=0.0.0.0 \
-    METRICS_PORT=9464 \
-    DATABASE_PATH=/app/data/items.db
+    METRICS_PORT=9464
 WORKDIR /app
 COPY --from=deps --chown=node:node /app/node_modules ./node_modules
 COPY --chown=node:node package.json ./

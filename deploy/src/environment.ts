@@ -1,0 +1,79 @@
+// The pod's configuration: ports, the dependencies' addresses (documented placeholders), the ConfigMap
+// and the Secret's keys. Every name here is a variable service/src/config.ts reads (a test checks).
+import { NAME } from './identity.ts';
+
+/** Container ports, named so probes, Service, ServiceMonitor and NetworkPolicy refer to them by name. */
+export const PORTS = { http: 3000, metrics: 9464 } as const;
+
+/** Where the service's dependencies are. Placeholders: point them at yours (README, "Kubernetes"). */
+export const PEERS = {
+  /** Redis for the shared rate-limit counters, a Service `redis` in the same namespace. */
+  redis: {
+    url: 'redis://redis:6379',
+    port: 6379,
+    podLabels: { 'app.kubernetes.io/name': 'redis' },
+  },
+  /** PostgreSQL, a Service `postgresql` in the same namespace; the password comes from the Secret. */
+  postgres: {
+    url: `postgres://${NAME.replaceAll('-', '_')}@postgresql:5432/${NAME.replaceAll('-', '_')}`,
+    port: 5432,
+    podLabels: { 'app.kubernetes.io/name': 'postgresql' },
+  },
+  /** The OpenTelemetry Collector's OTLP/HTTP receiver, a Service `otel-collector` in `observability`. */
+  collector: {
+    url: 'http://otel-collector.observability.svc:4318',
+    port: 4318,
+    namespace: 'observability',
+    podLabels: { 'app.kubernetes.io/name': 'opentelemetry-collector' },
+  },
+  /** The Prometheus that scrapes /metrics: prometheus-operator's pods in `monitoring`. */
+  prometheus: {
+    namespace: 'monitoring',
+    podLabels: { 'app.kubernetes.io/name': 'prometheus' },
+  },
+  /** Cluster DNS (CoreDNS keeps the kube-dns label). */
+  dns: {
+    namespace: 'kube-system',
+    podLabels: { 'k8s-app': 'kube-dns' },
+    port: 53,
+  },
+} as const;
+
+/** Where the Secret's database password is mounted; DATABASE_PASSWORD_FILE names the file. */
+export const DB_PASSWORD_DIR = '/var/run/secrets/db';
+export const DB_PASSWORD_FILE = `${DB_PASSWORD_DIR}/password`;
+
+/** The Secret the Deployment reads (created by you, never committed: see secret.example.yaml). */
+export const SECRET_NAME = `${NAME}-secrets`;
+/** Its keys: the first three become environment variables of the same name, the last a file. */
+export const SECRET_KEYS = {
+  apiTokens: 'API_TOKENS',
+  adminToken: 'ADMIN_TOKEN',
+  sentryDsn: 'SENTRY_DSN',
+  databasePassword: 'DATABASE_PASSWORD',
+} as const;
+
+/**
+ * Non-secret configuration, one ConfigMap entry per variable. Shutdown timings are left to
+ * config.ts's production defaults, from which the grace period is computed (workload.ts).
+ */
+export const CONFIG: Readonly<Record<string, string>> = {
+  NODE_ENV: 'production',
+  HOST: '0.0.0.0',
+  PORT: String(PORTS.http),
+  METRICS_HOST: '0.0.0.0',
+  METRICS_PORT: String(PORTS.metrics),
+  LOG_LEVEL: 'info',
+  // One ingress controller in front: the client address is the last X-Forwarded-For hop it adds.
+  TRUST_PROXY: '1',
+  REDIS_URL: PEERS.redis.url,
+  DATABASE_URL: PEERS.postgres.url,
+  DATABASE_PASSWORD_FILE: DB_PASSWORD_FILE,
+  // Connections per pod; times the HPA's maxReplicas (10) it must stay under PostgreSQL's
+  // max_connections (100 by default) with room for migrations and humans.
+  DATABASE_POOL_MAX: '5',
+  OTEL_SERVICE_NAME: NAME,
+  OTEL_EXPORTER_OTLP_ENDPOINT: PEERS.collector.url,
+  OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+  OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=production',
+};

@@ -1,0 +1,38 @@
+// Who the workload is: its name, labels and image, shared by every object the generator writes.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SERVICE_NAME } from '../../observability/dashboards/common.ts';
+
+/**
+ * The service's name: OTel `service.name`, the Prometheus `job` (a ServiceMonitor's job label is the
+ * Service's name) and the prefix of every object. It lives in observability/dashboards/common.ts, so
+ * dashboards, rules' `job="..."` matchers and manifests change together (`npm run rename`).
+ */
+export const NAME = SERVICE_NAME;
+
+/** Selects the pods: never change it on a live Deployment (its selector is immutable). */
+export const SELECTOR_LABELS = { 'app.kubernetes.io/name': NAME } as const;
+
+export const LABELS = {
+  ...SELECTOR_LABELS,
+  'app.kubernetes.io/component': 'api',
+  'app.kubernetes.io/managed-by': 'kustomize',
+} as const;
+
+const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as {
+  version: string;
+};
+
+/**
+ * The image the Dockerfile builds, pushed to your registry (a placeholder: override it in an overlay
+ * with kustomize `images:`). Tagged with the package version, which the service reports too.
+ */
+export const IMAGE = `registry.example.com/${NAME}:${pkg.version}`;
+
+/** The image's `USER node`: uid and gid 1000 in the node:24-slim base image. */
+export const IMAGE_UID = 1000;
+
+/** Metadata for a namespaced object: no namespace, so `kubectl apply -n` or an overlay chooses it. */
+export function meta(suffix?: string, extraLabels: Record<string, string> = {}) {
+  return { name: suffix ? `${NAME}-${suffix}` : NAME, labels: { ...LABELS, ...extraLabels } };
+}

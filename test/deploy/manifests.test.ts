@@ -1,0 +1,137 @@
+// The committed Kubernetes base is exactly what deploy/src generates, every object in it validates
+// against its OpenAPI schema (Kubernetes 1.36 / prometheus-operator 0.90 models), and kustomize
+// builds it.
+import { strict as assert } from 'node:assert';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { files, RESOURCES, SECRET_EXAMPLE } from '../../deploy/src/index.ts';
+import {
+  appliedObjects,
+  K8S_DIR,
+  type K8sObject,
+  kustomizationResources,
+  MODELS,
+  parseStream,
+  ROOT,
+  readManifest,
+} from './support.ts';
+
+const key = (o: K8sObject) => `${o.kind}/${o.metadata.name}`;
+const byKey = (objects: K8sObject[]) => new Map(objects.map((o) => [key(o), o]));
+
+test('when the manifests are generated from deploy/src, then the committed YAML is identical', () => {
+  const wanted = files();
+  const committed = readdirSync(K8S_DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
+  assert.deepEqual(committed, Object.keys(wanted).sort(), 'run `npm run k8s` and commit the result');
+  for (const [file, text] of Object.entries(wanted))
+    assert.ok(
+      readFileSync(join(K8S_DIR, file), 'utf8') === text,
+      `deploy/kubernetes/${file} differs from its source: run \`npm run k8s\` and commit`,
+    );
+});
+
+test('when every committed object is checked against its schema, then each validates and none is namespaced', () => {
+  const all = [...appliedObjects(), ...readManifest(SECRET_EXAMPLE)];
+  for (const o of all) {
+    const Model = MODELS[`${o.apiVersion}/${o.kind}`];
+    assert.ok(Model, `${o.apiVersion} ${o.kind}: no schema to validate it against`);
+    assert.doesNotThrow(() => new Model(o).validate(), `${key(o)} does not validate`);
+    assert.equal(o.metadata.namespace, undefined, `${key(o)} names a namespace; the base must not`);
+  }
+  const kinds = new Set(all.map((o) => o.kind));
+  for (const kind of [
+    'Deployment',
+    'Service',
+    'HorizontalPodAutoscaler',
+    'PodDisruptionBudget',
+    'ServiceAccount',
+    'NetworkPolicy',
+    'ConfigMap',
+    'ServiceMonitor',
+    'PrometheusRule',
+    'Secret',
+  ])
+    assert.ok(kinds.has(kind), `no ${kind} in the base`);
+});
+
+test('when an object breaks its schema, then validation rejects it', () => {
+  // The check above must be able to fail: a port that is not a number is refused.
+  const d = structuredClone(readManifest('deployment.yaml')[0] as K8sObject);
+  d.spec.template.spec.containers[0].ports[0].containerPort = 'http';
+  const Model = MODELS['apps/v1/Deployment'];
+  assert.ok(Model);
+  assert.throws(() => new Model(d).validate(), /containerPort must be integer/);
+});
+
+test('when the kustomization is read, then it lists every generated resource and not the Secret example', () => {
+  assert.deepEqual(kustomizationResources(), Object.keys(RESOURCES));
+  assert.ok(!kustomizationResources().includes(SECRET_EXAMPLE));
+  const example = readManifest(SECRET_EXAMPLE);
+  assert.equal(example.length, 1);
+  assert.equal(example[0]?.kind, 'Secret');
+  for (const value of Object.values(example[0]?.stringData ?? {}))
+    assert.match(
+      String(value),
+      /replace-with|public-key@o0\./,
+      'the example carries a value that looks real',
+    );
+});
+
+/** `kubectl kustomize` (built-in kustomize) or a standalone `kustomize`, whichever is installed. */
+function kustomizeBuild(dir: string): string {
+  for (const [cmd, args] of [
+    ['kubectl', ['kustomize', dir]],
+    ['kustomize', ['build', dir]],
+  ] as const) {
+    const r = spawnSync(cmd, args, { encoding: 'utf8' });
+    if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+    assert.equal(r.status, 0, `${cmd} ${args.join(' ')} failed:\n${r.stderr}`);
+    return r.stdout;
+  }
+  assert.fail('neither kubectl nor kustomize is installed (.ci/run installs kustomize)');
+}
+
+test('when kustomize builds deploy/kubernetes, then it yields exactly the committed objects', () => {
+  const built = byKey(parseStream(kustomizeBuild(K8S_DIR), 'kustomize output'));
+  const committed = byKey(appliedObjects());
+  assert.deepEqual([...built.keys()].sort(), [...committed.keys()].sort());
+  for (const [k, o] of committed) assert.deepEqual(built.get(k), o, `${k} changed in kustomize's hands`);
+});
+
+test('when `npm run --silent k8s:render` runs, then stdout is one YAML stream of exactly the applied objects', () => {
+  const stdout = execFileSync('npm', ['run', '--silent', 'k8s:render'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const rendered = parseStream(stdout, 'k8s:render');
+  assert.deepEqual(
+    rendered.map(key),
+    appliedObjects().map(key),
+    'render and the kustomization list different objects',
+  );
+  assert.deepEqual(rendered, appliedObjects());
+});
+
+test('when the dashboards are packed as ConfigMaps, then each is labelled for the Grafana sidecar, carries the JSON unchanged and fits client-side apply', () => {
+  const maps = readManifest('dashboards.yaml');
+  const dashboards = readdirSync(join(ROOT, 'grafana', 'dashboards'))
+    .filter((f) => f.endsWith('.json'))
+    .sort();
+  assert.deepEqual(maps.map((m) => Object.keys(m.data)[0]).sort(), dashboards);
+  for (const m of maps) {
+    assert.equal(m.metadata.labels.grafana_dashboard, '1');
+    const [file, json] = Object.entries(m.data as Record<string, string>)[0] ?? [];
+    assert.ok(file && json !== undefined);
+    assert.equal(json, readFileSync(join(ROOT, 'grafana', 'dashboards', file), 'utf8'));
+    // kubectl's client-side apply copies the whole object into one annotation, limited to 256 KiB.
+    assert.ok(
+      Buffer.byteLength(JSON.stringify(m)) < 262_144,
+      `${m.metadata.name} is too large for client-side apply`,
+    );
+  }
+});
