@@ -1,0 +1,124 @@
+// platform/postgres.ts on a real server: concurrent migrations, the readiness ping, and how failures map to HTTP.
+import { strict as assert } from 'node:assert';
+import { describe, test } from 'node:test';
+import { createTestDatabase } from '../../../test/support/postgres.ts';
+import { loadConfig } from '../../src/config.ts';
+import { postgresMigrations } from '../../src/items/migrations/postgres.ts';
+import { createLogger } from '../../src/platform/logger.ts';
+import { createMetrics } from '../../src/platform/metrics.ts';
+import { createPostgres, databaseName, databaseProblem } from '../../src/platform/postgres.ts';
+import { LogCapture } from '../helpers.ts';
+
+function open(t: import('node:test').TestContext, url: string, env: Record<string, string> = {}) {
+  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: url, ...env }).database;
+  if (config.kind !== 'postgresql') throw new Error('expected a PostgreSQL config');
+  const logs = new LogCapture();
+  const metrics = createMetrics({ version: 'test', revision: 'test' });
+  const logger = createLogger({
+    level: 'info',
+    serviceName: 't',
+    environment: 'test',
+    destination: logs.stream,
+  });
+  const pg = createPostgres({ config, metrics, logger, applicationName: 'postgres-test' });
+  t.after(() => pg.close());
+  return { pg, logs, metrics };
+}
+
+describe('postgres platform', () => {
+  test('when three pools migrate the same empty database at once, then each version is applied by exactly one', async (t) => {
+    const db = await createTestDatabase(t);
+    const pools = [1, 2, 3].map(() => open(t, db.url));
+    await Promise.all(pools.map((p) => p.pg.start(postgresMigrations)));
+    const rows = await db.query<{ version: number }>(
+      'SELECT version FROM schema_migrations ORDER BY version',
+    );
+    assert.deepEqual(
+      rows.map((r) => r.version),
+      postgresMigrations.map((m) => m.version),
+    );
+    const applied = pools.map(
+      (p) =>
+        (p.logs.lines.find((l) => l.msg === 'database migrations up to date')?.applied ?? []) as number[],
+    );
+    assert.deepEqual(applied.map((a) => a.length).sort(), [0, 0, postgresMigrations.length]);
+    for (const p of pools) assert.equal(p.pg.migrated, true);
+  });
+
+  test('when a pool starts on a port nothing listens on, then start-up goes on and ping and queries fail as unavailable (503)', async (t) => {
+    const { pg, logs } = open(t, 'postgresql://postgres@127.0.0.1:1/nothing', {
+      DATABASE_CONNECT_TIMEOUT_MS: '300',
+    });
+    await pg.start(postgresMigrations);
+    assert.equal(pg.migrated, false);
+    assert.ok(
+      logs.lines.some(
+        (l) => l.msg === 'database unreachable at start-up, migrations retried in the background',
+      ),
+    );
+    await assert.rejects(pg.ping(200), (err) => databaseProblem(err)?.status === 503);
+    await assert.rejects(
+      pg.query({ operation: 'SELECT', collection: 'items', text: 'SELECT 1' }, []),
+      (err) => databaseProblem(err)?.status === 503,
+    );
+  });
+
+  test('when a statement runs past DATABASE_STATEMENT_TIMEOUT_MS, then it fails as a 503 with Retry-After and is traced as an error', async (t) => {
+    const db = await createTestDatabase(t);
+    const { pg, metrics } = open(t, db.url, { DATABASE_STATEMENT_TIMEOUT_MS: '200' });
+    await pg.start(postgresMigrations);
+    const err = await pg
+      .query({ operation: 'SELECT', collection: 'items', text: 'SELECT pg_sleep($1)' }, [2])
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    const problem = databaseProblem(err);
+    assert.equal(problem?.status, 503);
+    assert.equal(problem?.type, '/problems/dependency-unavailable');
+    assert.equal(problem?.headers['Retry-After'], '5');
+    const { values } = await metrics.dbOperationDuration.get();
+    const failed = values.find(
+      (v) => v.metricName === 'db_client_operation_duration_seconds_count' && v.labels.error_type !== '',
+    );
+    assert.ok(
+      failed?.labels.error_type === '57014' || failed?.labels.error_type === 'Error',
+      `error_type ${failed?.labels.error_type}`,
+    );
+  });
+
+  test('when a constraint is violated, then it maps to a 4xx, and an unknown failure stays unmapped (500)', async (t) => {
+    const db = await createTestDatabase(t);
+    const { pg } = open(t, db.url);
+    await pg.start(postgresMigrations);
+    const insert = {
+      operation: 'INSERT',
+      collection: 'items',
+      text: 'INSERT INTO items (id, name, quantity, created_at, updated_at) VALUES ($1, $2, $3, now(), now())',
+    };
+    const id = '4d1c1c36-4a39-4a8a-9d0e-0d5f5d1f2a10';
+    await pg.query(insert, [id, 'a', 1]);
+    const fail = (values: unknown[], spec = insert) =>
+      pg.query(spec, values).then(
+        () => assert.fail('expected a failure'),
+        (e: unknown) => e,
+      );
+    assert.equal(databaseProblem(await fail([id, 'b', 1]))?.status, 409, 'unique violation');
+    assert.equal(databaseProblem(await fail([crypto.randomUUID(), 'c', -1]))?.status, 409, 'check violation');
+    assert.equal(
+      databaseProblem(
+        await fail([], { operation: 'SELECT', collection: 'nope', text: 'SELECT * FROM nope' }),
+      ),
+      undefined,
+      'undefined table is a bug: 500',
+    );
+  });
+
+  test('when db.namespace is derived from a URL, then it is the database name only', () => {
+    assert.equal(
+      databaseName('postgresql://app:secret@db.internal:5432/items_prod?sslmode=require'),
+      'items_prod',
+    );
+    assert.equal(databaseName('postgres://app@db.internal'), 'app');
+  });
+});
