@@ -1,6 +1,6 @@
-// Dependencies: SQLite queries and Redis rate-limit commands, their rate, latency and errors.
+// Dependencies: database queries (SQLite or PostgreSQL), Redis rate-limit commands, and the PostgreSQL pool.
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { dashboard, prom, quantile, rateBy, timeseries, withTargets } from './common.ts';
+import { dashboard, prom, quantile, rateBy, SEL, timeseries, withTargets } from './common.ts';
 
 const DB = 'db_client_operation_duration_seconds';
 
@@ -8,12 +8,16 @@ export function dependencies() {
   return dashboard(
     'items-api-dependencies',
     'Dependencies',
-    'SQLite queries and Redis rate-limit commands (db_client_operation_duration_seconds): rate, latency and errors per system and operation.',
+    'Database queries (SQLite, or PostgreSQL with DATABASE_URL) and Redis rate-limit commands (db_client_operation_duration_seconds): rate, latency and errors per system and operation; the PostgreSQL connection pool.',
   )
     .withRow(new RowBuilder('Operations'))
     .withPanel(
       withTargets(
-        timeseries('Operations per second', 'Per system (sqlite, redis), operation and collection.', 'ops'),
+        timeseries(
+          'Operations per second',
+          'Per system (sqlite or postgresql, redis), operation and collection.',
+          'ops',
+        ),
         [
           prom(
             rateBy('db_system_name, db_operation_name, db_collection_name', `${DB}_count`),
@@ -40,10 +44,23 @@ export function dependencies() {
     )
     .withRow(new RowBuilder('Latency'))
     .withPanel(
-      withTargets(timeseries('SQLite latency', 'p50 and p99 per operation.', 's'), [
-        prom(quantile(0.5, DB, 'db_operation_name', 'db_system_name="sqlite"'), 'p50 {{db_operation_name}}'),
-        prom(quantile(0.99, DB, 'db_operation_name', 'db_system_name="sqlite"'), 'p99 {{db_operation_name}}'),
-      ]),
+      withTargets(
+        timeseries(
+          'Database latency',
+          'p50 and p99 per operation of the item store (sqlite, or postgresql with DATABASE_URL); a PostgreSQL query over DATABASE_STATEMENT_TIMEOUT_MS fails.',
+          's',
+        ),
+        [
+          prom(
+            quantile(0.5, DB, 'db_system_name, db_operation_name', 'db_system_name!="redis"'),
+            'p50 {{db_system_name}} {{db_operation_name}}',
+          ),
+          prom(
+            quantile(0.99, DB, 'db_system_name, db_operation_name', 'db_system_name!="redis"'),
+            'p99 {{db_system_name}} {{db_operation_name}}',
+          ),
+        ],
+      ),
     )
     .withPanel(
       withTargets(
@@ -68,6 +85,22 @@ export function dependencies() {
           '{{db_system_name}}',
         ),
       ]),
+    )
+    .withRow(new RowBuilder('PostgreSQL pool'))
+    .withPanel(
+      withTargets(
+        timeseries(
+          'PostgreSQL pool connections',
+          'Connections in use and idle against DATABASE_POOL_MAX, queries waiting for one, and waits that ran out (DATABASE_CONNECT_TIMEOUT_MS, answered 503). Used at max with requests pending: the pool is saturated (alert DatabasePoolSaturated). Only with DATABASE_URL.',
+          'short',
+        ).span(24),
+        [
+          prom(`sum by (state) (db_client_connection_count{${SEL}})`, '{{state}}'),
+          prom(`sum(db_client_connection_max{${SEL}})`, 'max'),
+          prom(`sum(db_client_connection_pending_requests{${SEL}})`, 'pending'),
+          prom(`sum(rate(db_client_connection_timeouts_total{${SEL}}[$__rate_interval]))`, 'timeouts/s'),
+        ],
+      ),
     )
     .build();
 }
