@@ -144,6 +144,15 @@ test('when the API image starts, then it runs node with exactly the flags and en
   assert.ok(image.includes('--no-allocation-site-pretenuring'));
 });
 
+/**
+ * What the collector makes of `${env:NAME:-default}` in compose, where none of the names is set: the
+ * default. The file reads its addresses this way so the tests can run the real collector on it.
+ */
+function composeValue(value: string): string {
+  const m = /^\$\{env:[A-Z_][A-Z0-9_]*:-(.*)\}$/.exec(value);
+  return m ? (m[1] ?? '') : value;
+}
+
 test('when the collector config is read, then OTLP comes in and traces go to Tempo, logs to Loki', () => {
   const configHost = hostPathOf('otel-collector', '/etc/otelcol/config.yaml');
   assert.ok(configHost && existsSync(configHost));
@@ -157,10 +166,14 @@ test('when the collector config is read, then OTLP comes in and traces go to Tem
     for (const exp of p.exporters) assert.ok(c.exporters[exp], `exporter ${exp} not defined`);
   }
   const traceExporter = c.exporters[traces.exporters[0]];
-  assert.equal(traceExporter.endpoint, 'tempo:4317');
+  assert.equal(composeValue(traceExporter.endpoint), 'tempo:4317');
   const tempo = readYaml(join(OBSERVABILITY_DIR, 'tempo.yaml'));
   assert.equal(tempo.distributor.receivers.otlp.protocols.grpc.endpoint, '0.0.0.0:4317');
-  assert.equal(c.exporters[logs.exporters[0]].endpoint, 'http://loki:3100/otlp');
+  assert.equal(composeValue(c.exporters[logs.exporters[0]].endpoint), 'http://loki:3100/otlp');
+  // The ports compose exposes are the ones the receivers listen on there.
+  assert.equal(composeValue(c.receivers.otlp.protocols.grpc.endpoint), '0.0.0.0:4317');
+  assert.equal(composeValue(c.receivers.otlp.protocols.http.endpoint), '0.0.0.0:4318');
+  assert.equal(composeValue(c.extensions.health_check.endpoint), '0.0.0.0:13133');
   for (const ext of c.service.extensions) assert.ok(c.extensions[ext]);
 });
 
@@ -218,4 +231,28 @@ test('when Grafana provisions dashboards, then the provider path is mounted, hol
   assert.ok(home && existsSync(home), 'home dashboard file missing');
   assert.equal(JSON.parse(readFileSync(home, 'utf8')).title, 'items-api: Service overview');
   assert.ok(existsSync(join(GRAFANA_DIR, 'provisioning', 'datasources', 'datasources.yaml')));
+});
+
+test('when API replicas run, then they share one PostgreSQL by service name, which is pinned, health-checked and keeps its data in a named volume', async () => {
+  const { loadConfig } = await import('../../service/src/config.ts');
+  const pg = services.postgres;
+  assert.match(String(pg.image), /^postgres:\d+\.\d+(-alpine)?$/, 'pinned to a minor release');
+  assert.deepEqual(pg.healthcheck.test.slice(0, 2), ['CMD', 'pg_isready']);
+  const dataVolume = (pg.volumes as string[]).find((v) => v.endsWith(':/var/lib/postgresql/data'));
+  assert.ok(dataVolume && dataVolume.split(':')[0] in compose.volumes, 'data in a named volume');
+  assert.equal(services.api.depends_on.postgres.condition, 'service_healthy');
+  // Compose interpolation with the default password, then the service's own config reading.
+  const url = String(services.api.environment.DATABASE_URL).replace(/\$\{(\w+):-([^}]*)\}/g, '$2');
+  const db = loadConfig({ NODE_ENV: 'development', DATABASE_URL: url }).database;
+  assert.equal(db.kind, 'postgresql');
+  const parsed = new URL(url);
+  assert.equal(parsed.hostname, 'postgres');
+  assert.equal(parsed.pathname, `/${pg.environment.POSTGRES_DB}`);
+  assert.equal(parsed.username, pg.environment.POSTGRES_USER);
+  assert.equal(
+    parsed.password,
+    String(pg.environment.POSTGRES_PASSWORD).replace(/\$\{(\w+):-([^}]*)\}/g, '$2'),
+    'the API logs in with the password the database was created with',
+  );
+  assert.equal(pg.ports, undefined, 'not published on the host');
 });
