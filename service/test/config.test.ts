@@ -115,3 +115,43 @@ describe('config', () => {
     assert.deepEqual(c.auth.apiTokens, []);
   });
 });
+
+describe('config: the item store', () => {
+  test('when DATABASE_URL is unset, then SQLite at DATABASE_PATH is the store', () => {
+    assert.deepEqual(loadConfig({ DATABASE_PATH: '/tmp/x.db' }).database, {
+      kind: 'sqlite',
+      path: '/tmp/x.db',
+    });
+    assert.deepEqual(loadConfig({ NODE_ENV: 'test' }).database, { kind: 'sqlite', path: ':memory:' });
+  });
+
+  test('when DATABASE_URL is set outside production, then PostgreSQL wins over DATABASE_PATH with the documented defaults', () => {
+    const db = loadConfig({
+      DATABASE_URL: 'postgres://app:s%40cret@db:5432/items',
+      DATABASE_PATH: '/tmp/x.db',
+    }).database;
+    assert.equal(db.kind, 'postgresql');
+    if (db.kind !== 'postgresql') return;
+    assert.deepEqual(
+      { url: db.url, poolMax: db.poolMax, connect: db.connectTimeoutMs, statement: db.statementTimeoutMs },
+      { url: 'postgres://app@db:5432/items', poolMax: 10, connect: 2000, statement: 2000 },
+    );
+    assert.equal(db.urlPassword, 's@cret');
+    assert.ok(!JSON.stringify(db).includes('cret'), 'the password is not serialised');
+  });
+
+  test('when DATABASE_URL or its companions are wrong, then each is named', () => {
+    assert.ok(problemsOf({ DATABASE_URL: 'mysql://db/items' }).some((p) => p.startsWith('DATABASE_URL:')));
+    assert.ok(problemsOf({ DATABASE_POOL_MAX: '0' }).some((p) => p.startsWith('DATABASE_POOL_MAX:')));
+    assert.ok(
+      problemsOf({ DATABASE_PASSWORD_FILE: '/nonexistent/pw' }).some((p) =>
+        p.startsWith('DATABASE_PASSWORD_FILE:'),
+      ),
+    );
+    assert.ok(
+      problemsOf({ DATABASE_URL: 'postgresql://a@db/x', DATABASE_PASSWORD_FILE: '/nonexistent/pw' }).some(
+        (p) => p.includes('cannot be read'),
+      ),
+    );
+  });
+});

@@ -48,6 +48,16 @@ describe('production refusals', { concurrency: 2 }, () => {
       /TRUST_PROXY: must be a hop count or a list of proxy addresses\/CIDRs/,
     ],
     ['REDIS_URL is missing', { REDIS_URL: '' }, /REDIS_URL: required in production/],
+    [
+      'DATABASE_URL and DATABASE_PATH are both set',
+      { DATABASE_URL: 'postgresql://items@127.0.0.1:1/items' },
+      /DATABASE_PATH: set DATABASE_URL \(PostgreSQL\) or DATABASE_PATH \(SQLite\), not both, in production/,
+    ],
+    [
+      'DATABASE_URL carries a password',
+      { DATABASE_PATH: '', DATABASE_URL: 'postgresql://items:hunter2@127.0.0.1:1/items' },
+      /DATABASE_URL: must not carry a password in production; put it in a file named by DATABASE_PASSWORD_FILE/,
+    ],
   ];
   for (const [what, override, message] of cases)
     test(`when ${what}, then production refuses to start and says why`, async () => {
