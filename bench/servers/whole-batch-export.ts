@@ -1,12 +1,11 @@
-// Preloaded into one comparison row only (`template-whole-batch`): the template's chunked OTLP
-// exporters hand each batch to the packaged exporters instead, which encode it in one synchronous
-// run. Everything else is the full production configuration, so the row shows what chunked encoding
+// Preloaded into one comparison row only (`template-whole-batch`): the template's chunked OTLP span
+// exporter hands each batch to the packaged exporter instead, which encodes it in one synchronous
+// run (log records are encoded in the log worker thread either way). Everything else is the full production configuration, so the row shows what chunked encoding
 // changes in the fixed-rate tail and in CPU per request. Patched on the prototypes before the SDK
-// builds its exporters; each template exporter gets one packaged exporter, built from the same
+// builds its exporter; each template exporter gets one packaged exporter, built from the same
 // OTEL_EXPORTER_OTLP_* variables.
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { ChunkedOtlpLogExporter, ChunkedOtlpTraceExporter } from '../../service/src/telemetry/otlp-export.ts';
+import { ChunkedOtlpTraceExporter } from '../../service/src/telemetry/otlp-export.ts';
 
 interface Exporter {
   export(items: unknown[], done: (result: unknown) => void): void;
@@ -37,4 +36,3 @@ function delegateTo(target: { prototype: object }, make: () => Exporter): void {
 }
 
 delegateTo(ChunkedOtlpTraceExporter, () => new OTLPTraceExporter());
-delegateTo(ChunkedOtlpLogExporter, () => new OTLPLogExporter());

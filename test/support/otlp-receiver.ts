@@ -7,6 +7,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 import protobuf from 'protobufjs';
 
 const OTLP_PROTO = `
@@ -45,6 +46,11 @@ const root = protobuf.parse(OTLP_PROTO, { keepCase: false }).root;
 const TraceRequest = root.lookupType('otlp.ExportTraceServiceRequest');
 const LogsRequest = root.lookupType('otlp.ExportLogsServiceRequest');
 
+/** Spans of a protobuf ExportTraceServiceRequest (as the OTLP/gRPC stand-in for Tempo receives them). */
+export function decodeTraceRequest(body: Uint8Array): ReceivedSpan[] {
+  return spansOf(TraceRequest.toObject(TraceRequest.decode(body), { longs: String, bytes: Buffer }) as Any);
+}
+
 export type Attributes = Record<string, unknown>;
 
 export interface ReceivedSpan {
@@ -63,6 +69,11 @@ export interface ReceivedSpan {
 export interface ReceivedLog {
   readonly traceId: string;
   readonly spanId: string;
+  /** W3C trace flags (1: sampled), 0 when absent. */
+  readonly flags: number;
+  /** Nanoseconds since the epoch, as a decimal string (beyond a double's precision). */
+  readonly timeUnixNano: string;
+  readonly severityNumber: number;
   readonly severityText: string;
   readonly body: unknown;
   readonly attributes: Attributes;
@@ -140,6 +151,9 @@ function logsOf(req: Any): ReceivedLog[] {
         out.push({
           traceId: hex(l.traceId),
           spanId: hex(l.spanId),
+          flags: Number(l.flags ?? 0),
+          timeUnixNano: String(l.timeUnixNano ?? '0'),
+          severityNumber: Number(l.severityNumber ?? 0),
           severityText: (l.severityText as string) ?? '',
           body: value(l.body as Any),
           attributes: attributes(l.attributes as Any[]),
@@ -177,7 +191,12 @@ async function waitFor<T>(list: T[], match: (x: T) => boolean, timeoutMs: number
   }
 }
 
-export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+/**
+ * `pathPrefix` serves the signals under another base path, e.g. '/otlp' for Loki's `/otlp/v1/logs`.
+ * Bodies sent with `content-encoding: gzip` (the collector's exporters' default) are inflated first.
+ */
+export async function startOtlpReceiver(options: { pathPrefix?: string } = {}): Promise<OtlpReceiver> {
+  const prefix = options.pathPrefix ?? '';
   const spans: ReceivedSpan[] = [];
   const logs: ReceivedLog[] = [];
   const requests: OtlpRequestInfo[] = [];
@@ -185,7 +204,14 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks);
+    const raw = Buffer.concat(chunks);
+    let body: Buffer;
+    try {
+      body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
+    } catch (err) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end(String(err));
+      return;
+    }
     const contentType = req.headers['content-type'] ?? '';
     const path = req.url ?? '';
     const info: OtlpRequestInfo = { path, contentType, headers: req.headers, items: 0, groups: 0 };
@@ -197,13 +223,13 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         json
           ? (JSON.parse(body.toString('utf8')) as Any)
           : (type.toObject(type.decode(body), { longs: String, bytes: Buffer, defaults: false }) as Any);
-      if (path === '/v1/traces') {
+      if (path === `${prefix}/v1/traces`) {
         const decoded = decode(TraceRequest);
         const got = spansOf(decoded);
         spans.push(...got);
         info.items = got.length;
         info.groups = (decoded.resourceSpans as Any[] | undefined)?.length ?? 0;
-      } else if (path === '/v1/logs') {
+      } else if (path === `${prefix}/v1/logs`) {
         const decoded = decode(LogsRequest);
         const got = logsOf(decoded);
         logs.push(...got);

@@ -1,6 +1,8 @@
 // The pino root logger: JSON lines, service identity on every line, secrets redacted. Inside a request
 // the OTel pino instrumentation (instrumentation.ts) adds trace_id, span_id and trace_flags to each line.
+// With log export on, every line also goes to pino's worker thread, which makes it an OTLP log record.
 import { type Logger, pino } from 'pino';
+import type { LogRecordSink } from './telemetry-handle.ts';
 
 export type { Logger };
 
@@ -104,6 +106,8 @@ export interface LoggerOptions {
   readonly serviceName: string;
   readonly environment: string;
   readonly destination?: pino.DestinationStream;
+  /** The telemetry handle's log record sink (export on): each line is also written there. */
+  readonly logRecords?: ((transport: typeof pino.transport) => LogRecordSink) | undefined;
 }
 
 // Human-readable output only for a person at a terminal; pipes and files get JSON lines. pino-pretty
@@ -115,10 +119,21 @@ export interface LoggerOptions {
 // 90 µs more server CPU per request for the access log (BENCHMARKS.md). And a line logged right
 // before the process is killed is already out, not lost in a buffer. The price: a log reader that
 // stops reading blocks the service instead of growing its memory without bound.
-function destinationFor(opts: LoggerOptions): pino.DestinationStream {
+//
+// OTLP log records are made from the same lines in pino's worker thread (telemetry/sdk.ts): the request
+// thread only copies each line into the worker's buffer. Both streams take every level the logger lets
+// through.
+function destinationFor(opts: LoggerOptions): pino.DestinationStream | pino.MultiStreamRes {
   if (opts.destination) return opts.destination;
-  if (process.stdout.isTTY) return pino.transport({ target: 'pino-pretty', options: { destination: 1 } });
-  return pino.destination({ dest: 1, sync: true });
+  const out: pino.DestinationStream = process.stdout.isTTY
+    ? pino.transport({ target: 'pino-pretty', options: { destination: 1 } })
+    : pino.destination({ dest: 1, sync: true });
+  const records = opts.logRecords?.(pino.transport);
+  if (records === undefined) return out;
+  return pino.multistream([
+    { level: 'trace', stream: out },
+    { level: 'trace', stream: records },
+  ]);
 }
 
 export function createLogger(opts: LoggerOptions): Logger {

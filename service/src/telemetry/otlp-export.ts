@@ -1,5 +1,6 @@
-// OTLP/HTTP protobuf exporters for spans and log records that encode a batch a few items per turn of
-// the event loop, then send it as one request, as the packaged exporters do.
+// The OTLP/HTTP protobuf exporter for spans that encodes a batch a few items per turn of the event
+// loop, then sends it as one request, as the packaged exporter does. (Log records need none of this:
+// they are encoded in pino's worker thread, log-records-worker.ts, away from the requests.)
 //
 // Why not the packaged exporters as they are: they encode a whole batch (512 items by default) in one
 // synchronous run, 5-15 ms on one core at the template's load, and every request that arrives
@@ -20,12 +21,7 @@ import {
   convertLegacyHttpOptions,
   createOtlpHttpExportDelegate,
 } from '@opentelemetry/otlp-exporter-base/node-http';
-import {
-  type ISerializer,
-  ProtobufLogsSerializer,
-  ProtobufTraceSerializer,
-} from '@opentelemetry/otlp-transformer';
-import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { type ISerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 
 /**
@@ -113,14 +109,5 @@ class ChunkedProtobufExporter<Item> {
 export class ChunkedOtlpTraceExporter extends ChunkedProtobufExporter<ReadableSpan> implements SpanExporter {
   constructor() {
     super('TRACES', 'v1/traces', ProtobufTraceSerializer, 'otlp_http_span_exporter', 'span');
-  }
-}
-
-export class ChunkedOtlpLogExporter
-  extends ChunkedProtobufExporter<ReadableLogRecord>
-  implements LogRecordExporter
-{
-  constructor() {
-    super('LOGS', 'v1/logs', ProtobufLogsSerializer, 'otlp_http_log_exporter', 'log');
   }
 }

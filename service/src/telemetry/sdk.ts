@@ -1,9 +1,10 @@
 // The one OpenTelemetry set-up: NodeSDK with the instrumentations the service really uses, an OTLP
-// trace (and log) exporter only when an endpoint is set, and the telemetry handle the app reads.
+// trace exporter only when an endpoint is set, the worker-thread transport that makes OTLP log
+// records from log lines (log-records-worker.ts), and the telemetry handle the app reads.
 // Reads only the standard OTEL_* variables (plus NODE_ENV, SERVICE_VERSION, SENTRY_DSN for identity).
 // @see https://opentelemetry.io/docs/languages/js/exporters/
+import { randomUUID } from 'node:crypto';
 import type { RequestOptions } from 'node:http';
-import { OTLPLogExporter as OTLPLogExporterJson } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPTraceExporter as OTLPTraceExporterJson } from '@opentelemetry/exporter-trace-otlp-http';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
@@ -12,22 +13,23 @@ import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import {
   defaultResource,
+  detectResources,
   envDetector,
   hostDetector,
   resourceFromAttributes,
-  serviceInstanceIdDetector,
 } from '@opentelemetry/resources';
-import { BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION, ATTR_URL_QUERY } from '@opentelemetry/semantic-conventions';
-import { TELEMETRY_HANDLE, type TelemetryHandle } from '../platform/telemetry-handle.ts';
+import { type LogRecordSink, TELEMETRY_HANDLE, type TelemetryHandle } from '../platform/telemetry-handle.ts';
 import { isProbeRequest, redactQuery } from './http-filters.ts';
-import { ChunkedOtlpLogExporter, ChunkedOtlpTraceExporter } from './otlp-export.ts';
+import type { LogRecordsWorkerOptions } from './log-records-worker.ts';
+import { ChunkedOtlpTraceExporter } from './otlp-export.ts';
 import { captureException, closeSentry, flushSentry, startSentry } from './sentry.ts';
 
 // ATTR_DEPLOYMENT_ENVIRONMENT_NAME is only in the unstable "incubating" entry point; the name is fixed.
 const ATTR_DEPLOYMENT_ENVIRONMENT_NAME = 'deployment.environment.name';
+const ATTR_SERVICE_INSTANCE_ID = 'service.instance.id';
 const DEFAULT_SERVICE_NAME = 'items-api';
 
 type Env = NodeJS.ProcessEnv;
@@ -130,9 +132,10 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
       ExpressLayerType.REQUEST_HANDLER,
     ],
   });
-  // Adds trace_id, span_id, trace_flags to every line logged inside a span; sends OTel log records
-  // only when there is somewhere to send them.
-  const pino = new PinoInstrumentation({ disableLogSending: !exportLogs });
+  // Adds trace_id, span_id, trace_flags to every line logged inside a span. Its log sending (an OTel
+  // log record built on the request thread for every line) is off: the worker-thread transport below
+  // makes the records from the lines instead.
+  const pino = new PinoInstrumentation({ disableLogSending: true });
   // Redis spans name the command only: rate-limit keys carry client IPs, and arguments are values.
   const ioredis = new IORedisInstrumentation({
     requireParentSpan: true,
@@ -160,34 +163,47 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
         exportTimeoutMillis: int(env, 'OTEL_BSP_EXPORT_TIMEOUT'),
       })
     : new NoopSpanProcessor();
-  const logProcessor = exportLogs
-    ? new BatchLogRecordProcessor({
-        exporter: protocol('LOGS') === 'http/json' ? new OTLPLogExporterJson() : new ChunkedOtlpLogExporter(),
-        scheduledDelayMillis: int(env, 'OTEL_BLRP_SCHEDULE_DELAY'),
-        maxQueueSize: int(env, 'OTEL_BLRP_MAX_QUEUE_SIZE'),
-        maxExportBatchSize: int(env, 'OTEL_BLRP_MAX_EXPORT_BATCH_SIZE'),
-        exportTimeoutMillis: int(env, 'OTEL_BLRP_EXPORT_TIMEOUT'),
-      })
-    : undefined;
-
+  // Lowest precedence: OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME (envDetector) override these.
+  // The instance id is made here, not by its detector, so that the log worker's resource has the same.
+  const own = resourceFromAttributes({
+    [ATTR_SERVICE_NAME]: serviceName,
+    [ATTR_SERVICE_VERSION]: version,
+    [ATTR_DEPLOYMENT_ENVIRONMENT_NAME]: environment,
+    [ATTR_SERVICE_INSTANCE_ID]: randomUUID(),
+  });
   const sdk = new NodeSDK({
-    // Lowest precedence: OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME (envDetector) override these.
-    resource: defaultResource().merge(
-      resourceFromAttributes({
-        [ATTR_SERVICE_NAME]: serviceName,
-        [ATTR_SERVICE_VERSION]: version,
-        [ATTR_DEPLOYMENT_ENVIRONMENT_NAME]: environment,
-      }),
-    ),
-    resourceDetectors: [hostDetector, serviceInstanceIdDetector, envDetector],
+    resource: defaultResource().merge(own),
+    resourceDetectors: [hostDetector, envDetector],
     instrumentations: Object.values(instrumentations),
     spanProcessors: [spanProcessor],
-    // Only traces (and logs) leave the process: metrics are Prometheus's job, so no MeterProvider
-    // and no metric exporter that nobody listens to.
+    // Only traces leave the process from here: metrics are Prometheus's job (no MeterProvider, no
+    // metric exporter that nobody listens to), and log records are made in the log worker.
     metricReaders: [],
-    logRecordProcessors: logProcessor ? [logProcessor] : [],
+    logRecordProcessors: [],
   });
   sdk.start();
+
+  const records = exportLogs
+    ? logRecordsPipe(
+        {
+          // The worker's own host detector adds host.*, as hostDetector does here.
+          resourceAttributes: own.merge(detectResources({ detectors: [envDetector] })).attributes as Record<
+            string,
+            string
+          >,
+          loggerName: serviceName,
+          serviceVersion: version,
+          protocol: protocol('LOGS') === 'http/json' ? 'http' : 'http/protobuf',
+          batch: {
+            scheduledDelayMillis: int(env, 'OTEL_BLRP_SCHEDULE_DELAY'),
+            maxQueueSize: int(env, 'OTEL_BLRP_MAX_QUEUE_SIZE'),
+            maxExportBatchSize: int(env, 'OTEL_BLRP_MAX_EXPORT_BATCH_SIZE'),
+            exportTimeoutMillis: int(env, 'OTEL_BLRP_EXPORT_TIMEOUT'),
+          },
+        },
+        env,
+      )
+    : undefined;
 
   return {
     ...base,
@@ -195,7 +211,7 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
       await withTimeout(
         Promise.all([
           spanProcessor.forceFlush(),
-          logProcessor?.forceFlush(),
+          records?.flush(),
           sentryDsn ? flushSentry(timeoutMs) : undefined,
         ]),
         timeoutMs,
@@ -203,7 +219,11 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
     },
     async shutdown(timeoutMs) {
       await withTimeout(
-        Promise.all([sdk.shutdown(), sentryDsn ? closeSentry(timeoutMs) : undefined]),
+        Promise.all([
+          sdk.shutdown(),
+          records?.close(Math.max(0, timeoutMs - WORKER_STOP_MARGIN_MS)),
+          sentryDsn ? closeSentry(timeoutMs) : undefined,
+        ]),
         timeoutMs,
       );
     },
@@ -215,6 +235,84 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
         .map(([name]) => name),
     exportEnabled: exportTraces,
     state: 'enabled',
+    ...(records ? { logRecords: records.open } : {}),
+  };
+}
+
+// The wait for the log worker's export ends this long before the shutdown deadline, leaving time to end it.
+const WORKER_STOP_MARGIN_MS = 100;
+
+type PinoTransport = Parameters<NonNullable<TelemetryHandle['logRecords']>>[0];
+type TransportStream = ReturnType<PinoTransport>;
+
+/**
+ * The log worker's lifecycle: `open` starts it (called once, by the logger, with pino's transport),
+ * `flush` hands it every line written so far, `close` ends it, which exports what it still holds.
+ * A worker that failed, or one already closed, takes no more lines: logging never throws for it.
+ */
+function logRecordsPipe(options: LogRecordsWorkerOptions, env: Env) {
+  let stream: TransportStream | undefined;
+  let open = false;
+  let closed: Promise<void> | undefined;
+  const sink: LogRecordSink = {
+    write(line) {
+      if (open) stream?.write(line);
+    },
+  };
+  // Resolves once the worker has exported every line written so far (log-records-worker.ts flush()).
+  const flush = () =>
+    new Promise<void>((resolve) => {
+      if (!open || !stream) resolve();
+      else stream.flush(() => resolve());
+    });
+  return {
+    open(transport: PinoTransport): LogRecordSink {
+      if (stream) return sink;
+      stream = transport({
+        target: new URL('./log-records-worker.ts', import.meta.url).href,
+        options,
+        worker: {
+          // Not the start command's --import: the worker would set up telemetry (and a worker) again.
+          execArgv: [],
+          // The resource comes from this thread (instance id included); the worker adds host.* only.
+          env: { ...env, OTEL_NODE_RESOURCE_DETECTORS: 'host' },
+        },
+      } as Parameters<PinoTransport>[0]);
+      open = true;
+      stream.on('error', (err: unknown) => {
+        if (!open) return;
+        open = false;
+        process.stderr.write(
+          `OTLP log record worker failed, log records are no longer exported: ${String(err)}\n`,
+        );
+      });
+      return sink;
+    },
+    flush,
+    /**
+     * Exports what the worker holds, waiting at most `timeoutMs`, then ends it. Ending blocks this
+     * thread until the worker is done (thread-stream), so it comes after the bounded wait: a worker
+     * whose export is still pending then ends at once (see its close()).
+     */
+    close(timeoutMs: number) {
+      closed ??= (async () => {
+        if (!open || !stream) return;
+        const ending = stream;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          flush(),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, timeoutMs);
+          }),
+        ]);
+        clearTimeout(timer);
+        open = false;
+        const done = new Promise<void>((resolve) => ending.once('close', () => resolve()));
+        ending.end();
+        await done;
+      })();
+      return closed;
+    },
   };
 }
 
