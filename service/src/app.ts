@@ -6,7 +6,7 @@ import { accessLog } from './platform/access-log.ts';
 import { createAuth } from './platform/auth.ts';
 import { trustProxySetting } from './platform/client-ip.ts';
 import { cors } from './platform/cors.ts';
-import { reportUnexpectedError, sentryRequestScope } from './platform/error-reporting.ts';
+import { rememberFailedRequest, reportUnexpectedError } from './platform/error-reporting.ts';
 import { notFoundHandler, problemHandler } from './platform/errors.ts';
 import { adminHealthRoutes, HEALTH_PATH, probeRoutes } from './platform/health/routes.ts';
 import { httpMetrics } from './platform/http-metrics.ts';
@@ -31,18 +31,16 @@ export function createApp(deps: Dependencies): Express {
   app.set('trust proxy', trustProxySetting(config.trustProxy));
   // 2-4 run as one layer (middleware-series.ts: per layer, Express and the OTel instrumentation
   // charge every request). 2. Security headers first, so 404/413/429/500 and health responses carry
-  // them too. 3. Telemetry: request id, RED metrics, access log, per-request Sentry scope; before
+  // them too. 3. Telemetry: request id, RED metrics, access log; before
   // anything that can reject, so rejections are measured and logged like any other response.
   // 4. Once draining, ask keep-alive clients to reconnect (to an instance that is not leaving); then
   // recent latency, and CORS.
-  const sentryScope = sentryRequestScope();
   app.use(
     middlewareSeries([
       securityHeaders({ hsts: config.isProduction }),
       requestId(),
       httpMetrics(deps.metrics),
       accessLog(deps.logger),
-      ...(sentryScope ? [sentryScope] : []),
       (_req, res, next) => {
         if (deps.lifecycle.draining) res.setHeader('Connection', 'close');
         next();
@@ -91,6 +89,7 @@ export function createApp(deps: Dependencies): Express {
   }
 
   app.use(notFoundHandler());
+  app.use(rememberFailedRequest());
   app.use(
     problemHandler({
       logger: deps.logger,

@@ -100,8 +100,8 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
 
     // An unexpected error: problem+json traceId and the Sentry event name the same trace.
     const errParent = hexId(8);
-    const errRes = await fetch(`${svc.url}/api/debug/error`, {
-      headers: { traceparent: `00-${traceId}-${errParent}-01` },
+    const errRes = await fetch(`${svc.url}/api/debug/error?page=2`, {
+      headers: { traceparent: `00-${traceId}-${errParent}-01`, 'x-request-id': 'req-headline-err' },
     });
     assert.equal(errRes.status, 500);
     const problem = (await errRes.json()) as { traceId?: string };
@@ -116,6 +116,13 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
     assert.equal(ctx?.span_id, errServer.spanId);
     assert.equal(event.environment, 'test');
     assert.equal(event.release, 'items-api@9.8.7');
+    // The request it came from, without its query (set when the error was reported).
+    assert.deepEqual(event.tags, {
+      request_id: 'req-headline-err',
+      'http.route': '/api/debug/error',
+      'http.request.method': 'GET',
+      'url.path': '/api/debug/error',
+    });
 
     // Neither the exporters' nor Sentry's own HTTP calls became spans.
     assert.deepEqual(

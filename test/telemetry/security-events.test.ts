@@ -1,5 +1,5 @@
-// A security event is counted, logged (warn, with the trace), added to the span, and kept as a
-// Sentry breadcrumb for its own request only.
+// A security event is counted, logged (warn, with the trace), added to the span, and carried as a
+// Sentry breadcrumb by an error event of its own request only.
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { startOtlpReceiver } from '../support/otlp-receiver.ts';
@@ -53,6 +53,21 @@ test("when one request records a security event and another fails, then the fail
   assert.deepEqual(
     crumbs.filter((b) => b.category === 'security'),
     [],
+  );
+  assert.equal(await svc.stop(), 0);
+});
+
+test("when a request records a security event and then fails, then the failure's Sentry event carries it as a breadcrumb", async (t) => {
+  const sentry = await startSentryReceiver();
+  t.after(() => sentry.close());
+  const svc = await startServiceProcess(t, { SENTRY_DSN: sentry.dsn, CORS_ORIGINS: 'https://app.example' });
+  const res = await fetch(`${svc.url}/api/debug/error`, { headers: { origin: 'https://evil.example' } });
+  assert.equal(res.status, 500);
+  const event = await sentry.waitForEvent(() => true);
+  const crumbs = (event.breadcrumbs as { category?: string; message?: string; data?: unknown }[]) ?? [];
+  assert.deepEqual(
+    crumbs.filter((b) => b.category === 'security').map((b) => [b.message, b.data]),
+    [['cors_rejected', { origin: 'https://evil.example', method: 'GET', preflight: false }]],
   );
   assert.equal(await svc.stop(), 0);
 });

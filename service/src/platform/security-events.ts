@@ -1,6 +1,6 @@
-// The one path for security-relevant rejections: counts, logs, adds a span event and a Sentry breadcrumb.
+// The one path for security-relevant rejections: counts, logs and adds a span event (which a Sentry
+// event of the same request carries as a breadcrumb, error-reporting.ts).
 import { trace } from '@opentelemetry/api';
-import * as Sentry from '@sentry/node';
 import type { Logger } from './logger.ts';
 import type { Metrics, SecurityEventType } from './metrics.ts';
 
@@ -30,13 +30,6 @@ export function createSecurityEvents(deps: { metrics: Metrics; logger: Logger })
       deps.metrics.securityEvents.inc({ type });
       log.warn({ event: type, details: safe }, 'security event');
       trace.getActiveSpan()?.addEvent(`security.${type}`, safe);
-      Sentry.addBreadcrumb({
-        category: 'security',
-        type: 'default',
-        level: 'warning',
-        message: type,
-        data: safe,
-      });
     },
   };
 }

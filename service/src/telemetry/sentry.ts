@@ -1,7 +1,9 @@
 // Sentry error reporting, on only with SENTRY_DSN. It joins the OpenTelemetry set-up rather than
-// competing with it: no Sentry tracing, no Sentry HTTP wrapping; events borrow the active OTel span ids.
+// competing with it: no Sentry tracing, no Sentry HTTP wrapping, no per-request scope; events borrow
+// the active OTel span ids, and the request's context is added when an error is reported.
 // @see https://docs.sentry.io/platforms/javascript/guides/node/configuration/options/
 import * as Sentry from '@sentry/node';
+import type { ErrorContext } from '../platform/telemetry-handle.ts';
 
 export interface SentryOptions {
   readonly dsn: string;
@@ -21,6 +23,10 @@ function scrub<T extends Sentry.Event>(event: T): T {
 export function startSentry(opts: SentryOptions): void {
   Sentry.init({
     dsn: opts.dsn,
+    // Sentry would rewrite Express, its router, ioredis and pg as they load, so that they publish
+    // diagnostics-channel events on every call for its tracing integrations; with none of those
+    // here, that is work on every request for nobody.
+    enableRuntimeChannelInjection: false,
     environment: opts.environment,
     release: opts.release,
     // Sentry 11 replaced sendDefaultPii with per-category switches: collect none of them.
@@ -54,8 +60,18 @@ export function startSentry(opts: SentryOptions): void {
   });
 }
 
-export const captureException = (err: unknown): void => {
-  Sentry.captureException(err);
+/** The request's context is set on a scope made for this event alone, when the error is reported. */
+export const captureException = (err: unknown, context?: ErrorContext): void => {
+  if (context === undefined) {
+    Sentry.captureException(err);
+    return;
+  }
+  Sentry.withScope((scope) => {
+    scope.setTags(context.tags);
+    for (const b of context.breadcrumbs)
+      scope.addBreadcrumb({ type: 'default', level: 'warning', ...b, data: { ...b.data } });
+    Sentry.captureException(err);
+  });
 };
 export const flushSentry = async (timeoutMs: number): Promise<void> => {
   await Sentry.flush(timeoutMs);
