@@ -129,15 +129,13 @@ export function deployment() {
                 capabilities: { drop: ['ALL'] },
                 seccompProfile: { type: 'RuntimeDefault' },
               },
-              volumeMounts: [
-                // The only place the process may write (os.tmpdir()); items live in PostgreSQL.
-                { name: 'tmp', mountPath: '/tmp' },
-                { name: 'db-password', mountPath: DB_PASSWORD_DIR, readOnly: true },
-              ],
+              // No writable volume at all: items live in PostgreSQL, logs go to stdout, telemetry over
+              // the network, and test/deploy/pod.test.ts runs the image command on a read-only root with
+              // nothing writable. A library that writes to os.tmpdir() needs an emptyDir on /tmp here.
+              volumeMounts: [{ name: 'db-password', mountPath: DB_PASSWORD_DIR, readOnly: true }],
             },
           ],
           volumes: [
-            { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
             {
               name: 'db-password',
               secret: {

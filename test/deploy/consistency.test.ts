@@ -1,7 +1,7 @@
 // The Kubernetes base keeps the service's promises: read from the committed YAML and checked against
 // the service itself (config.ts, its probe and metrics endpoints over real HTTP, the rule files).
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -10,7 +10,15 @@ import { parse } from 'yaml';
 import { type Config, loadConfig } from '../../service/src/config.ts';
 import { startTestService } from '../../service/test/helpers.ts';
 import { knownEnvironmentVariables } from '../support/known-env.ts';
-import { appliedObjects, imageEnvironment, type K8sObject, only, ROOT, readManifest } from './support.ts';
+import {
+  appliedObjects,
+  configMapEnvironment,
+  type K8sObject,
+  only,
+  podEnvironment,
+  ROOT,
+  readManifest,
+} from './support.ts';
 
 const objects = appliedObjects();
 const deployment = only(objects, 'Deployment');
@@ -24,69 +32,11 @@ const [secretExample] = readManifest('secret.example.yaml');
 /** Kubelet and the process must agree: the process forces its own exit this long before SIGKILL. */
 const MIN_GRACE_MARGIN_SECONDS = 5;
 
-/** Values for the Secret's keys, shaped like real ones (config.ts checks lengths and URLs). */
-const SECRET_VALUES: Readonly<Record<string, string>> = {
-  API_TOKENS: 'k8s-test-api-token-0123456789abcdef',
-  ADMIN_TOKEN: 'k8s-test-admin-token-0123456789abcdef0123',
-  SENTRY_DSN: 'http://public@127.0.0.1:9/1',
-  DATABASE_PASSWORD: 'k8s-test-database-password',
-};
-
 const containerPort = (name: string): number => {
   const p = container.ports.find((x: { name: string }) => x.name === name);
   assert.ok(p, `the container has no port named ${name}`);
   return p.containerPort;
 };
-
-/** The ConfigMap data the container takes through envFrom. */
-function configMapEnvironment(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const from of container.envFrom ?? []) {
-    const name = from.configMapRef?.name;
-    assert.ok(name, 'envFrom other than a ConfigMap');
-    const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name);
-    assert.ok(cm, `envFrom names ConfigMap ${name}, which the base does not contain`);
-    Object.assign(env, cm.data);
-  }
-  return env;
-}
-
-/** The files the pod's Secret volumes provide, by path in the container, as `secretName/key`. */
-function mountedSecretFiles(): Map<string, string> {
-  const files = new Map<string, string>();
-  for (const m of container.volumeMounts ?? []) {
-    const secret = pod.volumes.find((v: K8sObject) => v.name === m.name)?.secret;
-    if (!secret) continue;
-    for (const item of secret.items ?? [])
-      files.set(`${m.mountPath}/${item.path}`, `${secret.secretName}/${item.key}`);
-  }
-  return files;
-}
-
-/**
- * The environment the process sees in the pod: the image's ENV, then the ConfigMap, then `env`
- * (secret references resolved to test values). Files named by *_FILE variables are written to a
- * temporary directory standing in for the Secret volume.
- */
-function podEnvironment(dir: string): Record<string, string> {
-  const env: Record<string, string> = { ...imageEnvironment(), ...configMapEnvironment() };
-  for (const e of container.env ?? []) {
-    if (e.value !== undefined) env[e.name] = e.value;
-    const ref = e.valueFrom?.secretKeyRef;
-    if (ref) env[e.name] = SECRET_VALUES[ref.key] ?? assert.fail(`no test value for Secret key ${ref.key}`);
-  }
-  const mounted = mountedSecretFiles();
-  for (const [name, value] of Object.entries(env)) {
-    if (!name.endsWith('_FILE')) continue;
-    const source = mounted.get(value);
-    assert.ok(source, `${name}=${value} is not a file any Secret volume provides`);
-    const key = source.split('/')[1] ?? '';
-    const file = join(dir, name);
-    writeFileSync(file, SECRET_VALUES[key] ?? assert.fail(`no test value for Secret key ${key}`));
-    env[name] = file;
-  }
-  return env;
-}
 
 function podConfig(t: { after(fn: () => void): void }): Config {
   const dir = mkdtempSync(join(tmpdir(), 'k8s-pod-'));

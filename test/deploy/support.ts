@@ -1,6 +1,7 @@
 // Reads the committed manifests under deploy/kubernetes the way kubectl would, and finds each
 // object's typed model (whose validate() checks it against the Kubernetes or CRD OpenAPI schema).
-import { readFileSync } from 'node:fs';
+import { strict as assert } from 'node:assert';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   PrometheusRule,
@@ -85,6 +86,69 @@ export function imageEnvironment(): Record<string, string> {
     if (!m?.[1]) continue;
     for (const [, k, v] of m[1].matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)/g))
       if (k !== undefined && v !== undefined) env[k] = v.replace(/^"(.*)"$/, '$1');
+  }
+  return env;
+}
+
+/** Values for the Secret's keys, shaped like real ones (config.ts checks lengths and URLs). */
+export const SECRET_VALUES: Readonly<Record<string, string>> = {
+  API_TOKENS: 'k8s-test-api-token-0123456789abcdef',
+  ADMIN_TOKEN: 'k8s-test-admin-token-0123456789abcdef0123',
+  SENTRY_DSN: 'http://public@127.0.0.1:9/1',
+  DATABASE_PASSWORD: 'k8s-test-database-password',
+};
+
+/** The ConfigMap data the container takes through envFrom. */
+export function configMapEnvironment(): Record<string, string> {
+  const objects = appliedObjects();
+  const container = only(objects, 'Deployment').spec.template.spec.containers[0];
+  const env: Record<string, string> = {};
+  for (const from of container.envFrom ?? []) {
+    const name = from.configMapRef?.name;
+    assert.ok(name, 'envFrom other than a ConfigMap');
+    const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name);
+    assert.ok(cm, `envFrom names ConfigMap ${name}, which the base does not contain`);
+    Object.assign(env, cm.data);
+  }
+  return env;
+}
+
+/** The files the pod's Secret volumes provide, by path in the container, as `secretName/key`. */
+function mountedSecretFiles(): Map<string, string> {
+  const pod = only(appliedObjects(), 'Deployment').spec.template.spec;
+  const container = pod.containers[0];
+  const files = new Map<string, string>();
+  for (const m of container.volumeMounts ?? []) {
+    const secret = pod.volumes.find((v: K8sObject) => v.name === m.name)?.secret;
+    if (!secret) continue;
+    for (const item of secret.items ?? [])
+      files.set(`${m.mountPath}/${item.path}`, `${secret.secretName}/${item.key}`);
+  }
+  return files;
+}
+
+/**
+ * The environment the process sees in the pod: the image's ENV, then the ConfigMap, then `env`
+ * (secret references resolved to test values). Files named by *_FILE variables are written to a
+ * temporary directory standing in for the Secret volume.
+ */
+export function podEnvironment(dir: string): Record<string, string> {
+  const container = only(appliedObjects(), 'Deployment').spec.template.spec.containers[0];
+  const env: Record<string, string> = { ...imageEnvironment(), ...configMapEnvironment() };
+  for (const e of container.env ?? []) {
+    if (e.value !== undefined) env[e.name] = e.value;
+    const ref = e.valueFrom?.secretKeyRef;
+    if (ref) env[e.name] = SECRET_VALUES[ref.key] ?? assert.fail(`no test value for Secret key ${ref.key}`);
+  }
+  const mounted = mountedSecretFiles();
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.endsWith('_FILE')) continue;
+    const source = mounted.get(value);
+    assert.ok(source, `${name}=${value} is not a file any Secret volume provides`);
+    const key = source.split('/')[1] ?? '';
+    const file = join(dir, name);
+    writeFileSync(file, SECRET_VALUES[key] ?? assert.fail(`no test value for Secret key ${key}`));
+    env[name] = file;
   }
   return env;
 }
