@@ -21,6 +21,7 @@ import {
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION, ATTR_URL_QUERY } from '@opentelemetry/semantic-conventions';
+import { PACKAGE_VERSION } from '../package-info.ts';
 import { type LogRecordSink, TELEMETRY_HANDLE, type TelemetryHandle } from '../platform/telemetry-handle.ts';
 import { isProbeRequest, redactQuery } from './http-filters.ts';
 import type { LogRecordsWorkerOptions } from './log-records-worker.ts';
@@ -84,7 +85,7 @@ function withTimeout(work: Promise<unknown>, timeoutMs: number): Promise<void> {
 export function startTelemetry(env: Env = process.env): TelemetryHandle {
   const sentryDsn = str(env, 'SENTRY_DSN');
   const serviceName = str(env, 'OTEL_SERVICE_NAME') ?? DEFAULT_SERVICE_NAME;
-  const version = str(env, 'SERVICE_VERSION') ?? str(env, 'npm_package_version') ?? '0.0.0';
+  const version = str(env, 'SERVICE_VERSION') ?? PACKAGE_VERSION;
   const environment = str(env, 'NODE_ENV') ?? 'development';
   if (sentryDsn) startSentry({ dsn: sentryDsn, environment, release: `${serviceName}@${version}` });
 
