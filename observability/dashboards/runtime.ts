@@ -14,14 +14,30 @@ export function runtime() {
     .withPanel(
       withTargets(
         timeseries(
-          'Event-loop delay',
-          'How long callbacks wait for the event loop (alert EventLoopLagHigh above 200 ms p99).',
+          'Event-loop delay beyond the sampling interval',
+          'How late the event loop ran its timers, beyond the 20 ms sampling interval (0 when idle), between two scrapes; alert EventLoopLagHigh above 200 ms p99.',
           's',
         ),
         [
-          prom(`max by (instance) (nodejs_eventloop_lag_p50_seconds{${SEL}})`, 'p50 {{instance}}'),
-          prom(`max by (instance) (nodejs_eventloop_lag_p99_seconds{${SEL}})`, 'p99 {{instance}}'),
+          prom(
+            `max by (instance) (nodejs_eventloop_delay_beyond_interval_p50_seconds{${SEL}})`,
+            'p50 {{instance}}',
+          ),
+          prom(
+            `max by (instance) (nodejs_eventloop_delay_beyond_interval_p99_seconds{${SEL}})`,
+            'p99 {{instance}}',
+          ),
         ],
+      ),
+    )
+    .withPanel(
+      withTargets(
+        timeseries(
+          'Event-loop utilisation',
+          'Share of the time the event loop ran callbacks (performance.eventLoopUtilization), between two scrapes: 0 idle, 1 saturated.',
+          'percentunit',
+        ).max(1),
+        [prom(`max by (instance) (nodejs_eventloop_utilization_ratio{${SEL}})`, '{{instance}}')],
       ),
     )
     .withPanel(

@@ -1,7 +1,8 @@
 // Recent request rate and latency percentiles for /api/health/performance, kept in per-minute
 // HDR histograms from node:perf_hooks (native, fixed memory) rather than a hand-written reservoir.
-import { createHistogram, monitorEventLoopDelay, type RecordableHistogram } from 'node:perf_hooks';
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import type { RequestHandler } from 'express';
+import { createEventLoopWindow, type EventLoopReading } from '../event-loop.ts';
 
 const WINDOW_MINUTES = 5;
 const MINUTE_MS = 60_000;
@@ -19,7 +20,8 @@ export interface RequestStats {
   summary(minutes: number): LatencySummary;
   /** Responses finished since start. */
   total(): number;
-  eventLoopDelayMs(): { p50: number; p99: number; max: number };
+  /** Event-loop delay beyond the sampling interval and utilisation, over the last minute or less. */
+  eventLoop(): EventLoopReading;
   close(): void;
 }
 
@@ -34,8 +36,10 @@ export function createRequestStats(): RequestStats {
   );
   const startedAt = Date.now();
   let total = 0;
-  const loop = monitorEventLoopDelay({ resolution: 20 });
-  loop.enable();
+  // The view shows the present, not the average since start: the window restarts every minute.
+  const loop = createEventLoopWindow();
+  const restartLoop = setInterval(() => loop.restart(), MINUTE_MS);
+  restartLoop.unref();
 
   const slotFor = (minute: number) => {
     const s = slots[minute % slots.length] as (typeof slots)[number];
@@ -75,12 +79,10 @@ export function createRequestStats(): RequestStats {
         p99Ms: ms(99),
       };
     },
-    eventLoopDelayMs() {
-      const ms = (ns: number) => Math.round(ns / 10_000) / 100;
-      return { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max) };
-    },
+    eventLoop: () => loop.read(),
     close() {
-      loop.disable();
+      clearInterval(restartLoop);
+      loop.close();
     },
   };
 }

@@ -1,0 +1,63 @@
+// Event-loop health as operators should read it: delay beyond the sampling interval, and utilisation.
+// monitorEventLoopDelay samples with a repeating timer and records the time between two firings, so
+// every sample includes the timer's own interval: an idle process reads the interval (20 ms here,
+// 10 ms in prom-client's nodejs_eventloop_lag_p*_seconds) as if it were delay. This module takes the
+// interval out, and adds performance.eventLoopUtilization (the share of time the loop was busy).
+// @see https://nodejs.org/api/perf_hooks.html#perf_hooksmonitoreventloopdelayoptions
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+
+/** The delay histogram's sampling interval (monitorEventLoopDelay `resolution`), in milliseconds. */
+export const SAMPLING_INTERVAL_MS = 20;
+
+export interface EventLoopReading {
+  /** How long the loop's timers fired late, beyond the sampling interval, in ms: ~0 when idle. */
+  readonly delayBeyondIntervalMs: { readonly p50: number; readonly p99: number; readonly max: number };
+  /** Share of the window the loop spent running callbacks, 0..1 (~0 when idle, 1 when blocked). */
+  readonly utilization: number;
+  /** Seconds the figures cover (since the window was last restarted). */
+  readonly windowSeconds: number;
+}
+
+export interface EventLoopWindow {
+  read(): EventLoopReading;
+  /** Starts a new window: later readings cover only what happens from now on. */
+  restart(): void;
+  close(): void;
+}
+
+const NS_PER_MS = 1e6;
+
+export function createEventLoopWindow(intervalMs = SAMPLING_INTERVAL_MS): EventLoopWindow {
+  const histogram = monitorEventLoopDelay({ resolution: intervalMs });
+  histogram.enable();
+  let startedAt = performance.now();
+  let eluAtStart = performance.eventLoopUtilization();
+  // A sample is interval + delay; percentiles of (sample - interval) are the sample percentiles minus it.
+  const beyond = (ns: number) => Math.max(0, Math.round((ns / NS_PER_MS - intervalMs) * 100) / 100);
+  return {
+    read() {
+      const empty = histogram.count === 0;
+      return {
+        delayBeyondIntervalMs: {
+          p50: empty ? 0 : beyond(histogram.percentile(50)),
+          p99: empty ? 0 : beyond(histogram.percentile(99)),
+          max: empty ? 0 : beyond(histogram.max),
+        },
+        utilization:
+          Math.round(
+            performance.eventLoopUtilization(performance.eventLoopUtilization(), eluAtStart).utilization *
+              1000,
+          ) / 1000,
+        windowSeconds: Math.round(performance.now() - startedAt) / 1000,
+      };
+    },
+    restart() {
+      histogram.reset();
+      startedAt = performance.now();
+      eluAtStart = performance.eventLoopUtilization();
+    },
+    close() {
+      histogram.disable();
+    },
+  };
+}
