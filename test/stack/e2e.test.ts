@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startOtlpReceiver } from '../support/otlp-receiver.ts';
+import { createTestDatabase } from '../support/postgres.ts';
 import { startRedis } from '../support/redis-server.ts';
 import { startServiceProcess } from '../support/service-process.ts';
 import { dashboardTargets, loadDashboards, type PanelTarget } from './support/dashboards.ts';
@@ -74,6 +75,8 @@ test('when the service runs under a traffic mix and a real Prometheus scrapes it
     HOST: '127.0.0.1',
     METRICS_HOST: '127.0.0.1',
     REDIS_URL: redis.url,
+    // PostgreSQL, as in compose: the pool panel and the database panels get data.
+    DATABASE_URL: (await createTestDatabase(t)).url,
     API_TOKENS: E2E_API_TOKEN,
     ADMIN_TOKEN: E2E_ADMIN_TOKEN,
     CORS_ORIGINS: ALLOWED_ORIGIN,
