@@ -1,12 +1,13 @@
 // The committed Kubernetes base is exactly what deploy/src generates, every object in it validates
-// against its OpenAPI schema (Kubernetes 1.36 / prometheus-operator 0.90 models), and kustomize
-// builds it.
+// against its OpenAPI schema (Kubernetes 1.36 / prometheus-operator 0.90 models) and, for built-in kinds,
+// against the Kubernetes 1.31 API types (the oldest version supported); kustomize builds it.
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
+import { stringify } from 'yaml';
 import { files, RESOURCES, SECRET_EXAMPLE } from '../../deploy/src/index.ts';
 import {
   appliedObjects,
@@ -80,6 +81,43 @@ test('when the kustomization is read, then it lists every generated resource and
       /replace-with|public-key@o0\./,
       'the example carries a value that looks real',
     );
+});
+
+const SCHEMA_1_31 = join(ROOT, 'scripts', 'k8s-schema-1.31.sh');
+
+/** Runs the Kubernetes 1.31 API-type check (scripts/k8s-schema-1.31.sh) on a YAML stream. */
+function checkAgainst131(stream: string) {
+  // A cold build of the checker takes a minute or two; CI builds it before the tests.
+  return spawnSync(SCHEMA_1_31, [], { input: stream, encoding: 'utf8', timeout: 280_000 });
+}
+
+test('when the built-in objects are decoded into the Kubernetes 1.31 API types, then none has an unknown field or a wrong type', () => {
+  const stream = [...kustomizationResources(), SECRET_EXAMPLE]
+    .map((f) => readFileSync(join(K8S_DIR, f), 'utf8'))
+    .join('---\n');
+  const r = checkAgainst131(stream);
+  assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+  assert.match(
+    r.stdout,
+    /checked (\d+) objects against k8s\.io\/api v0\.31\.\d+, 3 custom resources .*, 0 failed/,
+  );
+  const checked = Number(/checked (\d+)/.exec(r.stdout)?.[1]);
+  const builtIn = [...appliedObjects(), ...readManifest(SECRET_EXAMPLE)].filter(
+    (o) => !o.apiVersion.startsWith('monitoring.coreos.com/'),
+  );
+  assert.equal(checked, builtIn.length);
+});
+
+test('when an object uses a field Kubernetes 1.31 does not know, then the 1.31 check refuses it though the newer schemas accept it', () => {
+  // hostnameOverride arrived in Kubernetes 1.34: the models' 1.36 schema takes it, a 1.31 API server would not.
+  const d = structuredClone(readManifest('deployment.yaml')[0] as K8sObject);
+  d.spec.template.spec.hostnameOverride = 'api';
+  const Model = MODELS['apps/v1/Deployment'];
+  assert.ok(Model);
+  assert.doesNotThrow(() => new Model(d).validate());
+  const r = checkAgainst131(stringify(d));
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /unknown field "hostnameOverride"/);
 });
 
 /** `kubectl kustomize` (built-in kustomize) or a standalone `kustomize`, whichever is installed. */
