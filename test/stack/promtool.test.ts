@@ -1,4 +1,5 @@
-// The Prometheus configuration, recording/alert rules and their unit tests, checked by the real promtool.
+// The Prometheus configuration, recording/alert rules and their unit tests, checked by the real promtool
+// (Prometheus 3's, built by scripts/stack-binaries.sh at the compose image's release).
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -6,13 +7,14 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
+import { stackBinaries } from '../support/stack-binaries.ts';
 import { PROMETHEUS_DIR } from './support/paths.ts';
 
 const run = promisify(execFile);
 
 async function promtool(...args: string[]): Promise<string> {
   try {
-    const { stdout, stderr } = await run('promtool', args, { cwd: PROMETHEUS_DIR });
+    const { stdout, stderr } = await run((await stackBinaries()).promtool, args, { cwd: PROMETHEUS_DIR });
     return stdout + stderr;
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };

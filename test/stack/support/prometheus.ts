@@ -1,5 +1,6 @@
-// A real Prometheus for a test (Debian's `prometheus`): its config derived from the compose one, its
-// own TSDB in a temp dir, stopped in t.after; plus the few HTTP API calls the stack tests make.
+// A real Prometheus for a test (Prometheus 3, built by scripts/stack-binaries.sh at the compose image's
+// release): its config derived from the compose one, its own TSDB in a temp dir, stopped in t.after;
+// plus the few HTTP API calls the stack tests make.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
 import { freePort } from '../../support/process.ts';
+import { stackBinaries } from '../../support/stack-binaries.ts';
 import { PROMETHEUS_DIR } from './paths.ts';
 
 export const JOB = 'items-api';
@@ -95,8 +97,9 @@ export async function startPrometheus(t: TestContext, config: PromConfig): Promi
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const output: string[] = [];
+  const { prometheus } = await stackBinaries();
   const child: ChildProcess = spawn(
-    'prometheus',
+    prometheus,
     [
       `--config.file=${configFile}`,
       `--storage.tsdb.path=${join(dir, 'data')}`,
