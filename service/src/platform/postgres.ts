@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { parseIntoClientConfig } from 'pg-connection-string';
 import type { DatabaseConfig } from '../config.ts';
 import { createInstrument, type Instrument, type QuerySpec } from './db-telemetry.ts';
 import { HttpProblem } from './errors.ts';
@@ -155,7 +156,9 @@ export function createPostgres({ config, metrics, logger, applicationName }: Pos
     ? async () => (await readFile(config.passwordFile as string, 'utf8')).replace(/\r?\n$/, '')
     : config.urlPassword;
   const connection = {
-    connectionString: config.url,
+    // Parsed here rather than passed as connectionString: pg lets a connectionString override every
+    // other field, the (empty) password included, so a password function would never be called.
+    ...parseIntoClientConfig(config.url),
     ...(password === undefined ? {} : { password }),
     application_name: applicationName,
     connectionTimeoutMillis: config.connectTimeoutMs,

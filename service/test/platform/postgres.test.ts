@@ -1,5 +1,9 @@
 // platform/postgres.ts on a real server: concurrent migrations, the readiness ping, and how failures map to HTTP.
 import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { createTestDatabase } from '../../../test/support/postgres.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -112,6 +116,58 @@ describe('postgres platform', () => {
       undefined,
       'undefined table is a bug: 500',
     );
+  });
+
+  test('when DATABASE_PASSWORD_FILE names a file, then each new connection sends its content (without the trailing newline) as the password, and a URL password is sent outside production', async (t) => {
+    // A stand-in server that asks for a cleartext password and records it: the machine's PostgreSQL
+    // trusts loopback, so it would accept any password and prove nothing.
+    const received: string[] = [];
+    const server = createServer((socket) => {
+      let buf = Buffer.alloc(0);
+      let startup = true;
+      socket.on('data', (chunk) => {
+        buf = Buffer.concat([buf, chunk]);
+        if (startup && buf.length >= 4 && buf.length >= buf.readInt32BE(0)) {
+          buf = buf.subarray(buf.readInt32BE(0));
+          startup = false;
+          const ask = Buffer.alloc(9);
+          ask.write('R', 0);
+          ask.writeInt32BE(8, 1);
+          ask.writeInt32BE(3, 5); // AuthenticationCleartextPassword
+          socket.write(ask);
+        }
+        if (!startup && buf.length >= 5 && buf.length >= 1 + buf.readInt32BE(1)) {
+          received.push(buf.subarray(5, buf.readInt32BE(1)).toString('utf8').replace(/\0$/, ''));
+          socket.destroy();
+        }
+      });
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const dir = mkdtempSync(join(tmpdir(), 'pg-password-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'password');
+    writeFileSync(file, 'from-the-file\n');
+    const { port } = server.address() as AddressInfo;
+    const { pg } = open(t, `postgresql://items@127.0.0.1:${port}/items`, {
+      DATABASE_PASSWORD_FILE: file,
+      DATABASE_CONNECT_TIMEOUT_MS: '1000',
+    });
+    await pg.start(postgresMigrations);
+    assert.deepEqual(received, ['from-the-file']);
+    // Rotated on disk: the next connection reads the new secret, no restart.
+    writeFileSync(file, 'rotated');
+    await pg.ping(500).catch(() => {});
+    await pg.start(postgresMigrations).catch(() => {});
+    assert.equal(received.at(-1), 'rotated');
+
+    // Outside production the password may come in the URL; it reaches the server the same way.
+    const fromUrl = open(t, `postgresql://items:from%40the-url@127.0.0.1:${port}/items`, {
+      DATABASE_CONNECT_TIMEOUT_MS: '1000',
+    });
+    await fromUrl.pg.start(postgresMigrations);
+    assert.equal(received.at(-1), 'from@the-url');
   });
 
   test('when db.namespace is derived from a URL, then it is the database name only', () => {
