@@ -195,6 +195,22 @@ test('when the NetworkPolicy is read, then it admits the named ports and lets th
   }
 });
 
+test('when the autoscaler reaches its maximum, then every pod’s pool together stays within PostgreSQL’s default connection limit', (t) => {
+  // max_connections defaults to 100, 3 of them reserved for superusers; leave room for migrations,
+  // a rolling update's surge pod and a human with psql.
+  const POSTGRES_CONNECTION_BUDGET = 80;
+  const hpa = only(objects, 'HorizontalPodAutoscaler');
+  const config = podConfig(t);
+  assert.equal(config.database.kind, 'postgresql');
+  const poolMax = config.database.kind === 'postgresql' ? config.database.poolMax : 0;
+  const surge = deployment.spec.strategy.rollingUpdate.maxSurge;
+  const connections = (hpa.spec.maxReplicas + surge) * poolMax;
+  assert.ok(
+    connections <= POSTGRES_CONNECTION_BUDGET,
+    `${hpa.spec.maxReplicas} + ${surge} pods x DATABASE_POOL_MAX ${poolMax} = ${connections} connections`,
+  );
+});
+
 test('when the Deployment reads its Secret, then every key it uses is in secret.example.yaml', () => {
   assert.ok(secretExample);
   const keys = new Set(Object.keys(secretExample.stringData));
