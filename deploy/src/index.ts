@@ -34,7 +34,7 @@ export const RESOURCES: Readonly<Record<string, Objects>> = {
 /** The Secret's shape with placeholder values; deliberately not a kustomization resource. */
 export const SECRET_EXAMPLE = 'secret.example.yaml';
 
-function secretExample() {
+export function secretExample() {
   return new Secret({
     metadata: { name: SECRET_NAME, labels: { ...LABELS } },
     type: 'Opaque',
@@ -54,7 +54,9 @@ export function toYaml(object: Model<unknown>): string {
   return stringify(object.toJSON(), { lineWidth: 0 });
 }
 
+// Nothing is written that fails its schema: `npm run k8s` stops with the model's validation error.
 function documents(objects: readonly Model<unknown>[]): string {
+  for (const o of objects) o.validate();
   return objects.map(toYaml).join('---\n');
 }
 
@@ -86,5 +88,3 @@ export function renderStream(): string {
     .map((build) => documents(build()))
     .join('---\n');
 }
-
-export { secretExample };
