@@ -97,13 +97,15 @@ test('when otelcol validates the config file, then it accepts it, and it refuses
 });
 
 test('when a request goes through the service, the real collector and Prometheus 3, then its span reaches the Tempo stand-in, its access log the Loki stand-in, and its exemplar carries the same trace id', async (t) => {
-  const config = readYaml(COLLECTOR_CONFIG);
-  for (const signal of ['traces', 'logs']) {
-    const p = config.service.pipelines[signal];
-    assert.ok(p, `no ${signal} pipeline`);
-    // memory_limiter first: it must refuse data before anything else buffers it.
-    assert.deepEqual(p.processors, ['memory_limiter', 'batch'], `${signal} processors`);
-  }
+  await t.test('then the config’s traces and logs pipelines run memory_limiter, then batch', () => {
+    const config = readYaml(COLLECTOR_CONFIG);
+    for (const signal of ['traces', 'logs']) {
+      const p = config.service.pipelines[signal];
+      assert.ok(p, `no ${signal} pipeline`);
+      // memory_limiter first: it must refuse data before anything else buffers it.
+      assert.deepEqual(p.processors, ['memory_limiter', 'batch'], `${signal} processors`);
+    }
+  });
 
   const tempo = await startOtlpGrpcReceiver();
   t.after(() => tempo.close());

@@ -1,7 +1,8 @@
-// The end-to-end proof of the stack: a real service, a real Redis and a real Prometheus loaded with the
-// project's own rules and (almost) the compose scrape config, under a traffic mix. Then every Prometheus
-// query of every dashboard panel and every recording rule must return data, and the exemplars Prometheus
-// stored must point at traces the service really exported.
+// The end-to-end proof of the stack: a real service, a real Redis, a real Prometheus 3 loaded with the
+// project's own rules and (almost) the compose scrape config, and the real collector on the compose
+// config exporting to stand-ins for Tempo (OTLP/gRPC) and Loki (OTLP/HTTP), under a traffic mix. Then
+// every Prometheus query of every dashboard panel and every recording rule must return data, and the
+// exemplars Prometheus stored must point at traces that came out of the collector.
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -10,8 +11,10 @@ import { startOtlpReceiver } from '../support/otlp-receiver.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { startRedis } from '../support/redis-server.ts';
 import { startServiceProcess } from '../support/service-process.ts';
+import { startCollector } from './support/collector.ts';
 import { dashboardTargets, loadDashboards, type PanelTarget } from './support/dashboards.ts';
 import { interpolate } from './support/grafana-variables.ts';
+import { startOtlpGrpcReceiver } from './support/otlp-grpc-receiver.ts';
 import { ROOT } from './support/paths.ts';
 import {
   composePrometheusConfig,
@@ -68,8 +71,16 @@ test('when the service runs under a traffic mix and a real Prometheus scrapes it
     },
   );
 
-  const [redis, receiver] = await Promise.all([startRedis(t), startOtlpReceiver()]);
-  t.after(() => receiver.close());
+  // Tempo and Loki stand-ins behind the real collector: what the service exports reaches them only
+  // through the collector's pipelines, as in compose.
+  const [redis, tempo, loki] = await Promise.all([
+    startRedis(t),
+    startOtlpGrpcReceiver(),
+    startOtlpReceiver({ pathPrefix: '/otlp' }),
+  ]);
+  t.after(() => tempo.close());
+  t.after(() => loki.close());
+  const collector = await startCollector(t, { tempo: tempo.endpoint, loki: `${loki.url}/otlp` });
   // The start command of the README and the Dockerfile, instrumentation first.
   const service = await startServiceProcess(t, {
     HOST: '127.0.0.1',
@@ -85,10 +96,10 @@ test('when the service runs under a traffic mix and a real Prometheus scrapes it
     RATE_LIMIT_API_POINTS: String(LIMITS.api),
     RATE_LIMIT_ADMIN_POINTS: String(LIMITS.admin),
     OTEL_SERVICE_NAME: JOB,
-    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_EXPORTER_OTLP_ENDPOINT: collector.otlpHttpUrl,
     // The SDK default (http/protobuf), as in the compose stack.
     OTEL_TRACES_SAMPLER: 'always_on',
-    // Export spans quickly, so the receiver has them by the time the exemplars are checked.
+    // Export spans quickly, so the stand-ins have them by the time the exemplars are checked.
     OTEL_BSP_SCHEDULE_DELAY: '200',
   });
   const prometheus = await startPrometheus(
@@ -153,14 +164,14 @@ test('when the service runs under a traffic mix and a real Prometheus scrapes it
     'when every Prometheus target of every dashboard panel runs with Grafana’s variables substituted, then each returns data',
     async () => {
       const failures: string[] = [];
-      const loki: PanelTarget[] = [];
+      const lokiTargets: PanelTarget[] = [];
       let checked = 0;
       for (const d of loadDashboards()) {
         for (const target of dashboardTargets(d)) {
           // No Loki runs here (the compose stack has one): its panels are listed, not queried, and chosen
           // by datasource type so a Prometheus panel can never slip into this list by mistake.
           if (target.datasourceType === 'loki') {
-            loki.push(target);
+            lokiTargets.push(target);
             continue;
           }
           assert.equal(
@@ -183,7 +194,7 @@ test('when the service runs under a traffic mix and a real Prometheus scrapes it
       }
       t.diagnostic(`dashboard queries checked: ${checked}`);
       t.diagnostic(
-        `Loki targets not run (no Loki here): ${loki.map((l) => `${l.dashboard} / ${l.panel}`).join('; ')}`,
+        `Loki targets not run (no Loki here): ${lokiTargets.map((l) => `${l.dashboard} / ${l.panel}`).join('; ')}`,
       );
       assert.ok(checked >= 40, `only ${checked} Prometheus targets found`);
       assert.equal(failures.length, 0, `panels without data:\n${failures.join('\n')}`);
@@ -191,7 +202,7 @@ test('when the service runs under a traffic mix and a real Prometheus scrapes it
   );
 
   await t.test(
-    'when Prometheus is asked for exemplars, then their trace ids are among the spans the OTLP receiver got',
+    'when Prometheus is asked for exemplars, then their trace ids are among the spans the collector delivered to the Tempo stand-in',
     async () => {
       const series = await prometheus.exemplars(
         `http_server_request_duration_seconds_bucket{job="${JOB}"}`,
@@ -203,33 +214,34 @@ test('when the service runs under a traffic mix and a real Prometheus scrapes it
       );
       assert.ok(traceIds.size > 0, `no exemplar with a trace_id (${series.length} series with exemplars)`);
       // The batch exporter sends every 200 ms; give it a moment rather than racing it.
-      const exported = () => new Set(receiver.spans.map((s) => s.traceId));
+      const exported = () => new Set(tempo.spans.map((s) => s.traceId));
       const deadline = Date.now() + 10_000;
       let missing = [...traceIds].filter((id) => !exported().has(id));
       while (missing.length > 0 && Date.now() < deadline) {
         await sleep(200);
         missing = [...traceIds].filter((id) => !exported().has(id));
       }
-      t.diagnostic(`exemplar trace ids: ${traceIds.size}; spans received: ${receiver.spans.length}`);
+      t.diagnostic(`exemplar trace ids: ${traceIds.size}; spans received: ${tempo.spans.length}`);
       assert.deepEqual(missing, [], `exemplar trace ids never exported as spans`);
     },
   );
 
-  // Loki cannot run here, but what the Loki panels and links rely on can be checked at the source: the
-  // collector turns the resource's service.name into the service_name label and keeps trace_id.
+  // Loki cannot run here, but what the Loki panels and links rely on can be checked where the collector
+  // delivers to it: Loki turns the resource's service.name into the service_name label and keeps the
+  // record's trace_id as structured metadata.
   await t.test(
-    'when the service’s log records reach the OTLP receiver, then request lines carry service.name and a trace_id among the exported spans',
+    'when the service’s log records reach the Loki stand-in through the collector, then request lines carry service.name and a trace_id among the exported spans',
     async () => {
-      const log = await receiver.waitForLog(
+      const log = await loki.waitForLog(
         (l) => l.traceId !== '' && l.resource['service.name'] === JOB,
         10_000,
       );
-      const traced = receiver.logs.filter((l) => l.traceId !== '');
-      const spanTraceIds = new Set(receiver.spans.map((s) => s.traceId));
+      const traced = loki.logs.filter((l) => l.traceId !== '');
+      const spanTraceIds = new Set(tempo.spans.map((s) => s.traceId));
       const orphans = traced
         .filter((l) => !spanTraceIds.has(l.traceId))
         .map((l) => `${l.traceId} ${String(l.body)}`);
-      t.diagnostic(`log records: ${receiver.logs.length}, with a trace_id: ${traced.length}`);
+      t.diagnostic(`log records: ${loki.logs.length}, with a trace_id: ${traced.length}`);
       assert.equal(log.resource['service.name'], JOB);
       assert.deepEqual(orphans, [], 'log lines whose trace was never exported');
     },

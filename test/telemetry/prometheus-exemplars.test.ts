@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { freePort } from '../support/process.ts';
 import { startServiceProcess } from '../support/service-process.ts';
+import { stackBinaries } from '../support/stack-binaries.ts';
 
 async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -31,7 +32,7 @@ test('when Prometheus scrapes the service, then it stores exemplars that carry t
     `global: { scrape_interval: 1s }\nscrape_configs:\n  - job_name: items\n    static_configs: [{ targets: ['${target}'] }]\n`,
   );
   const prom = spawn(
-    'prometheus',
+    (await stackBinaries()).prometheus,
     [
       `--config.file=${join(dir, 'prometheus.yml')}`,
       `--storage.tsdb.path=${join(dir, 'data')}`,

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { test } from 'node:test';
+import { stackBinaries } from '../../../test/support/stack-binaries.ts';
 import { startTestService } from '../helpers.ts';
 
 const KNOWN_METHODS = ['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'TRACE'];
@@ -109,8 +110,9 @@ test('when Prometheus lints the classic output, then promtool check metrics find
   const text = await res.text();
   assert.match(text, /^http_server_request_duration_seconds_bucket\{/m);
   assert.doesNotMatch(text, / # \{trace_id/, 'no exemplars in the classic format');
-  const lint = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-  assert.equal(lint.error, undefined, 'promtool is installed');
+  const { promtool } = await stackBinaries();
+  const lint = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  assert.equal(lint.error, undefined, 'promtool runs');
   assert.equal(`${lint.stdout}${lint.stderr}`.trim(), '');
   assert.equal(lint.status, 0);
 });
