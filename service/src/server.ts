@@ -5,8 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createDependencies, type Dependencies } from './dependencies.ts';
+import { clientErrorHandler, connectHandler } from './platform/client-error.ts';
 import { startMetricsServer } from './platform/metrics-server.ts';
 import { installFatalHandlers, installShutdown } from './platform/shutdown.ts';
+import { listenFailure, StartupError } from './platform/startup-error.ts';
 import { telemetryHandle } from './platform/telemetry-handle.ts';
 import { checkInstrumentation } from './telemetry/self-check.ts';
 
@@ -32,7 +34,7 @@ const urlOf = (server: Server) => {
 // - maxHeaderSize: 16 KiB, Node's default, stated so a change is a decision;
 // - connectionsCheckingInterval: how often Node enforces the two timeouts (default 30 s, which
 //   would let a slow client hold a socket up to 30 s past the headers timeout).
-function createHttpServer(config: Config, app: ReturnType<typeof createApp>): Server {
+function createHttpServer(config: Config, app: ReturnType<typeof createApp>, d: Dependencies): Server {
   const { http } = config;
   const server = createServer(
     {
@@ -40,21 +42,34 @@ function createHttpServer(config: Config, app: ReturnType<typeof createApp>): Se
       requestTimeout: http.requestTimeoutMs,
       keepAliveTimeout: http.keepAliveTimeoutMs,
       maxHeaderSize: http.maxHeaderBytes,
+      // Node would refuse these with bare 400/417 answers; request-conformance.ts refuses them as
+      // problem+json instead (checkExpectation below hands unmet expectations to the app).
+      requireHostHeader: false,
       connectionsCheckingInterval: Math.min(1_000, Math.max(100, Math.floor(http.headersTimeoutMs / 4))),
     },
     app,
   );
   server.keepAliveTimeout = http.keepAliveTimeoutMs;
+  // Bad header bytes, a head over maxHeaderSize, a request timeout: problem+json, a security event.
+  const clientErrors = { securityEvents: d.securityEvents, logger: d.logger, hsts: config.isProduction };
+  server.on('clientError', clientErrorHandler(clientErrors));
+  server.on('connect', connectHandler(clientErrors));
+  server.on('checkExpectation', app);
   return server;
 }
 
 export async function startService(config: Config, deps?: Dependencies): Promise<RunningService> {
   const d = deps ?? (await createDependencies(config));
   const app = createApp(d);
-  const server = createHttpServer(config, app);
+  const server = createHttpServer(config, app, d);
   server.listen(config.port, config.host);
-  await once(server, 'listening');
-  const metricsServer = await startMetricsServer(d.metrics, config.metrics);
+  await once(server, 'listening').catch((err: unknown) => {
+    throw listenFailure(err, { port: 'PORT', host: 'HOST' }, { host: config.host, port: config.port });
+  });
+  const metricsServer = await startMetricsServer(d.metrics, config.metrics).catch((err: unknown) => {
+    server.close();
+    throw listenFailure(err, { port: 'METRICS_PORT', host: 'METRICS_HOST' }, config.metrics);
+  });
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -85,7 +100,17 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const svc = await startService(config);
+  let svc: RunningService;
+  try {
+    svc = await startService(config);
+  } catch (err) {
+    // One line naming the variable to change; anything else is ours and keeps its stack trace.
+    if (err instanceof StartupError) {
+      process.stderr.write(`Refusing to start: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
   const log = svc.deps.logger;
   // Before "service listening" is announced: whoever starts the process may signal it as soon as it
   // reads that line (log lines leave the process the moment they are logged).

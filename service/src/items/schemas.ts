@@ -1,10 +1,12 @@
 // The shapes the items API accepts and returns.
 import { z } from 'zod';
+import { text } from '../platform/validation.ts';
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
 
-const name = z.string().trim().min(1, 'must be 1 to 200 characters').max(200, 'must be 1 to 200 characters');
+// Single-line text (platform/validation.ts): checked as sent, then trimmed.
+const name = text().trim().min(1, 'must be 1 to 200 characters').max(200, 'must be 1 to 200 characters');
 const quantity = z
   .number()
   .int('must be an integer')

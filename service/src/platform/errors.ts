@@ -2,11 +2,13 @@
 import { STATUS_CODES } from 'node:http';
 import { trace } from '@opentelemetry/api';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import type { z } from 'zod';
+import { ZodError, type z } from 'zod';
 import type { Logger } from './logger.ts';
 import type { SecurityEvents } from './security-events.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+/** The http-errors `type` json-body.ts gives a body that is not valid UTF-8. */
+export const TEXT_INVALID_TYPE = 'text.invalid';
 // Problem types are documented in docs/contract.md; "about:blank" means "the status code says it all".
 const PROBLEM_BASE = '/problems/';
 
@@ -53,11 +55,34 @@ export const problems = {
       detail,
       extensions: { errors },
     }),
-  malformedBody: () =>
+  malformedBody: (detail = 'The body is not valid JSON.') =>
+    new HttpProblem(400, { type: 'malformed-body', title: 'Malformed request body', detail }),
+  badPathEncoding: () =>
     new HttpProblem(400, {
-      type: 'malformed-body',
-      title: 'Malformed request body',
-      detail: 'The body is not valid JSON.',
+      type: 'bad-path-encoding',
+      title: 'Bad path encoding',
+      detail: 'The path contains a malformed percent-escape.',
+    }),
+  /** A string that is not well-formed Unicode, has control characters, or a body that is not UTF-8. */
+  invalidText: (errors: readonly FieldError[], detail = 'The request contains text that is not valid.') =>
+    new HttpProblem(400, {
+      type: 'invalid-text',
+      title: 'Invalid text',
+      detail,
+      ...(errors.length > 0 ? { extensions: { errors } } : {}),
+    }),
+  unsupportedEncoding: () =>
+    new HttpProblem(415, {
+      type: 'unsupported-encoding',
+      title: 'Unsupported Content-Encoding',
+      detail:
+        'The body must be sent with Content-Encoding identity, gzip, deflate, br or zstd (one of them).',
+    }),
+  unsupportedCharset: () =>
+    new HttpProblem(415, {
+      type: 'unsupported-media-type',
+      title: 'Unsupported Media Type',
+      detail: 'The request body must be application/json in UTF-8.',
     }),
   unsupportedMediaType: (expected: string) =>
     new HttpProblem(415, {
@@ -98,31 +123,88 @@ export interface ErrorHandlerDeps {
   readonly onUnexpectedError?: (err: unknown) => void;
 }
 
-interface BodyParserError {
-  readonly type?: string;
-  readonly status?: number;
-  readonly limit?: number;
+// What libraries attach to the errors they raise for a client's mistake: http-errors (body-parser,
+// raw-body) set `status`/`statusCode` and, for body-parser, a `type`; the router sets `status: 400`
+// on the URIError of a malformed percent-escape; zlib sets `code` on a corrupt compressed stream.
+interface LibraryError {
+  readonly type?: unknown;
+  readonly status?: unknown;
+  readonly statusCode?: unknown;
+  readonly code?: unknown;
+  readonly limit?: unknown;
+  readonly encoding?: unknown;
+  readonly charset?: unknown;
 }
 
-// body-parser signals its failures with a `type` string; map them to problems and security events.
-function fromBodyParser(err: BodyParserError, deps: ErrorHandlerDeps): HttpProblem | undefined {
-  switch (err.type) {
-    case 'entity.parse.failed':
-      deps.securityEvents.record('malformed_body');
-      return problems.malformedBody();
-    case 'entity.too.large':
-      deps.securityEvents.record('body_too_large', { limit: err.limit });
-      return problems.bodyTooLarge(err.limit ?? 0);
-    case 'encoding.unsupported':
-    case 'charset.unsupported':
-      deps.securityEvents.record('unsupported_media_type', { reason: err.type });
-      return new HttpProblem(415, {
-        type: 'unsupported-media-type',
-        detail: 'Unsupported content encoding or charset.',
-      });
-    default:
-      return undefined;
+// Decompression failures surface from raw-body as a 400 with zlib's code and no body-parser type.
+// zlib (Z_DATA_ERROR, Z_BUF_ERROR), brotli (ERR__ERROR_FORMAT_…, ERR_BROTLI_…) and zstd (ZSTD_error_…)
+// codes, as raw-body passes a decompression stream's error on.
+const isDecompressionError = (code: unknown) =>
+  typeof code === 'string' && /^(Z_|ERR_BROTLI|ERR__|ZSTD_|ERR_ZSTD)/.test(code);
+
+const clientStatus = (e: LibraryError): number | undefined => {
+  const status = typeof e.status === 'number' ? e.status : e.statusCode;
+  return typeof status === 'number' && Number.isInteger(status) && status >= 400 && status < 500
+    ? status
+    : undefined;
+};
+
+/**
+ * Maps an error a library raised for a client's mistake to its problem, and records the security
+ * event; undefined for anything else (ours: a 5xx). Never logs above warn, never reports to Sentry.
+ */
+export function clientProblem(
+  err: unknown,
+  deps: Pick<ErrorHandlerDeps, 'securityEvents'>,
+): HttpProblem | undefined {
+  if (err === null || typeof err !== 'object') return undefined;
+  const e = err as LibraryError;
+  const events = deps.securityEvents;
+  if (err instanceof ZodError) {
+    events.record('validation_failed', { where: 'unknown' });
+    return problems.validation(fieldErrors(err));
   }
+  const status = clientStatus(e);
+  if (status === undefined) return undefined;
+  if (err instanceof URIError) {
+    events.record('invalid_input', { reason: 'bad_path_encoding' });
+    return problems.badPathEncoding();
+  }
+  switch (e.type) {
+    case 'entity.parse.failed':
+      events.record('malformed_body', { reason: 'parse' });
+      return problems.malformedBody();
+    case 'entity.too.large': {
+      const limit = typeof e.limit === 'number' ? e.limit : 0;
+      events.record('body_too_large', { limit });
+      return problems.bodyTooLarge(limit);
+    }
+    case 'encoding.unsupported':
+      events.record('unsupported_media_type', { reason: e.type, encoding: String(e.encoding ?? '') });
+      return problems.unsupportedEncoding();
+    case 'charset.unsupported':
+      events.record('unsupported_media_type', { reason: e.type, charset: String(e.charset ?? '') });
+      return problems.unsupportedCharset();
+    case TEXT_INVALID_TYPE:
+      events.record('invalid_input', { reason: 'invalid_utf8' });
+      return problems.invalidText([], 'The body is not valid UTF-8.');
+    case 'request.aborted':
+      // The client went away mid-body: nobody reads the answer, and it is no attack.
+      return new HttpProblem(400, {
+        type: 'malformed-body',
+        title: 'Malformed request body',
+        detail: 'The request body ended early.',
+      });
+    case 'request.size.invalid':
+      events.record('malformed_body', { reason: 'length_mismatch' });
+      return problems.malformedBody('The body length does not match Content-Length.');
+  }
+  if (isDecompressionError(e.code)) {
+    events.record('malformed_body', { reason: 'decompression' });
+    return problems.malformedBody('The body could not be decompressed with its Content-Encoding.');
+  }
+  events.record('invalid_input', { reason: typeof e.type === 'string' ? e.type : `status_${status}` });
+  return new HttpProblem(status, { type: 'client-error' });
 }
 
 export function sendProblem(
@@ -156,7 +238,7 @@ export function problemHandler(deps: ErrorHandlerDeps): ErrorRequestHandler {
     const problem =
       err instanceof HttpProblem
         ? err
-        : (fromBodyParser((err ?? {}) as BodyParserError, deps) ?? internalError(err, deps, req.originalUrl));
+        : (clientProblem(err, deps) ?? internalError(err, deps, req.originalUrl));
     sendProblem(res, problem, req.originalUrl.split('?')[0] ?? '/');
   };
 }

@@ -1,0 +1,56 @@
+// Every counterexample the fuzz suite (fuzz.test.ts) has found, replayed first on every run so that a
+// fixed defect stays fixed. Add the shrunk request fast-check prints, with what it broke.
+import { gzipSync } from 'node:zlib';
+import type { FuzzRequest } from './fuzz-arbitraries.ts';
+
+export interface Regression {
+  /** What the request used to break. */
+  readonly found: string;
+  readonly request: FuzzRequest;
+}
+
+const json = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
+const bytes = (...b: number[]) => new Uint8Array(b);
+const write: [string, string][] = [
+  ['Authorization', 'Bearer process-api-token-0123456789abcdef'],
+  ['Content-Type', 'application/json'],
+];
+
+export const FUZZ_REGRESSIONS: readonly Regression[] = [
+  // The four classes of issue 19, as reported before the suite existed.
+  {
+    found: 'malformed percent-escape in the path: URIError -> 500',
+    request: { method: 'GET', target: '/api/v1/items/%E0%A4%A', headers: [] },
+  },
+  {
+    found: 'corrupt gzip body: zlib error -> 500',
+    request: {
+      method: 'POST',
+      target: '/api/v1/items',
+      headers: [...write, ['Content-Encoding', 'gzip']],
+      body: json('garbage'),
+    },
+  },
+  {
+    found: 'unsupported Content-Encoding: 415 http-error -> 500',
+    request: {
+      method: 'POST',
+      target: '/api/v1/items',
+      headers: [...write, ['Content-Encoding', 'x-unknown']],
+      body: gzipSync('{}'),
+    },
+  },
+  {
+    found: 'invalid UTF-8 in a JSON body: stored with U+FFFD, 201',
+    request: {
+      method: 'POST',
+      target: '/api/v1/items',
+      headers: write,
+      body: new Uint8Array([...json('{"name":"a'), ...bytes(0xff), ...json('","quantity":1}')]),
+    },
+  },
+  {
+    found: 'invalid header byte: Node answered a bare 400 without problem+json or security headers',
+    request: { method: 'GET', target: '/api/v1/items', headers: [['X-Odd', 'a\u0001b']] },
+  },
+];
