@@ -152,8 +152,15 @@ export function createPostgres({ config, metrics, logger, applicationName }: Pos
   const namespace = databaseName(config.url);
   const instrument = createInstrument(metrics, { system: POSTGRESQL_SYSTEM, namespace });
   // The password file is read for every new connection, so a rotated secret needs no restart.
+  // A secret that vanished (an unmounted volume) is the database being unreachable to us: 503, logged.
   const password = config.passwordFile
-    ? async () => (await readFile(config.passwordFile as string, 'utf8')).replace(/\r?\n$/, '')
+    ? async () => {
+        try {
+          return (await readFile(config.passwordFile as string, 'utf8')).replace(/\r?\n$/, '');
+        } catch (err) {
+          throw new DatabaseUnavailableError('DATABASE_PASSWORD_FILE cannot be read', { cause: err });
+        }
+      }
     : config.urlPassword;
   const connection = {
     // Parsed here rather than passed as connectionString: pg lets a connectionString override every
@@ -232,7 +239,13 @@ export function createPostgres({ config, metrics, logger, applicationName }: Pos
     client.on('error', () => {});
     const run = (operation: string, collection: string, text: string, values: unknown[] = []) =>
       instrument({ operation, collection, text }, () => client.query(text, values));
-    await client.connect();
+    try {
+      await client.connect();
+    } catch (err) {
+      // A connect that failed half-way (the password could not be read) still holds its socket.
+      await client.end().catch(() => {});
+      throw err;
+    }
     const applied: number[] = [];
     try {
       await run('SELECT', MIGRATION_LOCK_NAME, MIGRATION_LOCK, [MIGRATION_LOCK_NAME]);
@@ -359,7 +372,12 @@ export function createPostgres({ config, metrics, logger, applicationName }: Pos
       if (closed) return;
       closed = true;
       stopRetry.abort();
-      await pool.end().catch(() => {});
+      // Bounded: ending a connection on a silent network waits for a FIN that may never come, and
+      // shutdown has its own deadline to keep.
+      await Promise.race([
+        pool.end().catch(() => {}),
+        sleep(config.connectTimeoutMs, undefined, { ref: false }),
+      ]);
     },
   };
 }

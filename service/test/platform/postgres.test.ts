@@ -5,6 +5,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createTestDatabase } from '../../../test/support/postgres.ts';
 import { loadConfig } from '../../src/config.ts';
 import { postgresMigrations } from '../../src/items/migrations/postgres.ts';
@@ -27,6 +28,45 @@ function open(t: import('node:test').TestContext, url: string, env: Record<strin
   const pg = createPostgres({ config, metrics, logger, applicationName: 'postgres-test' });
   t.after(() => pg.close());
   return { pg, logs, metrics };
+}
+
+// A stand-in server that asks for a cleartext password and records it: the machine's PostgreSQL
+// trusts loopback, so it would accept any password and prove nothing.
+async function startPasswordRecorder(t: import('node:test').TestContext) {
+  const received: string[] = [];
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    let buf = Buffer.alloc(0);
+    let startup = true;
+    socket.on('data', (chunk) => {
+      buf = Buffer.concat([buf, chunk]);
+      if (startup && buf.length >= 4 && buf.length >= buf.readInt32BE(0)) {
+        buf = buf.subarray(buf.readInt32BE(0));
+        startup = false;
+        const ask = Buffer.alloc(9);
+        ask.write('R', 0);
+        ask.writeInt32BE(8, 1);
+        ask.writeInt32BE(3, 5); // AuthenticationCleartextPassword
+        socket.write(ask);
+      }
+      if (!startup && buf.length >= 5 && buf.length >= 1 + buf.readInt32BE(1)) {
+        received.push(buf.subarray(5, buf.readInt32BE(1)).toString('utf8').replace(/\0$/, ''));
+        socket.destroy();
+      }
+    });
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  );
+  const { port } = server.address() as AddressInfo;
+  return { received, port, sockets };
 }
 
 describe('postgres platform', () => {
@@ -119,37 +159,11 @@ describe('postgres platform', () => {
   });
 
   test('when DATABASE_PASSWORD_FILE names a file, then each new connection sends its content (without the trailing newline) as the password, and a URL password is sent outside production', async (t) => {
-    // A stand-in server that asks for a cleartext password and records it: the machine's PostgreSQL
-    // trusts loopback, so it would accept any password and prove nothing.
-    const received: string[] = [];
-    const server = createServer((socket) => {
-      let buf = Buffer.alloc(0);
-      let startup = true;
-      socket.on('data', (chunk) => {
-        buf = Buffer.concat([buf, chunk]);
-        if (startup && buf.length >= 4 && buf.length >= buf.readInt32BE(0)) {
-          buf = buf.subarray(buf.readInt32BE(0));
-          startup = false;
-          const ask = Buffer.alloc(9);
-          ask.write('R', 0);
-          ask.writeInt32BE(8, 1);
-          ask.writeInt32BE(3, 5); // AuthenticationCleartextPassword
-          socket.write(ask);
-        }
-        if (!startup && buf.length >= 5 && buf.length >= 1 + buf.readInt32BE(1)) {
-          received.push(buf.subarray(5, buf.readInt32BE(1)).toString('utf8').replace(/\0$/, ''));
-          socket.destroy();
-        }
-      });
-      socket.on('error', () => {});
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const { received, port } = await startPasswordRecorder(t);
     const dir = mkdtempSync(join(tmpdir(), 'pg-password-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'password');
     writeFileSync(file, 'from-the-file\n');
-    const { port } = server.address() as AddressInfo;
     const { pg } = open(t, `postgresql://items@127.0.0.1:${port}/items`, {
       DATABASE_PASSWORD_FILE: file,
       DATABASE_CONNECT_TIMEOUT_MS: '1000',
@@ -168,6 +182,32 @@ describe('postgres platform', () => {
     });
     await fromUrl.pg.start(postgresMigrations);
     assert.equal(received.at(-1), 'from@the-url');
+  });
+
+  test('when the password file disappears after start-up checks, then the database counts as unavailable (503), not a 500', async (t) => {
+    const recorder = await startPasswordRecorder(t);
+    const { port } = recorder;
+    const dir = mkdtempSync(join(tmpdir(), 'pg-password-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'password');
+    writeFileSync(file, 'present at start-up');
+    const { pg, logs } = open(t, `postgresql://items@127.0.0.1:${port}/items`, {
+      DATABASE_PASSWORD_FILE: file,
+      DATABASE_CONNECT_TIMEOUT_MS: '1000',
+    });
+    rmSync(file);
+    await pg.start(postgresMigrations);
+    assert.equal(pg.migrated, false);
+    assert.ok(
+      logs.lines.some(
+        (l) => l.msg === 'database unreachable at start-up, migrations retried in the background',
+      ),
+    );
+    await assert.rejects(pg.ping(300), (err) => databaseProblem(err)?.status === 503);
+    // The failed connection let go of its socket (else every retry would leak one).
+    const until = Date.now() + 2_000;
+    while ([...recorder.sockets].some((s) => !s.destroyed) && Date.now() < until) await sleep(20);
+    assert.deepEqual([...recorder.sockets].filter((s) => !s.destroyed).length, 0);
   });
 
   test('when db.namespace is derived from a URL, then it is the database name only', () => {
