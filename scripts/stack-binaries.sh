@@ -47,9 +47,13 @@ if [ -x "$prom_dir/prometheus" ] && [ -x "$prom_dir/promtool" ]; then
 else
   start=$SECONDS
   log "prometheus $PROMETHEUS_VERSION: downloading github.com/prometheus/prometheus@$prom_module_version"
-  src="$(go mod download -json "github.com/prometheus/prometheus@$prom_module_version" |
-    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')"
-  [ -d "$src" ] || { log "go mod download gave no source directory"; exit 1; }
+  info="$(go mod download -json "github.com/prometheus/prometheus@$prom_module_version")" || {
+    log "the Go module proxy did not serve github.com/prometheus/prometheus@$prom_module_version:"
+    echo "$info" >&2
+    exit 1
+  }
+  src="$(echo "$info" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')"
+  [ -d "$src" ] || { log "go mod download gave no source directory: $info"; exit 1; }
   tmp="$prom_dir.tmp"
   rm -rf "$tmp" && mkdir -p "$tmp"
   ldflags="-s -w -X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION"
