@@ -1,12 +1,17 @@
 // Event-loop health as operators should read it: delay beyond the sampling interval, and utilisation.
-// monitorEventLoopDelay samples with a repeating timer and records the time between two firings, so
-// every sample includes the timer's own interval: an idle process reads the interval (20 ms here,
-// 10 ms in prom-client's nodejs_eventloop_lag_p*_seconds) as if it were delay. This module takes the
-// interval out, and adds performance.eventLoopUtilization (the share of time the loop was busy).
-// @see https://nodejs.org/api/perf_hooks.html#perf_hooksmonitoreventloopdelayoptions
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+// A timer-based sampler (monitorEventLoopDelay, or the timer here) records the time between two
+// firings, so every sample includes the timer's own interval: an idle process reads the interval
+// (20 ms here, 10 ms in prom-client's nodejs_eventloop_lag_p*_seconds) as if it were delay. This
+// module takes the interval out, and adds performance.eventLoopUtilization (the share of time the
+// loop was busy).
+//
+// Why not monitorEventLoopDelay: its reset() also forgets the time of the last firing, so a stall
+// that starts within one interval after a reset (a scrape) is not recorded at all. Windows here
+// restart without losing it: the sampler keeps its last firing time and only the histogram is reset.
+// @see https://nodejs.org/api/perf_hooks.html#perf_hookseventloopUtilizationutilization1-utilization2
+import { createHistogram, performance } from 'node:perf_hooks';
 
-/** The delay histogram's sampling interval (monitorEventLoopDelay `resolution`), in milliseconds. */
+/** The sampler's interval, in milliseconds. */
 export const SAMPLING_INTERVAL_MS = 20;
 
 export interface EventLoopReading {
@@ -28,8 +33,14 @@ export interface EventLoopWindow {
 const NS_PER_MS = 1e6;
 
 export function createEventLoopWindow(intervalMs = SAMPLING_INTERVAL_MS): EventLoopWindow {
-  const histogram = monitorEventLoopDelay({ resolution: intervalMs });
-  histogram.enable();
+  const histogram = createHistogram();
+  let lastFired = performance.now();
+  const sampler = setInterval(() => {
+    const now = performance.now();
+    histogram.record(Math.max(1, Math.round((now - lastFired) * NS_PER_MS)));
+    lastFired = now;
+  }, intervalMs);
+  sampler.unref();
   let startedAt = performance.now();
   let eluAtStart = performance.eventLoopUtilization();
   // A sample is interval + delay; percentiles of (sample - interval) are the sample percentiles minus it.
@@ -57,7 +68,7 @@ export function createEventLoopWindow(intervalMs = SAMPLING_INTERVAL_MS): EventL
       eluAtStart = performance.eventLoopUtilization();
     },
     close() {
-      histogram.disable();
+      clearInterval(sampler);
     },
   };
 }
