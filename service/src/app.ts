@@ -2,6 +2,7 @@
 import express, { type Express } from 'express';
 import type { Dependencies } from './dependencies.ts';
 import { ITEMS_PATH, itemRoutes } from './items/routes.ts';
+import { OPENAPI_PATH, openApiHandler } from './openapi.ts';
 import { accessLog } from './platform/access-log.ts';
 import { createAuth } from './platform/auth.ts';
 import { trustProxySetting } from './platform/client-ip.ts';
@@ -12,8 +13,10 @@ import { adminHealthRoutes, HEALTH_PATH, probeRoutes } from './platform/health/r
 import { httpMetrics } from './platform/http-metrics.ts';
 import { jsonBody } from './platform/json-body.ts';
 import { middlewareSeries } from './platform/middleware-series.ts';
+import { requestConformance } from './platform/request-conformance.ts';
 import { requestId } from './platform/request-id.ts';
 import { securityHeaders } from './platform/security-headers.ts';
+import { serverSpanRoute } from './platform/span-route.ts';
 import { createParser } from './platform/validation.ts';
 
 export function createApp(deps: Dependencies): Express {
@@ -39,6 +42,7 @@ export function createApp(deps: Dependencies): Express {
     middlewareSeries([
       securityHeaders({ hsts: config.isProduction }),
       requestId(),
+      serverSpanRoute(),
       httpMetrics(deps.metrics),
       accessLog(deps.logger),
       (_req, res, next) => {
@@ -47,10 +51,13 @@ export function createApp(deps: Dependencies): Express {
       },
       deps.requestStats.middleware,
       cors({ origins: config.corsOrigins, securityEvents }),
+      requestConformance(securityEvents),
     ]),
   );
   // 5. Liveness and readiness: before any rate limit (probes must never be throttled).
   app.use(HEALTH_PATH, probeRoutes(deps));
+  // The OpenAPI document: public, static and cached by clients, so outside the rate limits too.
+  app.get(OPENAPI_PATH, openApiHandler());
   // 6. Rate limits: general on everything below, api on /api/v1, admin on admin routes (before the
   //    token check, so token guessing is limited too). The api middleware comes first: it counts the
   //    general tier with its own in one Redis command, and the general middleware skips it then.

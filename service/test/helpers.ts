@@ -5,6 +5,7 @@ import type { TestContext } from 'node:test';
 import { loadConfig } from '../src/config.ts';
 import { createDependencies } from '../src/dependencies.ts';
 import { type RunningService, startService } from '../src/server.ts';
+import { assertDocumented } from './openapi-contract.ts';
 
 export const API_TOKEN = 'test-api-token-0123456789abcdef';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123';
@@ -50,7 +51,16 @@ export async function startTestService(
   const deps = await createDependencies(config, { logDestination: logs.stream });
   const svc = await startService(config, deps);
   t.after(() => svc.stop());
-  return { ...svc, logs, fetch: (path, init) => fetch(`${svc.url}${path}`, init) };
+  return {
+    ...svc,
+    logs,
+    // Every response a component test receives is checked against the OpenAPI document.
+    fetch: async (path, init) => {
+      const res = await fetch(`${svc.url}${path}`, init);
+      await assertDocumented(init?.method ?? 'GET', `${svc.url}${path}`, res.clone());
+      return res;
+    },
+  };
 }
 
 export const buildItem = (overrides: Partial<{ name: string; quantity: number }> = {}) => ({

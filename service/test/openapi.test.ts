@@ -1,0 +1,242 @@
+// The OpenAPI document: committed file in step with the sources, every route and problem type of
+// docs/contract.md in it, served public and cacheable outside the rate limits, and a broad replay of
+// requests (successes and errors) whose every response matches it (helpers.ts checks each one).
+import { strict as assert } from 'node:assert';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { OPENAPI_PATH, openApiDocument, renderOpenApiDocument } from '../src/openapi.ts';
+import { PROBLEM_TYPES } from '../src/platform/openapi-builder.ts';
+import {
+  ADMIN_TOKEN,
+  API_TOKEN,
+  auth,
+  buildItem,
+  createItem,
+  jsonHeaders,
+  startTestService,
+} from './helpers.ts';
+import { seen } from './openapi-contract.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
+type Obj = Record<string, unknown>;
+const doc = openApiDocument() as { paths: Record<string, Record<string, Obj>>; components: Obj };
+const METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'];
+
+const operations = () =>
+  Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.entries(item)
+      .filter(([m]) => METHODS.includes(m))
+      .map(([method, op]) => ({ path, method, op })),
+  );
+
+describe('OpenAPI document', () => {
+  test('when the sources are rendered, then docs/openapi.json is byte for byte what `npm run openapi` writes', () => {
+    assert.equal(
+      read('docs/openapi.json'),
+      renderOpenApiDocument(),
+      'run `npm run openapi` and commit docs/openapi.json',
+    );
+  });
+
+  test('when every schema in the document is compiled as JSON Schema 2020-12, then all compile strictly', () => {
+    assert.match(String((doc as Obj).openapi), /^3\.1\.\d+$/);
+    const ajv = new Ajv2020({ strict: true, strictTypes: false });
+    addFormats.default(ajv);
+    // Each component schema on its own id, and references rewritten to it: the document itself is
+    // no schema (strict mode refuses its other keywords).
+    const BASE = 'https://openapi.local/schemas/';
+    const local = (s: unknown) =>
+      JSON.parse(JSON.stringify(s).replaceAll('"#/components/schemas/', `"${BASE}`));
+    const components = doc.components.schemas as Obj;
+    for (const [name, s] of Object.entries(components)) ajv.addSchema(local(s), `${BASE}${name}`);
+    const schemas: unknown[] = [];
+    const walk = (o: unknown, key?: string) => {
+      if (o === null || typeof o !== 'object') return;
+      if (key === 'schema') schemas.push(o);
+      for (const [k, v] of Object.entries(o)) walk(v, k);
+    };
+    walk(doc.paths);
+    walk(doc.components.headers);
+    assert.ok(schemas.length > 40, `found only ${schemas.length} schemas`);
+    for (const s of schemas) ajv.compile(local(s));
+    for (const name of Object.keys(components)) assert.ok(ajv.getSchema(`${BASE}${name}`), name);
+  });
+
+  test('when the document is read, then every operation has a unique id, declares its path parameters and documents 500', () => {
+    const ids = new Set<string>();
+    for (const { path, method, op } of operations()) {
+      const id = String(op.operationId);
+      assert.ok(!ids.has(id), `duplicate operationId ${id}`);
+      ids.add(id);
+      const declared = ((op.parameters as { name: string; in: string }[] | undefined) ?? [])
+        .filter((p) => p.in === 'path')
+        .map((p) => p.name);
+      const inPath = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
+      assert.deepEqual(declared.sort(), inPath.sort(), `${method} ${path}: path parameters`);
+      if (path !== '/metrics') assert.ok((op.responses as Obj)['500'], `${method} ${path}: no 500`);
+    }
+  });
+
+  test('when docs/contract.md lists the endpoints, then the document has exactly those operations, and the security it names', () => {
+    const table = read('docs/contract.md').split('## HTTP endpoints')[1]?.split('\n## ')[0] ?? '';
+    const rows = [...table.matchAll(/^\| `([A-Z]+) (\/[^`]*)` +\| [^|]+\| ([^|]+)\|/gm)].map((m) => ({
+      key: `${m[1]?.toLowerCase()} ${m[2]?.replace(/:(\w+)/g, '{$1}')}`,
+      auth: m[3]?.trim() ?? '',
+    }));
+    assert.ok(rows.length >= 14, `read only ${rows.length} endpoints from docs/contract.md`);
+    const documented = new Map(operations().map(({ path, method, op }) => [`${method} ${path}`, op]));
+    assert.deepEqual(rows.map((r) => r.key).sort(), [...documented.keys()].sort());
+    for (const row of rows) {
+      const security = JSON.stringify(documented.get(row.key)?.security);
+      const expected =
+        row.auth === 'admin token'
+          ? '[{"adminToken":[]}]'
+          : row.auth === 'API token'
+            ? '[{"apiToken":[]},{"adminToken":[]}]'
+            : '[]';
+      assert.equal(security, expected, `${row.key}: security`);
+    }
+  });
+
+  test('when docs/contract.md or the code names a problem type, then the document lists it', () => {
+    const table = read('docs/contract.md').split('## Errors')[1]?.split('\n## ')[0] ?? '';
+    const inContract = [...table.matchAll(/^\| `([^`]+)` +\|/gm)]
+      .map((m) => m[1] as string)
+      .filter((t) => t !== 'type');
+    assert.ok(inContract.length >= 9, `read only ${inContract.length} problem types from docs/contract.md`);
+    // Problem types the code constructs: `type: '<name>'` next to an HttpProblem, or a full /problems/ URI.
+    const code = ['service/src/platform', 'service/src/items']
+      .flatMap((dir) => readdirTs(join(ROOT, dir)))
+      .filter((f) => !f.endsWith('openapi-builder.ts'))
+      .map((f) => readFileSync(f, 'utf8'))
+      .filter((src) => src.includes('HttpProblem') || src.includes('/problems/'));
+    const inCode = code.flatMap((src) => [
+      ...[...src.matchAll(/(?<![\w.])type: '([a-z-]+)'/g)].map((m) => `/problems/${m[1]}`),
+      ...[...src.matchAll(/'(\/problems\/[a-z-]+)'/g)].map((m) => m[1] as string),
+    ]);
+    const listed = new Set(Object.keys(PROBLEM_TYPES));
+    const enumerated = new Set(
+      (doc.components.schemas as Record<string, { properties: { type: { enum: string[] } } }>).Problem
+        ?.properties.type.enum ?? [],
+    );
+    for (const t of new Set([...inContract, ...inCode.filter((t) => t !== '/problems/default')])) {
+      assert.ok(
+        listed.has(t),
+        `problem type ${t} is not in PROBLEM_TYPES (service/src/platform/openapi-builder.ts)`,
+      );
+      assert.ok(enumerated.has(t), `problem type ${t} is not in the Problem schema`);
+    }
+  });
+});
+
+function readdirTs(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    return statSync(p).isDirectory() ? readdirTs(p) : name.endsWith('.ts') ? [p] : [];
+  });
+}
+
+describe('GET /api/openapi.json', () => {
+  test('when anyone asks, then the document is served public and cacheable with an ETag, outside the rate limits', async (t) => {
+    const svc = await startTestService(t, { RATE_LIMIT_GENERAL_POINTS: '1' });
+    const res = await svc.fetch(OPENAPI_PATH);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+    const cache = res.headers.get('cache-control') ?? '';
+    assert.match(cache, /\bpublic\b/);
+    assert.match(cache, /\bmax-age=[1-9]\d*/);
+    assert.doesNotMatch(cache, /no-store/);
+    assert.equal(res.headers.get('ratelimit'), null, 'not counted by any tier');
+    assert.equal(await res.text(), read('docs/openapi.json'));
+    const etag = res.headers.get('etag');
+    assert.ok(etag);
+    const again = await svc.fetch(OPENAPI_PATH, { headers: { 'if-none-match': etag } });
+    assert.equal(again.status, 304);
+    // The general tier (1 point) is exhausted by one counted request; the document is still served.
+    await svc.fetch('/api/admin/config');
+    assert.equal((await svc.fetch('/api/admin/config')).status, 429);
+    assert.equal((await svc.fetch(OPENAPI_PATH)).status, 200);
+  });
+});
+
+describe('contract: responses match the document', () => {
+  test('when every operation is called with good and bad requests, then each response matches the document', async (t) => {
+    const svc = await startTestService(t, { RATE_LIMIT_API_POINTS: '40', RATE_LIMIT_ADMIN_POINTS: '12' });
+    const admin = auth(ADMIN_TOKEN);
+    const item = await createItem(svc);
+    const id = item.id;
+    const missing = '00000000-0000-4000-8000-000000000000';
+    const json = (body: unknown, token = API_TOKEN) => ({
+      headers: jsonHeaders(token),
+      body: JSON.stringify(body),
+    });
+    const calls: [string, RequestInit?][] = [
+      ['/api/health'],
+      ['/api/health/ready'],
+      ['/api/v1/items?limit=2&offset=0'],
+      ['/api/v1/items?limit=0'],
+      ['/api/v1/items?unknown=1'],
+      [`/api/v1/items/${id}`],
+      [`/api/v1/items/${missing}`],
+      ['/api/v1/items/not-a-uuid'],
+      ['/api/v1/items/%E0%A4%A'],
+      ['/api/v1/items', { method: 'POST', ...json(buildItem()) }],
+      ['/api/v1/items', { method: 'POST', ...json({ name: '', quantity: -1, extra: true }) }],
+      ['/api/v1/items', { method: 'POST', headers: jsonHeaders(), body: '{"name":' }],
+      [
+        '/api/v1/items',
+        { method: 'POST', headers: { ...auth(API_TOKEN), 'content-type': 'text/plain' }, body: 'x' },
+      ],
+      [
+        '/api/v1/items',
+        {
+          method: 'POST',
+          headers: jsonHeaders(),
+          body: JSON.stringify({ name: 'x'.repeat(200_000), quantity: 1 }),
+        },
+      ],
+      ['/api/v1/items', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }],
+      ['/api/v1/items', { method: 'POST', ...json(buildItem(), 'wrong-token') }],
+      [`/api/v1/items/${id}`, { method: 'PATCH', ...json({ quantity: 9 }) }],
+      [`/api/v1/items/${id}`, { method: 'PATCH', ...json({}) }],
+      [`/api/v1/items/${missing}`, { method: 'PATCH', ...json({ quantity: 1 }) }],
+      [`/api/v1/items/${id}`, { method: 'DELETE', headers: auth(API_TOKEN) }],
+      [`/api/v1/items/${id}`, { method: 'DELETE', headers: auth(API_TOKEN) }],
+      ['/api/health/detailed', { headers: admin }],
+      ['/api/health/security', { headers: admin }],
+      ['/api/health/performance', { headers: admin }],
+      ['/api/health/performance', { headers: auth(API_TOKEN) }],
+      ['/api/health/performance'],
+      ['/api/admin/config', { headers: admin }],
+      ['/api/debug/error'],
+      [OPENAPI_PATH],
+      ['/nope'],
+      ['/api/v1/items', { method: 'PUT' }],
+    ];
+    for (const [path, init] of calls) await svc.fetch(path, init);
+    // The admin tier exhausted: 429 with Retry-After.
+    let last = 0;
+    for (let i = 0; i < 12 && last !== 429; i++)
+      last = (await svc.fetch('/api/admin/config', { headers: admin })).status;
+    assert.equal(last, 429);
+
+    const covered = new Set([...seen].map((s) => s.split(' ')[0]));
+    const expected = operations()
+      .map(({ op }) => String(op.operationId))
+      .filter((o) => o !== 'metrics');
+    assert.deepEqual(
+      expected.filter((o) => !covered.has(o)),
+      [],
+      'operations no response was checked for',
+    );
+    for (const status of ['400', '401', '403', '404', '413', '415', '429', '500'])
+      assert.ok(
+        [...seen].some((s) => s.endsWith(` ${status}`)),
+        `no ${status} response was checked`,
+      );
+  });
+});
