@@ -169,27 +169,13 @@ export const UNCONFIGURABLE: readonly Unconfigurable[] = [
     fix: 'upstream, make the request logger lazily (on first use of `req.log`); here, the access line could be written by a small `res.on("finish")` middleware from the root logger, at the price of leaving pino-http.',
   },
   {
-    what: 'Log lines forwarded as OTel log records (@opentelemetry/instrumentation-pino)',
+    what: 'Log lines turned into OTel log records (pino-opentelemetry-transport, in pino\'s worker thread)',
     evidence: (t) => {
       const v = versusTemplate(t, 'template-no-otlp-logs');
       if (v === undefined) return undefined;
-      return `The instrumentation hands pino a stream that \`JSON.parse\`s every serialised line back into an object, builds a LogRecord and queues it for OTLP encoding. With OTEL_LOGS_EXPORTER=none the full template spent ${v}; the contract requires the forwarding whenever an endpoint is set, and the instrumentation has no option for a cheaper path.`;
+      return `The request thread only copies each line into the worker's buffer; the worker \`JSON.parse\`s it back into an object, builds a LogRecord and encodes it for OTLP, on the same CPU budget (the server CPU column counts every thread). With OTEL_LOGS_EXPORTER=none the full template spent ${v}; the contract requires the records whenever an endpoint is set.`;
     },
-    fix: 'build the LogRecord from the object pino is about to serialise (a pino `hooks.logMethod` or `formatters.log` hook) instead of re-parsing the line; or ship logs from stdout with the collector (filelog receiver) and set OTEL_LOGS_EXPORTER=none.',
-  },
-  {
-    what: 'Express layers wrapped even when their spans are off (@opentelemetry/instrumentation-express)',
-    evidence: (t) => {
-      const e = profileEvidence(t, '@opentelemetry/instrumentation-express');
-      if (e === undefined) return undefined;
-      const v = versusTemplate(t, 'template-no-express-instrumentation');
-      const measured =
-        v === undefined
-          ? ''
-          : ` With the instrumentation patching nothing (the comparison row; its spans lack \`http.route\`, which issue 3 requires), the full template spent ${v}.`;
-      return `${e} \`ignoreLayersType\` stops the spans, but every layer's handle is still wrapped, and each wrapper stores the layer path, rebuilds the route and reads the RPC metadata on every request, for every middleware the request passes.${measured}`;
-    },
-    fix: 'skip wrapping layers whose type is ignored when they are registered (upstream change), or set `http.route` from the app (the template already computes the route template for its metrics) and keep the instrumentation only for the start-up self-check.',
+    fix: 'ship logs from stdout with the collector (filelog receiver) and set OTEL_LOGS_EXPORTER=none: no per-line work in the process at all.',
   },
   {
     what: 'A `WeakSet` for every attribute value (@opentelemetry/core `isAnyValue`)',

@@ -137,17 +137,6 @@ export function allVariants(): Variant[] {
       routes: ['hello'],
       description: `informational: the full configuration with the packaged OTLP/HTTP protobuf exporters instead of the template's, which encode each batch ${ENCODE_CHUNK} items per turn of the event loop; the packaged ones encode a whole batch (${DEFAULT_BATCH} items by default) in one synchronous run, and the fixed-rate table and the stall probe show what that does to the tail`,
     },
-    {
-      id: 'template-no-express-instrumentation',
-      label: 'template, full, Express layers not wrapped by the OTel Express instrumentation (no http.route)',
-      group: 'layer',
-      kind: 'template',
-      layers: 'all',
-      preload: 'no-express-instrumentation.ts',
-      routes: ['hello'],
-      description:
-        'informational: the full configuration with @opentelemetry/instrumentation-express patching nothing; it wraps every Express layer\'s handle even when every layer type\'s spans are off, and it is what puts http.route on the server span, which issue 3 requires: the difference to the full row is what the wrappers cost ("Costs the libraries do not let us configure away")',
-    },
     ...layers.map(
       (layer): Variant => ({
         id: `template+${layer}`,

@@ -77,7 +77,7 @@ test('when no OTLP endpoint is set, then nothing is exported, nothing complains,
   assert.match(String(access.trace_id), /^[0-9a-f]{32}$/, 'spans exist locally, so logs still correlate');
   const metrics = await (await fetch(`${svc.metricsUrl}/metrics`)).text();
   assert.match(metrics, /telemetry_instrumentation_patched\{instrumentation="http"\} 1/);
-  assert.match(metrics, /telemetry_instrumentation_patched\{instrumentation="express"\} 1/);
+  assert.match(metrics, /telemetry_instrumentation_patched\{instrumentation="pino"\} 1/);
   assert.equal(await svc.stop(), 0);
   assert.deepEqual(
     svc.stderr.filter((l) => l.trim() !== ''),
@@ -93,9 +93,9 @@ test('when the service starts without the --import instrumentation, then the sel
   const svc = await startServiceProcess(t, {}, { instrumentation: false });
   const metrics = await (await fetch(`${svc.metricsUrl}/metrics`)).text();
   assert.match(metrics, /telemetry_instrumentation_patched\{instrumentation="http"\} 0/);
-  assert.match(metrics, /telemetry_instrumentation_patched\{instrumentation="express"\} 0/);
+  assert.match(metrics, /telemetry_instrumentation_patched\{instrumentation="pino"\} 0/);
   const error = svc.logs.find((l) => l.level === 'error');
-  assert.deepEqual(error?.missing, ['http', 'express']);
+  assert.deepEqual(error?.missing, ['http', 'pino']);
   assert.equal(await svc.stop(), 0);
 });
 

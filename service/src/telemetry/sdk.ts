@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import type { RequestOptions } from 'node:http';
 import { OTLPTraceExporter as OTLPTraceExporterJson } from '@opentelemetry/exporter-trace-otlp-http';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
-import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
@@ -121,18 +120,10 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
       return q === -1 || req.url === undefined ? {} : { [ATTR_URL_QUERY]: redactQuery(req.url.slice(q + 1)) };
     },
   });
-  // Every Express layer would be a span: each `use()`, each router, and each route-level middleware
-  // (auth, body parser) as a "request handler". None adds information the server span lacks, so all
-  // are off: the instrumentation is kept for what it feeds the server span (http.route and its name
-  // "GET /api/v1/items/:id"), which is set whatever is ignored here. SQLite spans and security span
-  // events then sit directly on the server span.
-  const express = new ExpressInstrumentation({
-    ignoreLayersType: [
-      ExpressLayerType.MIDDLEWARE,
-      ExpressLayerType.ROUTER,
-      ExpressLayerType.REQUEST_HANDLER,
-    ],
-  });
+  // No Express instrumentation: Express layers make no spans (none would add to the server span), and
+  // the server span's http.route and name come from the app's own routing (platform/span-route.ts),
+  // without a wrapper around every layer of every request. SQLite spans and security span events sit
+  // directly on the server span.
   // Adds trace_id, span_id, trace_flags to every line logged inside a span. Its log sending (an OTel
   // log record built on the request thread for every line) is off: the worker-thread transport below
   // makes the records from the lines instead.
@@ -142,7 +133,7 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
     requireParentSpan: true,
     dbStatementSerializer: (cmd) => cmd,
   });
-  const instrumentations: Record<string, Patchable> = { http, express, pino, ioredis };
+  const instrumentations: Record<string, Patchable> = { http, pino, ioredis };
 
   const protocol = (signal: 'TRACES' | 'LOGS') =>
     str(env, `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) ??

@@ -1,10 +1,11 @@
-// Start-up self-check: did HTTP and Express instrumentation really patch their modules? Under ESM
-// they silently do nothing when the loader hook is missing; this turns that into an error and a metric.
+// Start-up self-check: did the HTTP and pino instrumentations really patch their modules? Under ESM
+// they silently do nothing when the loader hook is missing (no server spans, no trace ids in log
+// lines); this turns that into an error and a metric. (http.route comes from the app's own routing.)
 import type { Gauge } from 'prom-client';
 import type { Logger } from '../platform/logger.ts';
 import type { TelemetryHandle } from '../platform/telemetry-handle.ts';
 
-export const REQUIRED_INSTRUMENTATIONS = ['http', 'express'] as const;
+export const REQUIRED_INSTRUMENTATIONS = ['http', 'pino'] as const;
 
 /** Returns the instrumentations that did not patch (empty when all is well or tracing is disabled). */
 export function checkInstrumentation(
@@ -27,7 +28,7 @@ export function checkInstrumentation(
       { missing, instrumentation: handle.state },
       handle.state === 'absent'
         ? 'telemetry not loaded: start with `node --import ./service/src/instrumentation.ts`'
-        : 'OpenTelemetry instrumentation did not patch its module: spans lack http.route, logs lack trace ids',
+        : 'OpenTelemetry instrumentation did not patch its module: no server spans, or logs lack trace ids',
     );
   return missing;
 }
