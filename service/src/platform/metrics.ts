@@ -77,45 +77,49 @@ export function createMetrics(build: BuildInfo) {
     buckets: DB_DURATION_BUCKETS,
     registers: [registry],
   });
-  // PostgreSQL pool (issue 21), semconv db.client.connection.*: series appear once a pool reports.
-  let poolStats: (() => DbPoolStats) | undefined;
-  new Gauge({
-    name: 'db_client_connection_count',
-    help: 'PostgreSQL pool connections by state (idle, used).',
-    labelNames: ['state'] as const,
-    registers: [registry],
-    collect() {
-      const s = poolStats?.();
-      if (!s) return;
-      this.set({ state: 'idle' }, s.idle);
-      this.set({ state: 'used' }, s.used);
-    },
-  });
-  new Gauge({
-    name: 'db_client_connection_pending_requests',
-    help: 'Requests waiting for a PostgreSQL pool connection.',
-    registers: [registry],
-    collect() {
-      const s = poolStats?.();
-      if (s) this.set(s.pending);
-    },
-  });
-  new Gauge({
-    name: 'db_client_connection_max',
-    help: 'Most connections the PostgreSQL pool may open (DATABASE_POOL_MAX).',
-    registers: [registry],
-    collect() {
-      const s = poolStats?.();
-      if (s) this.set(s.max);
-    },
-  });
+  // PostgreSQL pool (issue 21), semconv db.client.connection.*. Registered only once a pool reports:
+  // an unlabelled metric always shows a 0, and a SQLite instance has no pool to report on.
+  let poolStats: () => DbPoolStats = () => ({ idle: 0, used: 0, pending: 0, max: 0 });
+  const poolMetrics = [
+    new Gauge({
+      name: 'db_client_connection_count',
+      help: 'PostgreSQL pool connections by state (idle, used).',
+      labelNames: ['state'] as const,
+      registers: [],
+      collect() {
+        const s = poolStats();
+        this.set({ state: 'idle' }, s.idle);
+        this.set({ state: 'used' }, s.used);
+      },
+    }),
+    new Gauge({
+      name: 'db_client_connection_pending_requests',
+      help: 'Queries waiting for a free PostgreSQL pool connection.',
+      registers: [],
+      collect() {
+        this.set(poolStats().pending);
+      },
+    }),
+    new Gauge({
+      name: 'db_client_connection_max',
+      help: 'Most connections the PostgreSQL pool may open (DATABASE_POOL_MAX).',
+      registers: [],
+      collect() {
+        this.set(poolStats().max);
+      },
+    }),
+  ];
   const dbConnectionTimeouts = new Counter({
     name: 'db_client_connection_timeouts_total',
-    help: 'Times a request got no PostgreSQL connection within DATABASE_CONNECT_TIMEOUT_MS.',
-    registers: [registry],
+    help: 'Times no PostgreSQL connection was had within DATABASE_CONNECT_TIMEOUT_MS (pool wait or connect).',
+    registers: [],
   });
+  let poolRegistered = false;
   const observeDbPool = (stats: () => DbPoolStats) => {
     poolStats = stats;
+    if (poolRegistered) return;
+    poolRegistered = true;
+    for (const m of [...poolMetrics, dbConnectionTimeouts]) registry.registerMetric(m);
   };
 
   const securityEvents = new Counter({

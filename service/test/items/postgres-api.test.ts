@@ -2,6 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { createTestDatabase } from '../../../test/support/postgres.ts';
+import { metricValue } from '../../../test/support/service-process.ts';
 import { ADMIN_TOKEN, auth, createItem, jsonHeaders, startTestService } from '../helpers.ts';
 
 const PASSWORD = 'pw-4f8d2c-never-shown';
@@ -30,6 +31,28 @@ describe('items API on PostgreSQL', () => {
       checks: Record<string, unknown>;
     };
     assert.deepEqual(Object.keys(ready.checks).sort(), ['postgresql', 'redis']);
+
+    const metrics = await (await fetch(`${svc.metricsUrl}/metrics`)).text();
+    assert.equal(metricValue(metrics, 'db_client_connection_max'), 10);
+    assert.equal(metricValue(metrics, 'db_client_connection_pending_requests'), 0);
+    const idle = metricValue(metrics, 'db_client_connection_count{state="idle"}') ?? -1;
+    const used = metricValue(metrics, 'db_client_connection_count{state="used"}') ?? -1;
+    assert.ok(idle >= 1 && used >= 0 && idle + used <= 10, `idle ${idle}, used ${used}`);
+    assert.match(
+      metrics,
+      /db_client_operation_duration_seconds_count\{db_system_name="postgresql",db_operation_name="INSERT",db_collection_name="items",error_type=""\} 1/,
+    );
+  });
+
+  test('when the service runs on SQLite, then it exposes no pool series', async (t) => {
+    const svc = await startTestService(t);
+    await createItem(svc);
+    const metrics = await (await fetch(`${svc.metricsUrl}/metrics`)).text();
+    assert.doesNotMatch(metrics, /^db_client_connection_(count|max|pending_requests)/m);
+    assert.match(
+      metrics,
+      /db_client_operation_duration_seconds_count\{db_system_name="sqlite",db_operation_name="INSERT"/,
+    );
   });
 
   test('when DATABASE_URL carries a password, then /api/admin/config shows the URL without it and no log line has it', async (t) => {
