@@ -8,7 +8,6 @@ import type { RequestOptions } from 'node:http';
 import { OTLPTraceExporter as OTLPTraceExporterJson } from '@opentelemetry/exporter-trace-otlp-http';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import {
   defaultResource,
@@ -128,12 +127,10 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
   // log record built on the request thread for every line) is off: the worker-thread transport below
   // makes the records from the lines instead.
   const pino = new PinoInstrumentation({ disableLogSending: true });
-  // Redis spans name the command only: rate-limit keys carry client IPs, and arguments are values.
-  const ioredis = new IORedisInstrumentation({
-    requireParentSpan: true,
-    dbStatementSerializer: (cmd) => cmd,
-  });
-  const instrumentations: Record<string, Patchable> = { http, pino, ioredis };
+  // No ioredis instrumentation: Redis is the rate limiter's store, one round trip per request, and its
+  // outcome is on the server span (rate_limit.* attributes, rate-limit/limiter.ts) rather than in a
+  // client span of its own to build and export for every request.
+  const instrumentations: Record<string, Patchable> = { http, pino };
 
   const protocol = (signal: 'TRACES' | 'LOGS') =>
     str(env, `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) ??

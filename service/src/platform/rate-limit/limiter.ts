@@ -11,6 +11,7 @@
 //  admin), and the second sees the tripped gate, so the wait is not doubled. Measured on the
 //  shared 2-core test box (test/hardening/redis-faults.test.ts): slowest request 155-171 ms with
 //  Redis paused or frozen, p99 7-35 ms, no 5xx, no false 429.
+import { trace } from '@opentelemetry/api';
 import type { NextFunction, RequestHandler, Response } from 'express';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { HttpProblem } from '../errors.ts';
@@ -57,6 +58,18 @@ export interface RateLimits {
 }
 
 const UNAVAILABLE_RETRY_AFTER_SECONDS = '5';
+// The limiter's outcome on the server span, instead of a client span for its Redis round trip: the
+// decision per tier (`rate_limit.<tier>`: allowed, rejected, unavailable) and where it was counted.
+// The round trip's duration and errors are in db_client_operation_duration_seconds.
+const ATTR_BACKEND = 'rate_limit.backend';
+type Decision = 'allowed' | 'rejected' | 'unavailable';
+
+function recordOutcome(tier: { readonly attribute: string }, decision: Decision, backend: string): void {
+  const span = trace.getActiveSpan();
+  if (span === undefined) return;
+  span.setAttribute(tier.attribute, decision);
+  span.setAttribute(ATTR_BACKEND, backend);
+}
 const KEY_LOCAL = 'rateLimitKey';
 const COUNTED_LOCAL = 'rateLimitTiersCounted';
 
@@ -121,6 +134,7 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
     };
     return {
       spec,
+      attribute: `rate_limit.${spec.name}`,
       memory: new RateLimiterMemory({
         points: spec.points,
         duration: spec.durationSeconds,
@@ -190,11 +204,13 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
             for (const t of todo) {
               if (t.spec.failClosed) {
                 t.unavailable.inc();
+                recordOutcome(t, 'unavailable', 'redis');
                 next(limiterUnavailable());
                 return;
               }
               setHeaders(res, t.spec, (await t.memory.get(key)) ?? t.fresh);
               t.allowed.redis.inc();
+              recordOutcome(t, 'allowed', 'redis');
             }
             next();
             return;
@@ -208,6 +224,7 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
         for (const t of todo) {
           if (store && t.spec.failClosed) {
             t.unavailable.inc();
+            recordOutcome(t, 'unavailable', 'memory');
             next(limiterUnavailable());
             return;
           }
@@ -237,9 +254,11 @@ export function createRateLimits(deps: RateLimitDeps): RateLimits {
       setHeaders(res, t.spec, r);
       if (r.consumedPoints <= t.spec.points) {
         t.allowed[backend].inc();
+        recordOutcome(t, 'allowed', backend);
         continue;
       }
       t.rejected[backend].inc();
+      recordOutcome(t, 'rejected', backend);
       const retryAfter = Math.max(1, Math.ceil(r.msBeforeNext / 1000));
       deps.securityEvents.record('rate_limited', { tier: t.spec.name, backend });
       next(tooManyRequests(t.spec.name, retryAfter));
