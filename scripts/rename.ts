@@ -31,8 +31,8 @@ export function currentName(root = ROOT): string {
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /**
- * The name as a whole token, also as a prefix (`items-api-runtime`, `items-api-config`) and inside
- * Markdown emphasis (`_items-api_`), but not inside a longer name (`my-items-api`, `items-apis`).
+ * The name as a whole token, also as a prefix (`<name>-runtime`, `<name>-config`) and inside
+ * Markdown emphasis (`_<name>_`), but not inside a longer name (`my-<name>`, `<name>s`).
  */
 const token = (name: string) => new RegExp(`(?<![A-Za-z0-9-])${escapeRegExp(name)}(?![A-Za-z0-9])`, 'g');
 

@@ -128,10 +128,12 @@ test('when a clone is renamed, then bad names are refused, the name changes ever
       process.execPath,
       [
         '--test',
+        '--test-reporter=tap',
         '--test-name-pattern=compose-spec|Prometheus starts in the stack|Grafana provisions dashboards',
         'test/stack/compose.test.ts',
       ],
-      { cwd: dir, encoding: 'utf8' },
+      // Without the parent's NODE_TEST_CONTEXT, the child reports for itself.
+      { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: process.env.HOME } },
     );
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /# pass [3-9]/);
