@@ -7,6 +7,7 @@ import { dirname, join, posix } from 'node:path';
 import { test } from 'node:test';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
+import { loadConfig } from '../../service/src/config.ts';
 import { COMPOSE_FILE, DASHBOARDS_DIR, GRAFANA_DIR, OBSERVABILITY_DIR, ROOT } from './support/paths.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML is checked field by field below.
@@ -233,13 +234,12 @@ test('when Grafana provisions dashboards, then the provider path is mounted, hol
   assert.ok(existsSync(join(GRAFANA_DIR, 'provisioning', 'datasources', 'datasources.yaml')));
 });
 
-test('when API replicas run, then they share one PostgreSQL by service name, which is pinned, health-checked and keeps its data in a named volume', async () => {
-  const { loadConfig } = await import('../../service/src/config.ts');
+test('when API replicas run, then they share one PostgreSQL by service name, which is pinned, health-checked and keeps its data in a named volume', () => {
   const pg = services.postgres;
   assert.match(String(pg.image), /^postgres:\d+\.\d+(-alpine)?$/, 'pinned to a minor release');
   assert.deepEqual(pg.healthcheck.test.slice(0, 2), ['CMD', 'pg_isready']);
   const dataVolume = (pg.volumes as string[]).find((v) => v.endsWith(':/var/lib/postgresql/data'));
-  assert.ok(dataVolume && dataVolume.split(':')[0] in compose.volumes, 'data in a named volume');
+  assert.ok(dataVolume && String(dataVolume.split(':')[0]) in compose.volumes, 'data in a named volume');
   assert.equal(services.api.depends_on.postgres.condition, 'service_healthy');
   // Compose interpolation with the default password, then the service's own config reading.
   const url = String(services.api.environment.DATABASE_URL).replace(/\$\{(\w+):-([^}]*)\}/g, '$2');
