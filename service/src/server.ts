@@ -95,7 +95,11 @@ async function main(): Promise<void> {
     config = loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`Refusing to start: ${err.message}\n`);
+      // One bad variable: one line naming it; several: a list, one line each.
+      const [only, ...more] = err.problems;
+      const message =
+        only !== undefined && more.length === 0 ? `invalid configuration: ${only}` : err.message;
+      process.stderr.write(`Refusing to start: ${message}\n`);
       process.exit(1);
     }
     throw err;
