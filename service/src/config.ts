@@ -162,20 +162,11 @@ export type DatabaseConfig =
       readonly statementTimeoutMs: number;
     };
 
-/** DATABASE_URL with any password replaced, for logs, spans and /api/admin/config. */
-export function redactDatabaseUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== '') u.password = 'REDACTED';
-    return u.toString();
-  } catch {
-    return 'postgresql://(unparseable)';
-  }
-}
-
+// libpq also takes the password as a query parameter (`?password=`): both places count.
 const withoutPassword = (url: string): string => {
   const u = new URL(url);
   u.password = '';
+  u.searchParams.delete('password');
   return u.toString();
 };
 
@@ -192,8 +183,9 @@ const readable = (path: string): boolean => {
 
 const urlPassword = (url: string): string | undefined => {
   try {
-    const p = new URL(url).password;
-    return p === '' ? undefined : decodeURIComponent(p);
+    const u = new URL(url);
+    const p = u.password === '' ? (u.searchParams.get('password') ?? '') : decodeURIComponent(u.password);
+    return p === '' ? undefined : p;
   } catch {
     return undefined;
   }

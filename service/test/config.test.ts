@@ -138,6 +138,11 @@ describe('config: the item store', () => {
     );
     assert.equal(db.urlPassword, 's@cret');
     assert.ok(!JSON.stringify(db).includes('cret'), 'the password is not serialised');
+    const query = loadConfig({
+      DATABASE_URL: 'postgres://app@db/items?password=q%20pw&sslmode=require',
+    }).database;
+    assert.equal(query.kind === 'postgresql' && query.urlPassword, 'q pw');
+    assert.equal(query.kind === 'postgresql' && query.url, 'postgres://app@db/items?sslmode=require');
   });
 
   test('when DATABASE_URL or its companions are wrong, then each is named', () => {

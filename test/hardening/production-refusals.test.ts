@@ -58,6 +58,11 @@ describe('production refusals', { concurrency: 2 }, () => {
       { DATABASE_PATH: '', DATABASE_URL: 'postgresql://items:hunter2@127.0.0.1:1/items' },
       /DATABASE_URL: must not carry a password in production; put it in a file named by DATABASE_PASSWORD_FILE/,
     ],
+    [
+      'DATABASE_URL carries a password as a query parameter',
+      { DATABASE_PATH: '', DATABASE_URL: 'postgresql://items@127.0.0.1:1/items?password=hunter2' },
+      /DATABASE_URL: must not carry a password in production/,
+    ],
   ];
   for (const [what, override, message] of cases)
     test(`when ${what}, then production refuses to start and says why`, async () => {
