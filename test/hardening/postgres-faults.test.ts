@@ -103,11 +103,13 @@ describe('PostgreSQL faults', () => {
     // Traffic in flight while the connection is cut: each request gets an answer, never a 500.
     const inFlight = Array.from({ length: 20 }, () => post(svc));
     await proxy.close();
+    const cutAt = performance.now();
     const statuses = (await Promise.all(inFlight)).map((r) => r.status);
     assert.ok(
       statuses.every((s) => s === 201 || s === 503),
       `statuses during the cut: ${statuses.join(',')}`,
     );
+    t.diagnostic(`in-flight requests answered within ${Math.round(performance.now() - cutAt)} ms of the cut`);
     await expectDown(svc);
     await svc.waitForLog((l) => l.msg === 'database unavailable');
 
@@ -123,6 +125,11 @@ describe('PostgreSQL faults', () => {
     await expectRecovered(svc);
 
     proxy.stall();
+    const began = performance.now();
+    await expectUnavailable(await get(svc, '/api/v1/items'), 'first request into the stall');
+    t.diagnostic(
+      `first item request into the stall answered 503 after ${Math.round(performance.now() - began)} ms`,
+    );
     await expectDown(svc);
     const metrics = await (await fetch(`${svc.metricsUrl}/metrics`)).text();
     assert.ok(
