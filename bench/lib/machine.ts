@@ -20,7 +20,7 @@ const PACKAGES = [
   '@opentelemetry/api',
   '@opentelemetry/sdk-node',
   '@opentelemetry/instrumentation-http',
-  '@opentelemetry/instrumentation-express',
+  'pino-opentelemetry-transport',
   '@opentelemetry/auto-instrumentations-node',
   '@sentry/node',
   'pino',
