@@ -169,7 +169,7 @@ export const UNCONFIGURABLE: readonly Unconfigurable[] = [
     fix: 'upstream, make the request logger lazily (on first use of `req.log`); here, the access line could be written by a small `res.on("finish")` middleware from the root logger, at the price of leaving pino-http.',
   },
   {
-    what: 'Log lines turned into OTel log records (pino-opentelemetry-transport, in pino\'s worker thread)',
+    what: "Log lines turned into OTel log records (pino-opentelemetry-transport, in pino's worker thread)",
     evidence: (t) => {
       const v = versusTemplate(t, 'template-no-otlp-logs');
       if (v === undefined) return undefined;
