@@ -555,12 +555,18 @@ const plausibleRequest = (ctx: FuzzContext): fc.Arbitrary<FuzzRequest> =>
         { arbitrary: fc.constant(ctx.apiToken), weight: 9 },
         { arbitrary: fc.constant('wrong'), weight: 1 },
       ),
+      badBytes: sometimes(invalidUtf8, 10),
     })
     .map((r) => {
       const [method, path] = r.call as [string, string];
-      const json = utf8(
-        JSON.stringify(method === 'PATCH' ? { name: r.name } : { name: r.name, quantity: r.quantity }),
+      const text = JSON.stringify(
+        method === 'PATCH' ? { name: r.name } : { name: r.name, quantity: r.quantity },
       );
+      // Bytes that are not UTF-8, right inside the name's string.
+      const json =
+        r.badBytes === undefined
+          ? utf8(text)
+          : new Uint8Array([...utf8(text.slice(0, 9)), ...r.badBytes, ...utf8(text.slice(9))]);
       const hasBody = method === 'POST' || method === 'PATCH';
       const headers: [string, string][] = [['Authorization', `Bearer ${r.token}`]];
       if (r.trace !== undefined) headers.push(['traceparent', r.trace]);

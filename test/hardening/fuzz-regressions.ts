@@ -53,4 +53,48 @@ export const FUZZ_REGRESSIONS: readonly Regression[] = [
     found: 'invalid header byte: Node answered a bare 400 without problem+json or security headers',
     request: { method: 'GET', target: '/api/v1/items', headers: [['X-Odd', 'a\u0001b']] },
   },
+  // Found by the suite.
+  {
+    found:
+      "fuzz run 1 (shrunk): a request without Host got Node's bare 400, no problem+json, no security headers",
+    request: { method: 'HEAD', target: '/api/health', headers: [], host: false },
+  },
+  {
+    found: "an Expect other than 100-continue got Node's bare 417 (same code path as the missing Host)",
+    request: { method: 'GET', target: '/api/v1/items', headers: [['Expect', 'garbage']] },
+  },
+  {
+    found: 'CONNECT: Node dropped the connection without an answer (no connect listener)',
+    request: { method: 'CONNECT', target: '/api/v1/items', headers: [] },
+  },
+  {
+    found: 'a NUL in name was stored with 201',
+    request: {
+      method: 'POST',
+      target: '/api/v1/items',
+      headers: write,
+      body: json('{"name":"a\\u0000b","quantity":1}'),
+    },
+  },
+  {
+    found: 'a lone surrogate in name was stored with 201',
+    request: {
+      method: 'POST',
+      target: '/api/v1/items',
+      headers: write,
+      body: json('{"name":"\\ud800","quantity":1}'),
+    },
+  },
+  {
+    found: 'a body declared as UTF-16 was decoded with replacement characters and stored',
+    request: {
+      method: 'POST',
+      target: '/api/v1/items',
+      headers: [
+        ['Authorization', 'Bearer process-api-token-0123456789abcdef'],
+        ['Content-Type', 'application/json; charset=utf-16le'],
+      ],
+      body: new Uint8Array(Buffer.from('{"name":"x","quantity":1}', 'utf16le')),
+    },
+  },
 ];

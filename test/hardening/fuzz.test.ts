@@ -68,6 +68,28 @@ export function describeRequest(r: FuzzRequest): string {
   ].join('\n');
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** An accepted write stored only valid text, and only from a body that was valid UTF-8. */
+function textRule(r: FuzzRequest, res: RawResponse): string[] {
+  const problems: string[] = [];
+  const item = JSON.parse(res.body.toString('utf8')) as { name?: unknown };
+  if (typeof item.name === 'string' && (!item.name.isWellFormed() || CONTROL.test(item.name)))
+    problems.push(`stored a name that breaks the text rule: ${JSON.stringify(item.name)}`);
+  const encoded = r.headers.some(
+    ([k, v]) => k.toLowerCase() === 'content-encoding' && v.toLowerCase() !== 'identity',
+  );
+  if (r.body && !encoded)
+    try {
+      strictUtf8.decode(r.body);
+    } catch {
+      problems.push('accepted a body that is not valid UTF-8');
+    }
+  return problems;
+}
+
 type Outcome = { readonly res: RawResponse } | { readonly error: Error };
 
 class FuzzTarget {
@@ -192,7 +214,15 @@ class FuzzTarget {
         }
       }
     }
-    if (problems.length === 0) this.recordWrite(r.method, r.target, res);
+    if (res.status >= 200 && res.status < 300 && (r.method === 'POST' || r.method === 'PATCH'))
+      problems.push(...textRule(r, res));
+    // Every 2xx write is recorded, even one that broke a property, so that later batches are judged
+    // on their own effects and the shrunk counterexample stays the request that broke it.
+    try {
+      this.recordWrite(r.method, r.target, res);
+    } catch (err) {
+      problems.push(`a 2xx write answered something that is not an item: ${(err as Error).message}`);
+    }
     return problems;
   }
 
