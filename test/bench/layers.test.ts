@@ -7,7 +7,8 @@ import { keepOnlyLayers } from '../../bench/servers/layers.ts';
 import { startTestService } from '../../service/test/helpers.ts';
 
 test('when only helmet is kept, then responses carry its headers but no request id (removed from inside the series)', async (t) => {
-  const svc = await startTestService(t);
+  // The app is taken apart on purpose, so its responses no longer match the OpenAPI document.
+  const svc = await startTestService(t, {}, { checkContract: false });
   const before = await svc.fetch('/api/v1/items');
   assert.ok(before.headers.get('x-request-id'), 'the full app sets a request id');
   keepOnlyLayers(svc.server.listeners('request')[0] as Express, svc.deps, ['helmet']);
