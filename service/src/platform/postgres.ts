@@ -123,6 +123,30 @@ const types = {
       : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
 };
 
+/**
+ * A pg Client that closes its socket when connecting fails. pg-pool drops such a client without
+ * ending it; when the failure was on our side (the password file could not be read) the server is
+ * still waiting for the password, and every retry would leave one more connection open.
+ */
+export class ClosingClient extends pg.Client {
+  override connect(): Promise<pg.Client>;
+  override connect(callback: ((err: Error) => void) | ((err: null, c: pg.Client) => void)): void;
+  override connect(
+    callback?: ((err: Error) => void) | ((err: null, c: pg.Client) => void),
+  ): Promise<pg.Client> | undefined {
+    if (!callback)
+      return super.connect().catch(async (err: unknown) => {
+        await this.end().catch(() => {});
+        throw err;
+      });
+    super.connect(((err: Error | null, c?: pg.Client) => {
+      if (err) this.end().catch(() => {});
+      (callback as (err: Error | null, c?: pg.Client) => void)(err, c);
+    }) as (err: Error) => void);
+    return undefined;
+  }
+}
+
 export interface PostgresOptions {
   readonly config: PostgresConfig;
   readonly metrics: Metrics;
@@ -174,6 +198,7 @@ export function createPostgres({ config, metrics, logger, applicationName }: Pos
   };
   const pool = new pg.Pool({
     ...connection,
+    Client: ClosingClient as unknown as new () => pg.ClientBase,
     max: config.poolMax,
     idleTimeoutMillis: 30_000,
     // The server cancels a slow statement (57014); the client gives up on a silent connection (a
@@ -230,7 +255,7 @@ export function createPostgres({ config, metrics, logger, applicationName }: Pos
   async function migrate(migrations: readonly PgMigration[]): Promise<number[]> {
     // Its own connection, not the pool's: the session holds the advisory lock, and it needs a
     // longer statement timeout than requests get.
-    const client = new pg.Client({
+    const client = new ClosingClient({
       ...connection,
       statement_timeout: MIGRATION_TIMEOUT_MS,
       query_timeout: MIGRATION_TIMEOUT_MS,
@@ -239,13 +264,7 @@ export function createPostgres({ config, metrics, logger, applicationName }: Pos
     client.on('error', () => {});
     const run = (operation: string, collection: string, text: string, values: unknown[] = []) =>
       instrument({ operation, collection, text }, () => client.query(text, values));
-    try {
-      await client.connect();
-    } catch (err) {
-      // A connect that failed half-way (the password could not be read) still holds its socket.
-      await client.end().catch(() => {});
-      throw err;
-    }
+    await client.connect();
     const applied: number[] = [];
     try {
       await run('SELECT', MIGRATION_LOCK_NAME, MIGRATION_LOCK, [MIGRATION_LOCK_NAME]);

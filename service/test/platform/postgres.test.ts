@@ -6,12 +6,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { createTestDatabase } from '../../../test/support/postgres.ts';
 import { loadConfig } from '../../src/config.ts';
 import { postgresMigrations } from '../../src/items/migrations/postgres.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { createMetrics } from '../../src/platform/metrics.ts';
-import { createPostgres, databaseName, databaseProblem } from '../../src/platform/postgres.ts';
+import {
+  ClosingClient,
+  createPostgres,
+  DatabaseUnavailableError,
+  databaseName,
+  databaseProblem,
+} from '../../src/platform/postgres.ts';
 import { LogCapture } from '../helpers.ts';
 
 function open(t: import('node:test').TestContext, url: string, env: Record<string, string> = {}) {
@@ -208,6 +215,25 @@ describe('postgres platform', () => {
     const until = Date.now() + 2_000;
     while ([...recorder.sockets].some((s) => !s.destroyed) && Date.now() < until) await sleep(20);
     assert.deepEqual([...recorder.sockets].filter((s) => !s.destroyed).length, 0);
+  });
+
+  test('when a pool connection fails on our side (no password to give), then its socket is closed, not left to the server', async (t) => {
+    const recorder = await startPasswordRecorder(t);
+    const pool = new pg.Pool({
+      host: '127.0.0.1',
+      port: recorder.port,
+      user: 'items',
+      password: async () => {
+        throw new DatabaseUnavailableError('DATABASE_PASSWORD_FILE cannot be read');
+      },
+      Client: ClosingClient as unknown as new () => pg.ClientBase,
+    });
+    t.after(() => pool.end());
+    for (let i = 0; i < 3; i++) await assert.rejects(pool.query('SELECT 1'), DatabaseUnavailableError);
+    const until = Date.now() + 2_000;
+    while ([...recorder.sockets].some((s) => !s.destroyed) && Date.now() < until) await sleep(20);
+    assert.equal(recorder.sockets.size, 3, 'three connection attempts reached the server');
+    assert.equal([...recorder.sockets].filter((s) => !s.destroyed).length, 0, 'none left open');
   });
 
   test('when db.namespace is derived from a URL, then it is the database name only', () => {
