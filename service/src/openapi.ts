@@ -207,7 +207,7 @@ export function openApiDocument(): Record<string, unknown> {
       description:
         'Errors are application/problem+json (RFC 9457). Rate-limited routes carry RateLimit and RateLimit-Policy (draft-ietf-httpapi-ratelimit-headers); a 429 carries Retry-After. Every response carries X-Request-Id. x-rate-limit-tiers names the tiers that count an operation.',
     },
-    servers: [{ url: '/' }],
+    // No top-level servers: the default is the host that served the document (OpenAPI 3.1, 4.8.1).
     paths: { ...itemPaths(), ...platformPaths() },
     components: {
       schemas: { Problem: problemSchema(), ...itemSchemas, ...healthSchemas },
