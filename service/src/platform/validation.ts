@@ -71,7 +71,11 @@ export function createParser(securityEvents: SecurityEvents): Parse {
   return (schema, input, where) => {
     const broken = textErrors(input, where);
     if (broken.length > 0) {
-      securityEvents.record('invalid_input', { reason: 'invalid_text', where });
+      securityEvents.record('invalid_input', {
+        reason: 'invalid_text',
+        where,
+        fields: broken.map((e) => e.field).join(','),
+      });
       throw problems.invalidText(broken);
     }
     const result = schema.safeParse(input);
@@ -82,7 +86,11 @@ export function createParser(securityEvents: SecurityEvents): Parse {
     }));
     // A field that breaks the text rule makes the whole answer invalid-text (still listing every field).
     if (result.error.issues.some(isTextIssue)) {
-      securityEvents.record('invalid_input', { reason: 'invalid_text', where });
+      securityEvents.record('invalid_input', {
+        reason: 'invalid_text',
+        where,
+        fields: errors.map((e) => e.field).join(','),
+      });
       throw problems.invalidText(errors);
     }
     securityEvents.record('validation_failed', { where, fields: errors.map((e) => e.field).join(',') });
