@@ -89,7 +89,8 @@ describe('replicas sharing one PostgreSQL database', () => {
     // Hooks run in order: the database is dropped (its sessions terminated) before a later one could end it.
     holder.on('error', () => {});
     await holder.query('SELECT pg_advisory_lock(hashtext($1))', ['schema_migrations']);
-    const starting = [1, 2, 3].map(() => startServiceProcess(t, env(db.url)));
+    // Start-up waits on the lock the test holds, so "service listening" may come late on a busy machine.
+    const starting = [1, 2, 3].map(() => startServiceProcess(t, env(db.url), { listenTimeoutMs: 180_000 }));
     const waiting = async () =>
       Number(
         (
@@ -100,7 +101,7 @@ describe('replicas sharing one PostgreSQL database', () => {
           )
         ).rows[0]?.n,
       );
-    const until = Date.now() + 30_000;
+    const until = Date.now() + 150_000;
     while ((await waiting()) < 3 && Date.now() < until) await sleep(100);
     assert.equal(await waiting(), 3, 'three replicas waiting on the migration lock');
     await holder.query('SELECT pg_advisory_unlock(hashtext($1))', ['schema_migrations']);

@@ -13,6 +13,8 @@ export const ADMIN_TOKEN = 'process-admin-token-0123456789abcdef0123';
 export interface SpawnOptions {
   /** false: without `--import instrumentation.ts`, as if the start command had been changed. */
   readonly instrumentation?: boolean;
+  /** How long to wait for "service listening" (default 30 s), e.g. while the test holds a lock start-up needs. */
+  readonly listenTimeoutMs?: number;
 }
 
 export interface ServiceProcess {
@@ -100,7 +102,7 @@ export async function startServiceProcess(
   child.stdout?.on('data', collect(stdout, true));
   child.stderr?.on('data', collect(stderr, false));
 
-  await waitForLine(child, (l) => l.includes('service listening'), 30_000);
+  await waitForLine(child, (l) => l.includes('service listening'), opts.listenTimeoutMs ?? 30_000);
   const waitForLog: ServiceProcess['waitForLog'] = (match, timeoutMs = 10_000) =>
     new Promise((resolve, reject) => {
       const check = () => {
