@@ -294,6 +294,14 @@ describe('node-level client errors', () => {
     assert.equal(await securityEvents('request_timeout'), events + 1);
   });
 
+  test('when a client announces a body and sends only part of it, then after HTTP_REQUEST_TIMEOUT_MS it gets 408 /problems/request-timeout and nothing of ours', async () => {
+    const logs = svc.logs.length;
+    const head = `POST /api/v1/items HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${API_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":`;
+    const res = await pool.send(Buffer.from(head), { timeoutMs: 10_000 });
+    assertProblem(res, 408, 'request-timeout');
+    await assertNothingOfOurs(logs);
+  });
+
   test('when a request lacks Host, carries an Expect other than 100-continue, or uses CONNECT, then problem+json (400, 417, 405) instead of Node bare answers', async () => {
     assertProblem(
       await send({ method: 'GET', target: '/api/v1/items', headers: [], host: false }),
@@ -333,7 +341,7 @@ describe('start-up failures', () => {
   async function refusal(env: Record<string, string>): Promise<string> {
     const child = spawnRaw(env);
     const output = collectOutput(child);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     const [code] = await output.closed;
     clearTimeout(timer);
     const stderr = output.stderr();
