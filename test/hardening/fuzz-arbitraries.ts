@@ -172,13 +172,13 @@ const traceparent = fc.oneof(
   oversized(100, 20_000),
 );
 const tracestate = fc.oneof(
-  fc.constantFrom('vendor=value', 'a=1,b=2', '=', ',,,', 'k=' + 'v'.repeat(300)),
+  fc.constantFrom('vendor=value', 'a=1,b=2', '=', ',,,', `k=${'v'.repeat(300)}`),
   fc.array(fc.constant('k=v'), { minLength: 33, maxLength: 80 }).map((a) => a.join(',')),
   fc.string({ unit: 'grapheme-ascii', maxLength: 40 }),
   oversized(100, 9_000),
 );
 const baggage = fc.oneof(
-  fc.constantFrom('userId=alice', 'k=%ZZ', 'k=v;prop', '=', 'k', 'k=' + '%'.repeat(50)),
+  fc.constantFrom('userId=alice', 'k=%ZZ', 'k=v;prop', '=', 'k', `k=${'%'.repeat(50)}`),
   fc.array(fc.constant('key=value'), { minLength: 100, maxLength: 400 }).map((a) => a.join(',')),
   fc.string({ unit: 'grapheme-ascii', maxLength: 40 }),
   oversized(100, 9_000),
@@ -556,12 +556,18 @@ const plausibleRequest = (ctx: FuzzContext): fc.Arbitrary<FuzzRequest> =>
         { arbitrary: fc.constant('wrong'), weight: 1 },
       ),
       badBytes: sometimes(invalidUtf8, 10),
+      // Whitespace that brings the (inflated) body to BODY_LIMIT_BYTES - 2 .. + 2.
+      padToLimit: sometimes(fc.integer({ min: -2, max: 2 }), 5),
     })
     .map((r) => {
       const [method, path] = r.call as [string, string];
-      const text = JSON.stringify(
+      const compact = JSON.stringify(
         method === 'PATCH' ? { name: r.name } : { name: r.name, quantity: r.quantity },
       );
+      const text =
+        r.padToLimit === undefined
+          ? compact
+          : compact + ' '.repeat(Math.max(0, ctx.bodyLimitBytes + r.padToLimit - Buffer.byteLength(compact)));
       // Bytes that are not UTF-8, right inside the name's string.
       const json =
         r.badBytes === undefined
