@@ -12,6 +12,10 @@ import build from 'pino-abstract-transport';
 import { getOtlpLogger } from 'pino-opentelemetry-transport/lib/otlp-logger-shim.js';
 
 // OTel log data model: the first number of each severity range (as pino-opentelemetry-transport).
+// pino ends the worker at process exit (a crash, too) and blocks until it is done: its last export
+// may take this long, not the exporter's own timeout (10 s).
+const CLOSE_LIMIT_MS = 2_000;
+
 const SEVERITY: Readonly<Record<string, number>> = {
   trace: 1,
   debug: 5,
@@ -75,7 +79,15 @@ export default function logRecordsWorker(opts: LogRecordsWorkerOptions) {
       // for it as long as it may: ending then does not wait again, or a collector that never answers
       // would hold the exit.
       close: async () => {
-        if (flushing === 0) await otlp.shutdown();
+        if (flushing > 0) return;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          otlp.shutdown(),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, CLOSE_LIMIT_MS);
+          }),
+        ]);
+        clearTimeout(timer);
       },
     },
   );

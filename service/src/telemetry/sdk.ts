@@ -200,21 +200,22 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
       await withTimeout(
         Promise.all([
           spanProcessor.forceFlush(),
-          records?.flush(),
+          // Not the log worker: it exports on its own schedule, and at shutdown (close), where waiting
+          // for it has a budget of its own.
           sentryDsn ? flushSentry(timeoutMs) : undefined,
         ]),
         timeoutMs,
       );
     },
     async shutdown(timeoutMs) {
+      const closing = records?.close(Math.max(0, timeoutMs - WORKER_STOP_MARGIN_MS));
       await withTimeout(
-        Promise.all([
-          sdk.shutdown(),
-          records?.close(Math.max(0, timeoutMs - WORKER_STOP_MARGIN_MS)),
-          sentryDsn ? closeSentry(timeoutMs) : undefined,
-        ]),
+        Promise.all([sdk.shutdown(), closing, sentryDsn ? closeSentry(timeoutMs) : undefined]),
         timeoutMs,
       );
+      // The log worker must be gone (ended or stopped) before the process exits, or pino ends it at
+      // exit and blocks until it answers; stopping it takes a moment past its own budget.
+      if (closing) await withTimeout(closing, WORKER_STOP_MARGIN_MS);
     },
     // An instrumentation patched when its module hook fired (moduleExports set); under ESM without
     // the import-in-the-middle loader it never fires, which is exactly what the self-check looks for.
@@ -229,7 +230,7 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
 }
 
 // The wait for the log worker's export ends this long before the shutdown deadline, leaving time to end it.
-const WORKER_STOP_MARGIN_MS = 100;
+const WORKER_STOP_MARGIN_MS = 250;
 
 type PinoTransport = Parameters<NonNullable<TelemetryHandle['logRecords']>>[0];
 type TransportStream = ReturnType<PinoTransport>;
@@ -280,24 +281,27 @@ function logRecordsPipe(options: LogRecordsWorkerOptions, env: Env) {
     flush,
     /**
      * Exports what the worker holds, waiting at most `timeoutMs`, then ends it. Ending blocks this
-     * thread until the worker is done (thread-stream), so it comes after the bounded wait: a worker
-     * whose export is still pending then ends at once (see its close()).
+     * thread until the worker is done (thread-stream), so it follows a flush that finished: the
+     * worker then has nothing left to wait for. A worker whose export did not finish in time (a
+     * collector that never answers) is stopped instead, or pino would end it at exit and wait.
      */
     close(timeoutMs: number) {
       closed ??= (async () => {
         if (!open || !stream) return;
         const ending = stream;
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          flush(),
-          new Promise<void>((resolve) => {
-            timer = setTimeout(resolve, timeoutMs);
+        const flushed = await Promise.race([
+          flush().then(() => true),
+          new Promise<boolean>((resolve) => {
+            timer = setTimeout(() => resolve(false), timeoutMs);
           }),
         ]);
         clearTimeout(timer);
         open = false;
         const done = new Promise<void>((resolve) => ending.once('close', () => resolve()));
-        ending.end();
+        if (flushed) ending.end();
+        // thread-stream's `worker` is not in its types; it is the only way to stop the thread.
+        else await (ending as unknown as { worker?: { terminate(): Promise<number> } }).worker?.terminate();
         await done;
       })();
       return closed;
