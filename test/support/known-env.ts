@@ -6,12 +6,16 @@ import { envSchema } from '../../service/src/config.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
-/** OTEL_* variables named in the telemetry set-up (the SDK reads them by their standard names). */
+/**
+ * OTEL_* variables named in the telemetry set-up (the SDK reads them by their standard names). A name
+ * written as an object key (`OTEL_X: ...`) is one the set-up gives a child (the log worker), not one a
+ * user sets, so it is left out.
+ */
 export function otelVariablesReadByCode(): string[] {
   const src =
     readFileSync(join(ROOT, 'service/src/telemetry/sdk.ts'), 'utf8') +
     readFileSync(join(ROOT, 'service/src/instrumentation.ts'), 'utf8');
-  return [...new Set(src.match(/\bOTEL_[A-Z_]*[A-Z]\b/g) ?? [])];
+  return [...new Set(src.match(/\bOTEL_[A-Z_]*[A-Z]\b(?!\s*:)/g) ?? [])];
 }
 
 export function knownEnvironmentVariables(): string[] {

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { SECURITY_EVENT_TYPES } from '../../service/src/platform/metrics.ts';
 import { freePort } from '../support/process.ts';
 import { startServiceProcess } from '../support/service-process.ts';
 import { stackBinaries } from '../support/stack-binaries.ts';
@@ -65,10 +66,11 @@ test('when Prometheus scrapes the service, then it stores exemplars that carry t
   });
   assert.match(found.labels.span_id ?? '', /^[0-9a-f]{16}$/);
 
-  // Counters scraped as OpenMetrics keep their classic names in queries.
+  // Counters scraped as OpenMetrics keep their classic names in queries: one series per event type,
+  // each pre-set to zero.
   const counter = (await (await fetch(`${api}/query?query=security_events_total`)).json()) as {
     data: { result: unknown[] };
   };
-  assert.equal(counter.data.result.length, 8);
+  assert.equal(counter.data.result.length, SECURITY_EVENT_TYPES.length);
   assert.equal(await svc.stop(), 0);
 });
