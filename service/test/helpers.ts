@@ -4,6 +4,9 @@ import { Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import { loadConfig } from '../src/config.ts';
 import { createDependencies } from '../src/dependencies.ts';
+import { createLogger } from '../src/platform/logger.ts';
+import { createMetrics, type Metrics } from '../src/platform/metrics.ts';
+import { createPostgres, type Postgres } from '../src/platform/postgres.ts';
 import { type RunningService, startService } from '../src/server.ts';
 import { assertDocumented } from './openapi-contract.ts';
 
@@ -103,4 +106,25 @@ export async function expectProblem(res: Response, status: number): Promise<Reco
   assert.equal(typeof body.title, 'string');
   assert.equal(typeof body.type, 'string');
   return body;
+}
+
+/** A PostgreSQL pool on `url` as the service builds it, its logs captured; closed when the test ends. */
+export function openTestPostgres(
+  t: TestContext,
+  url: string,
+  opts: { env?: Record<string, string>; applicationName: string; logLevel?: 'info' | 'warn' },
+): { pg: Postgres; logs: LogCapture; metrics: Metrics } {
+  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: url, ...opts.env }).database;
+  if (config.kind !== 'postgresql') throw new Error('expected a PostgreSQL config');
+  const logs = new LogCapture();
+  const metrics = createMetrics({ version: 'test', revision: 'test' });
+  const logger = createLogger({
+    level: opts.logLevel ?? 'info',
+    serviceName: 't',
+    environment: 'test',
+    destination: logs.stream,
+  });
+  const pg = createPostgres({ config, metrics, logger, applicationName: opts.applicationName });
+  t.after(() => pg.close());
+  return { pg, logs, metrics };
 }

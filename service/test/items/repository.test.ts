@@ -5,7 +5,6 @@ import { after, before, describe, test } from 'node:test';
 import { trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { createTestDatabase } from '../../../test/support/postgres.ts';
-import { loadConfig } from '../../src/config.ts';
 import { postgresMigrations } from '../../src/items/migrations/postgres.ts';
 import { sqliteMigrations } from '../../src/items/migrations/sqlite.ts';
 import { createPostgresItemRepository } from '../../src/items/repository.postgres.ts';
@@ -13,11 +12,9 @@ import { createSqliteItemRepository } from '../../src/items/repository.sqlite.ts
 import type { ItemRepository } from '../../src/items/repository.ts';
 import type { Item } from '../../src/items/schemas.ts';
 import { createInstrument } from '../../src/platform/db-telemetry.ts';
-import { createLogger } from '../../src/platform/logger.ts';
 import { createMetrics, type Metrics } from '../../src/platform/metrics.ts';
-import { createPostgres } from '../../src/platform/postgres.ts';
 import { openDatabase, SQLITE_NAMESPACE, SQLITE_SYSTEM } from '../../src/platform/sqlite.ts';
-import { LogCapture } from '../helpers.ts';
+import { openTestPostgres } from '../helpers.ts';
 
 const exporter = new InMemorySpanExporter();
 before(() => {
@@ -48,20 +45,11 @@ const backends: Record<string, (t: import('node:test').TestContext) => Promise<B
     };
   },
   postgresql: async (t) => {
-    const metrics = createMetrics({ version: 'test', revision: 'test' });
     const database = await createTestDatabase(t);
-    const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: database.url }).database;
-    assert.equal(config.kind, 'postgresql');
-    if (config.kind !== 'postgresql') throw new Error('unreachable');
-    const logs = new LogCapture();
-    const logger = createLogger({
-      level: 'warn',
-      serviceName: 't',
-      environment: 'test',
-      destination: logs.stream,
+    const { pg, metrics } = openTestPostgres(t, database.url, {
+      applicationName: 'repository-test',
+      logLevel: 'warn',
     });
-    const pg = createPostgres({ config, metrics, logger, applicationName: 'repository-test' });
-    t.after(() => pg.close());
     await pg.start(postgresMigrations);
     return {
       repo: createPostgresItemRepository(pg, 500),

@@ -8,34 +8,17 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { createTestDatabase } from '../../../test/support/postgres.ts';
-import { loadConfig } from '../../src/config.ts';
 import { postgresMigrations } from '../../src/items/migrations/postgres.ts';
-import { createLogger } from '../../src/platform/logger.ts';
-import { createMetrics } from '../../src/platform/metrics.ts';
 import {
   ClosingClient,
-  createPostgres,
   DatabaseUnavailableError,
   databaseName,
   databaseProblem,
 } from '../../src/platform/postgres.ts';
-import { LogCapture } from '../helpers.ts';
+import { openTestPostgres } from '../helpers.ts';
 
-function open(t: import('node:test').TestContext, url: string, env: Record<string, string> = {}) {
-  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: url, ...env }).database;
-  if (config.kind !== 'postgresql') throw new Error('expected a PostgreSQL config');
-  const logs = new LogCapture();
-  const metrics = createMetrics({ version: 'test', revision: 'test' });
-  const logger = createLogger({
-    level: 'info',
-    serviceName: 't',
-    environment: 'test',
-    destination: logs.stream,
-  });
-  const pg = createPostgres({ config, metrics, logger, applicationName: 'postgres-test' });
-  t.after(() => pg.close());
-  return { pg, logs, metrics };
-}
+const open = (t: import('node:test').TestContext, url: string, env: Record<string, string> = {}) =>
+  openTestPostgres(t, url, { env, applicationName: 'postgres-test' });
 
 // A stand-in server that asks for a cleartext password and records it: the machine's PostgreSQL
 // trusts loopback, so it would accept any password and prove nothing.
