@@ -376,8 +376,9 @@ describe('start-up failures', () => {
     assert.match(line, /^Refusing to start: METRICS_PORT: .* is already in use/);
   });
 
-  test('when the DATABASE_PATH directory cannot be written (read-only sysfs, a file in the way), then one line names DATABASE_PATH, exit 1', async () => {
-    for (const path of ['/sys/items.db', '/etc/hostname/items.db']) {
+  test('when the DATABASE_PATH directory cannot be written (read-only sysfs, a file in the way, a missing directory under /proc), then one line names DATABASE_PATH, exit 1', async () => {
+    // /proc/x/...: Node's recursive mkdir retries there forever; the start-up must still end.
+    for (const path of ['/sys/items.db', '/etc/hostname/items.db', '/proc/x/y/items.db']) {
       const line = await refusal({ ...PROD, PORT: '0', METRICS_PORT: '0', DATABASE_PATH: path });
       assert.match(line, /^Refusing to start: DATABASE_PATH: cannot open .* for writing/);
     }

@@ -3,7 +3,7 @@
 // node:sqlite rather than better-sqlite3: it ships with Node 24, so there is no native addon to
 // compile (better-sqlite3 needs node-gyp and Node headers for every Node release) and no prebuilt
 // binary to download at install time; its synchronous prepared-statement API is the same shape.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { databasePathFailure } from './startup-error.ts';
@@ -18,7 +18,7 @@ export type Migration = (db: DatabaseSync) => void;
 export function openDatabase(path: string, migrations: readonly Migration[]): DatabaseSync {
   let db: DatabaseSync;
   try {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') makeDirectory(dirname(path));
     db = new DatabaseSync(path);
     // WAL creates its -wal and -shm files next to the database: a read-only directory fails here.
     db.exec('PRAGMA journal_mode = WAL');
@@ -31,6 +31,16 @@ export function openDatabase(path: string, migrations: readonly Migration[]): Da
   db.exec('PRAGMA foreign_keys = ON');
   migrate(db, migrations);
   return db;
+}
+
+// Not mkdirSync's recursive mode: under a pseudo-filesystem (DATABASE_PATH=/proc/x/items.db) Node's
+// recursive mkdir retries forever, and start-up must fail with a line, not hang. One level at a time,
+// each mkdir fails with its own error code.
+function makeDirectory(dir: string): void {
+  if (existsSync(dir)) return;
+  const parent = dirname(dir);
+  if (parent !== dir) makeDirectory(parent);
+  mkdirSync(dir);
 }
 
 // PRAGMA user_version records how many migrations ran; each runs once, in its own transaction.
