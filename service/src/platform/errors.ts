@@ -78,6 +78,15 @@ export const problems = {
       detail:
         'The body must be sent with Content-Encoding identity, gzip, deflate, br or zstd (one of them).',
     }),
+  /** Not valid HTTP/1.1 although Node's parser let it through (request-conformance.ts). */
+  malformedRequest: (detail: string) =>
+    new HttpProblem(400, { type: 'malformed-request', title: 'Malformed request', detail }),
+  expectationFailed: () =>
+    new HttpProblem(417, {
+      type: 'expectation-failed',
+      title: 'Expectation Failed',
+      detail: 'The only expectation this server meets is 100-continue.',
+    }),
   unsupportedCharset: () =>
     new HttpProblem(415, {
       type: 'unsupported-media-type',
@@ -190,11 +199,7 @@ export function clientProblem(
       return problems.invalidText([], 'The body is not valid UTF-8.');
     case 'request.aborted':
       // The client went away mid-body: nobody reads the answer, and it is no attack.
-      return new HttpProblem(400, {
-        type: 'malformed-body',
-        title: 'Malformed request body',
-        detail: 'The request body ended early.',
-      });
+      return problems.malformedBody('The request body ended early.');
     case 'request.size.invalid':
       events.record('malformed_body', { reason: 'length_mismatch' });
       return problems.malformedBody('The body length does not match Content-Length.');

@@ -3,31 +3,19 @@
 // server.ts turns Node's own checks off (requireHostHeader: false, a checkExpectation listener) so
 // that these requests reach Express and are refused as problem+json with the security headers.
 import type { RequestHandler } from 'express';
-import { HttpProblem } from './errors.ts';
+import { problems } from './errors.ts';
 import type { SecurityEvents } from './security-events.ts';
 
 export function requestConformance(securityEvents: SecurityEvents): RequestHandler {
   return (req, _res, next) => {
     if (req.httpVersionMajor === 1 && req.httpVersionMinor === 1 && req.headers.host === undefined) {
       securityEvents.record('invalid_input', { reason: 'missing_host' });
-      next(
-        new HttpProblem(400, {
-          type: 'malformed-request',
-          title: 'Malformed request',
-          detail: 'An HTTP/1.1 request must carry a Host header.',
-        }),
-      );
+      next(problems.malformedRequest('An HTTP/1.1 request must carry a Host header.'));
       return;
     }
     const expect = req.headers.expect;
     if (expect !== undefined && expect.toLowerCase() !== '100-continue') {
-      next(
-        new HttpProblem(417, {
-          type: 'expectation-failed',
-          title: 'Expectation Failed',
-          detail: 'The only expectation this server meets is 100-continue.',
-        }),
-      );
+      next(problems.expectationFailed());
       return;
     }
     next();
