@@ -10,7 +10,7 @@ import { keepOnlyLayers } from './layers.ts';
 
 const config = loadConfig();
 const svc = await startService(config);
-const app = svc.server.listeners('request')[0] as Express;
+const app: Express = svc.app;
 
 // BENCH_LAYERS (benchmark only): the app-level layers to keep; absent means all of them, as in production.
 const keep = process.env.BENCH_LAYERS;

@@ -16,7 +16,6 @@ import { middlewareSeries } from './platform/middleware-series.ts';
 import { requestConformance } from './platform/request-conformance.ts';
 import { requestId } from './platform/request-id.ts';
 import { securityHeaders } from './platform/security-headers.ts';
-import { serverSpanRoute } from './platform/span-route.ts';
 import { createParser } from './platform/validation.ts';
 
 export function createApp(deps: Dependencies): Express {
@@ -42,7 +41,6 @@ export function createApp(deps: Dependencies): Express {
     middlewareSeries([
       securityHeaders({ hsts: config.isProduction }),
       requestId(),
-      serverSpanRoute(),
       httpMetrics(deps.metrics),
       accessLog(deps.logger),
       (_req, res, next) => {

@@ -7,6 +7,7 @@ import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createDependencies, type Dependencies } from './dependencies.ts';
 import { clientErrorHandler, connectHandler } from './platform/client-error.ts';
 import { startMetricsServer } from './platform/metrics-server.ts';
+import { tracedRequests } from './platform/server-span.ts';
 import { installFatalHandlers, installShutdown } from './platform/shutdown.ts';
 import { listenFailure, StartupError } from './platform/startup-error.ts';
 import { telemetryHandle } from './platform/telemetry-handle.ts';
@@ -14,6 +15,8 @@ import { checkInstrumentation } from './telemetry/self-check.ts';
 
 export interface RunningService {
   readonly deps: Dependencies;
+  /** The Express app the server hands requests to (inside the server span). */
+  readonly app: ReturnType<typeof createApp>;
   readonly server: Server;
   readonly metricsServer: Server;
   readonly url: string;
@@ -36,6 +39,7 @@ const urlOf = (server: Server) => {
 //   would let a slow client hold a socket up to 30 s past the headers timeout).
 function createHttpServer(config: Config, app: ReturnType<typeof createApp>, d: Dependencies): Server {
   const { http } = config;
+  const traced = tracedRequests(app);
   const server = createServer(
     {
       headersTimeout: http.headersTimeoutMs,
@@ -47,14 +51,14 @@ function createHttpServer(config: Config, app: ReturnType<typeof createApp>, d: 
       requireHostHeader: false,
       connectionsCheckingInterval: Math.min(1_000, Math.max(100, Math.floor(http.headersTimeoutMs / 4))),
     },
-    app,
+    traced,
   );
   server.keepAliveTimeout = http.keepAliveTimeoutMs;
   // Bad header bytes, a head over maxHeaderSize, a request timeout: problem+json, a security event.
   const clientErrors = { securityEvents: d.securityEvents, logger: d.logger, hsts: config.isProduction };
   server.on('clientError', clientErrorHandler(clientErrors));
   server.on('connect', connectHandler(clientErrors));
-  server.on('checkExpectation', app);
+  server.on('checkExpectation', traced);
   return server;
 }
 
@@ -86,7 +90,7 @@ export async function startService(config: Config, deps?: Dependencies): Promise
     return stopping;
   };
 
-  return { deps: d, server, metricsServer, url: urlOf(server), metricsUrl: urlOf(metricsServer), stop };
+  return { deps: d, app, server, metricsServer, url: urlOf(server), metricsUrl: urlOf(metricsServer), stop };
 }
 
 async function main(): Promise<void> {

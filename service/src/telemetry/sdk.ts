@@ -18,10 +18,9 @@ import {
 } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION, ATTR_URL_QUERY } from '@opentelemetry/semantic-conventions';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { PACKAGE_VERSION } from '../package-info.ts';
 import { type LogRecordSink, TELEMETRY_HANDLE, type TelemetryHandle } from '../platform/telemetry-handle.ts';
-import { isProbeRequest, redactQuery } from './http-filters.ts';
 import type { LogRecordsWorkerOptions } from './log-records-worker.ts';
 import { ChunkedOtlpTraceExporter } from './otlp-export.ts';
 import { captureException, closeSentry, flushSentry, startSentry } from './sentry.ts';
@@ -109,20 +108,14 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
   // Our own exporters' and Sentry's HTTP calls must not become spans (they would trace themselves).
   const ownTraffic = [tracesEndpoint, logsEndpoint, sentryDsn].map(endpointOf).filter((e) => e !== undefined);
 
+  // Outgoing HTTP calls only: the server span of each incoming request is the app's own
+  // (platform/server-span.ts says why). No Express instrumentation either: Express layers make no
+  // spans, and http.route and the span name come from the app's routing. SQLite spans and security
+  // span events sit directly on the server span.
   const http = new HttpInstrumentation({
-    ignoreIncomingRequestHook: (req) => isProbeRequest(req.url),
+    disableIncomingRequestInstrumentation: true,
     ignoreOutgoingRequestHook: (req) => ownTraffic.some((t) => isTo(req, t)),
-    // The built-in list only knows cloud signature names; our own pattern replaces url.query.
-    redactedQueryParamsServer: [],
-    startIncomingSpanHook: (req): Record<string, string> => {
-      const q = req.url?.indexOf('?') ?? -1;
-      return q === -1 || req.url === undefined ? {} : { [ATTR_URL_QUERY]: redactQuery(req.url.slice(q + 1)) };
-    },
   });
-  // No Express instrumentation: Express layers make no spans (none would add to the server span), and
-  // the server span's http.route and name come from the app's own routing (platform/span-route.ts),
-  // without a wrapper around every layer of every request. SQLite spans and security span events sit
-  // directly on the server span.
   // Adds trace_id, span_id, trace_flags to every line logged inside a span. Its log sending (an OTel
   // log record built on the request thread for every line) is off: the worker-thread transport below
   // makes the records from the lines instead.
