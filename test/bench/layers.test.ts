@@ -2,7 +2,6 @@
 // kept alone still acts, and the layers removed from inside the series no longer do.
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import type { Express } from 'express';
 import { keepOnlyLayers } from '../../bench/servers/layers.ts';
 import { startTestService } from '../../service/test/helpers.ts';
 
