@@ -222,6 +222,65 @@ export function targets(t: ThroughputResults): Targets {
   };
 }
 
+/** The one screen a newcomer reads first: the targets, what a request costs and where, the settings. */
+function summarySection(t: ThroughputResults, s: ScrapeResults | undefined): string[] {
+  const all = rows(t.runs);
+  const get = (v: string, route: 'hello' | 'item' = 'hello') =>
+    all.find((r) => r.variant === v && r.route === route);
+  const tg = targets(t);
+  const full = get('template');
+  const fullCpu = full?.cpu.median ?? Number.NaN;
+  const realistic = s?.scrape.find((x) => x.case === 'realistic' && x.format === 'classic');
+  const scrapeMs = realistic ? spread(realistic.ms).median : Number.NaN;
+  const rssChange = s ? s.rss.finalBytes / s.rss.baselineBytes - 1 : Number.NaN;
+  const known = (x: number) => (Number.isFinite(x) ? x : undefined);
+  const met = (x: number | undefined, ok: (x: number) => boolean) =>
+    verdict(x === undefined ? undefined : ok(x));
+  const layer = (id: string, what: string) => {
+    const r = get(id);
+    return r ? [`| ${what} | ${fix(fullCpu - r.cpu.median)} |`] : [];
+  };
+  const scrapeNote = s ? ` (scrape run of ${s.startedAt.slice(0, 10)})` : ' (no scrape run yet)';
+  return [
+    '## Summary',
+    '',
+    `Full template, production configuration (traces 100 % sampled and exported with log records over OTLP to local sinks, Redis limiter, helmet, CORS, metrics, access log, Sentry errors-only), against bare Express 5 on one pinned core; medians of ${t.settings.rounds} interleaved rounds, run of ${t.startedAt.slice(0, 10)}.`,
+    '',
+    '| target (issue 20) | measured | verdict |',
+    '|---|---:|---|',
+    `| server CPU per request ≤ 150 µs (probe route) | ${fix(fullCpu)} µs (bare: ${fix(get('bare')?.cpu.median ?? Number.NaN)} µs) | ${met(known(fullCpu), (x) => x <= 150)} |`,
+    `| ≥ 25 % of bare Express req/s (probe route) | ${pct(tg.bareRatio)} | ${met(known(tg.bareRatio), (x) => x >= 0.25)} |`,
+    `| ≥ 35 % of bare Express req/s (item route, SQLite) | ${pct(tg.itemRatio)} | ${met(known(tg.itemRatio), (x) => x >= 0.35)} |`,
+    `| at half capacity, p99 ≤ 2× bare p99 | ${fix(tg.p99Ratio, 2)}× | ${met(known(tg.p99Ratio), (x) => x <= 2)} |`,
+    `| ≥ 5× the naive stack | ${fix(tg.naiveMultiple, 2)}× | ${met(known(tg.naiveMultiple), (x) => x >= 5)} |`,
+    `| \`/metrics\` ≤ 10 ms${scrapeNote} | ${fix(scrapeMs, 2)} ms | ${met(known(scrapeMs), (x) => x <= 10)} |`,
+    `| RSS flat (±10 %) over the soak${scrapeNote} | ${pct(rssChange)} | ${met(known(rssChange), (x) => Math.abs(x) <= 0.1)} |`,
+    '',
+    "Where one probe-route request's server CPU goes: each layer is what the full template saves without it (its cost where it really runs; the parts overlap, so they do not add up exactly to the whole).",
+    '',
+    '| part | µs per request |',
+    '|---|---:|',
+    `| bare Express 5 (for scale) | ${fix(get('bare')?.cpu.median ?? Number.NaN)} |`,
+    `| the template with every optional layer off (routing, errors, auth) | ${fix(get('template-core')?.cpu.median ?? Number.NaN)} |`,
+    ...layer(
+      'template-otel',
+      'OpenTelemetry: server span, context, span export, trace ids on lines, log records',
+    ),
+    ...layer('template-no-otlp-logs', '… of which OTLP log records (pino worker thread)'),
+    ...layer('template-access-log', 'request id and access log line'),
+    ...layer('template-limiter', 'rate limiter (one Redis round trip)'),
+    ...layer('template-metrics', 'RED metrics with exemplars'),
+    ...layer('template-helmet', 'helmet and Cache-Control'),
+    ...layer('template-cors', 'CORS allowlist'),
+    ...layer('template-sentry', 'Sentry, errors only'),
+    ...layer('template-request-stats', 'recent-latency window'),
+    `| **full template** | **${fix(fullCpu)}** |`,
+    '',
+    "Settings that matter: `npm start`'s `--no-allocation-site-pretenuring` (see the fixed-rate table); `OTEL_LOGS_EXPORTER=none` drops OTLP log records (the lines still go to stdout, where a collector can read them); `OTEL_TRACES_SAMPLER`/`OTEL_TRACES_SAMPLER_ARG` (the bench keeps 100 %); `LOG_LEVEL` (one access line per request at `info`); `OTEL_BSP_*`/`OTEL_BLRP_*` batch sizes. The server span is the template's own (`service/src/platform/server-span.ts`), not the HTTP instrumentation's, which cost about half of the server CPU per request.",
+    '',
+  ];
+}
+
 function throughputSection(t: ThroughputResults): string[] {
   const all = rows(t.runs);
   const label = (id: string) => t.variants.find((v) => v.id === id)?.label ?? id;
@@ -717,9 +776,10 @@ export function renderReport(
     '',
     '<!-- Written by `npm run bench` (and `--mode=scrape`, `--mode=instructions`, `--mode=alloc`, `--mode=stalls`) from bench/results/*.json; do not edit by hand. -->',
     '',
-    "What the template's observability and hardening cost per request, measured side by side with bare Express 5 and with the same libraries wired by their READMEs' defaults, on the same machine in the same run. Targets come from issue 6; performance targets are never unit-tested, they are read here.",
+    "What the template's observability and hardening cost per request, measured side by side with bare Express 5 and with the same libraries wired by their READMEs' defaults, on the same machine in the same run. Targets come from issues 6 and 20; performance targets are never unit-tested, they are read here.",
     '',
   ];
+  if (t) out.push(...summarySection(t, s));
   if (t) out.push('## Machine', '', ...machineSection(t.machine, t), '', ...throughputSection(t), '');
   else out.push('_No throughput run yet: `npm run bench`._', '');
   if (ir && ir.runs.length > 0) out.push(...instructionSection(ir, irBaseline));
