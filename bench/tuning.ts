@@ -21,19 +21,19 @@ export const TUNING: readonly Tuning[] = [
     why: 'NodeSDK otherwise builds an OTLP metric exporter from the environment, and the HTTP instrumentation then records its own duration histogram on every request next to the Prometheus one; metrics leave the process through /metrics only.',
   },
   {
-    change: 'Only the instrumentations the service uses (http, express, ioredis, pino)',
+    change: 'Only the instrumentations the service uses (http for outgoing calls, pino)',
     where: 'service/src/telemetry/sdk.ts',
     why: 'getNodeAutoInstrumentations() patches dozens of modules (fs, dns, net, and the router package a second time for Express 5), each adding spans or wrappers to every request.',
   },
   {
-    change: 'No Express layer spans (middleware, router and request-handler types ignored)',
-    where: 'service/src/telemetry/sdk.ts (`ignoreLayersType`)',
-    why: 'every `use()` and route-level middleware would be a span to create, keep and encode; `http.route` and the span name still come from the instrumentation on the server span.',
+    change: "The server span is the template's own, not the HTTP instrumentation's (issue 20)",
+    where: 'service/src/platform/server-span.ts, service/src/server.ts',
+    why: "@opentelemetry/instrumentation-http's incoming side wraps the server's `emit` and binds eight listener methods on every request and response object (a map of wrapped listeners per object, own properties added to both), builds metric attributes nobody reads and computes its attributes twice; what it left behind for the garbage collector cost more than the work itself. The template starts the span around the request listener, runs the request's and response's events in its context with one wrapped `emit` each, and names it `METHOD route` from the app's routing when the response closes. No Express instrumentation either: Express layers make no spans.",
   },
   {
-    change: 'Redis spans carry the command name only',
-    where: 'service/src/telemetry/sdk.ts (`dbStatementSerializer`)',
-    why: 'the default serialises the arguments (rate-limit keys with client IPs) into every span: bytes to build and export, and personal data.',
+    change: 'No Redis span: the limiter outcome is recorded on the server span (issue 20)',
+    where: 'service/src/platform/rate-limit/limiter.ts',
+    why: 'the one Redis round trip per request would be a client span to build, keep and encode for every request; `rate_limit.<tier>` and `rate_limit.backend` on the server span carry what an operator reads from it, and its duration and errors are in `db_client_operation_duration_seconds{db_system_name="redis"}`.',
   },
   {
     change: 'Probes and scrapes create no span and no access line',
@@ -43,7 +43,7 @@ export const TUNING: readonly Tuning[] = [
   {
     change: 'Sentry for errors only, with an explicit integration list',
     where: 'service/src/telemetry/sentry.ts, service/src/platform/error-reporting.ts',
-    why: "no Sentry tracing, no Http integration (it wraps every request a second time, records request sessions and reads request bodies): the template's own middleware opens one isolation scope per request for breadcrumbs, and events borrow the OTel trace ids.",
+    why: "no Sentry tracing, no Http integration (it wraps every request a second time, records request sessions and reads request bodies), and no per-request isolation scope (issue 20): an error's tags, breadcrumbs (the request's security span events) and trace ids are added when it is reported, so a request without an error costs Sentry nothing.",
   },
   {
     change: 'Access log serialises method, redacted URL, route, status, duration and request id only',
