@@ -45,25 +45,10 @@ import {
 import type { Request } from 'express';
 import { PACKAGE_VERSION } from '../package-info.ts';
 import { isProbeRequest, redactQuery } from '../telemetry/http-filters.ts';
-import { routeTemplate, UNMATCHED_ROUTE } from './http-metrics.ts';
+import { methodLabel, OTHER_METHOD, routeTemplate, UNMATCHED_ROUTE } from './http-metrics.ts';
 
 /** The instrumentation scope of server spans in exported traces. */
 export const SERVER_SPAN_SCOPE = 'items-api/http-server';
-
-// The methods the semantic conventions know; any other is reported as `_OTHER` (bounded cardinality)
-// with the method as sent in http.request.method_original.
-const KNOWN_METHODS: ReadonlySet<string> = new Set([
-  'CONNECT',
-  'DELETE',
-  'GET',
-  'HEAD',
-  'OPTIONS',
-  'PATCH',
-  'POST',
-  'PUT',
-  'QUERY',
-  'TRACE',
-]);
 
 type Emit = (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;
 
@@ -89,16 +74,18 @@ function serverAddress(host: string | undefined, secure: boolean): [string, numb
   return Number.isInteger(port) && port > 0 && port < 65536 ? [name, port] : [name, secure ? 443 : 80];
 }
 
+// A method the semantic conventions do not name is `_OTHER` (as in the metrics' label), with the method
+// as sent in http.request.method_original, and the span is named `HTTP`.
 function startAttributes(req: IncomingMessage, method: string, secure: boolean) {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const attributes: Record<string, string | number> = {
-    [ATTR_HTTP_REQUEST_METHOD]: KNOWN_METHODS.has(method) ? method : '_OTHER',
+    [ATTR_HTTP_REQUEST_METHOD]: methodLabel(method),
     [ATTR_URL_SCHEME]: secure ? 'https' : 'http',
     [ATTR_URL_PATH]: q === -1 ? url : url.slice(0, q),
     [ATTR_NETWORK_PROTOCOL_VERSION]: req.httpVersion,
   };
-  if (!KNOWN_METHODS.has(method)) attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = method;
+  if (methodLabel(method) === OTHER_METHOD) attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = method;
   if (q !== -1) attributes[ATTR_URL_QUERY] = redactQuery(url.slice(q + 1));
   const server = serverAddress(req.headers.host, secure);
   if (server) {
@@ -113,6 +100,11 @@ function startAttributes(req: IncomingMessage, method: string, secure: boolean) 
   return attributes;
 }
 
+const spanName = (method: string): string => {
+  const label = methodLabel(method);
+  return label === OTHER_METHOD ? 'HTTP' : label;
+};
+
 function end(span: Span, req: IncomingMessage, res: ServerResponse, method: string): void {
   const status = res.statusCode;
   span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
@@ -121,7 +113,7 @@ function end(span: Span, req: IncomingMessage, res: ServerResponse, method: stri
   if (ip !== undefined) span.setAttribute(ATTR_CLIENT_ADDRESS, ip);
   const route =
     (req as Partial<Request>).route === undefined ? UNMATCHED_ROUTE : routeTemplate(req as Request);
-  const name = KNOWN_METHODS.has(method) ? method : 'HTTP';
+  const name = spanName(method);
   if (route === UNMATCHED_ROUTE) span.updateName(name);
   else {
     span.setAttribute(ATTR_HTTP_ROUTE, route);
@@ -147,7 +139,7 @@ export function tracedRequests(listener: RequestListener): RequestListener {
     // The caller's trace (W3C traceparent), through the propagator the SDK registered.
     const parent = propagation.extract(ROOT_CONTEXT, req.headers);
     const span = tracer.startSpan(
-      KNOWN_METHODS.has(method) ? method : 'HTTP',
+      spanName(method),
       { kind: SpanKind.SERVER, attributes: startAttributes(req, method, secure) },
       parent,
     );
