@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { freePort, waitForLine } from './process.ts';
+import { waitForLine } from './process.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const API_TOKEN = 'process-api-token-0123456789abcdef';
@@ -54,15 +54,15 @@ export async function startServiceProcess(
   env: Record<string, string> = {},
   opts: SpawnOptions = {},
 ): Promise<ServiceProcess> {
-  const port = await freePort();
-  const metricsPort = await freePort();
   const child = spawnRaw(
     {
       NODE_ENV: 'test',
       LOG_LEVEL: 'info',
       DATABASE_PATH: ':memory:',
-      PORT: String(port),
-      METRICS_PORT: String(metricsPort),
+      // Port 0: the service binds a free port itself and announces it. A port picked here and handed
+      // over could be taken by another test's process in between (two test files run at once).
+      PORT: '0',
+      METRICS_PORT: '0',
       API_TOKENS: API_TOKEN,
       ADMIN_TOKEN,
       ...env,
@@ -127,10 +127,12 @@ export async function startServiceProcess(
       waiters.add(check);
       check();
     });
+  const listening = await waitForLog((l) => l.msg === 'service listening');
+  const portOf = (url: unknown) => new URL(String(url)).port;
   return {
     child,
-    url: `http://127.0.0.1:${port}`,
-    metricsUrl: `http://127.0.0.1:${metricsPort}`,
+    url: `http://127.0.0.1:${portOf(listening.url)}`,
+    metricsUrl: `http://127.0.0.1:${portOf(listening.metricsUrl)}`,
     stdout,
     stderr,
     logs,
