@@ -70,22 +70,22 @@ function serverAddress(host: string | undefined, secure: boolean): [string, numb
   const bracket = host.startsWith('[') ? host.indexOf(']') : -1;
   const colon = host.indexOf(':', bracket === -1 ? 0 : bracket);
   const name = colon === -1 ? host : host.slice(0, colon);
-  const port = colon === -1 ? (secure ? 443 : 80) : Number(host.slice(colon + 1));
-  return Number.isInteger(port) && port > 0 && port < 65536 ? [name, port] : [name, secure ? 443 : 80];
+  const port = colon === -1 ? Number.NaN : Number(host.slice(colon + 1));
+  return [name, Number.isInteger(port) && port > 0 && port < 65536 ? port : secure ? 443 : 80];
 }
 
-// A method the semantic conventions do not name is `_OTHER` (as in the metrics' label), with the method
-// as sent in http.request.method_original, and the span is named `HTTP`.
-function startAttributes(req: IncomingMessage, method: string, secure: boolean) {
+// A method the semantic conventions do not name is `_OTHER` (the metrics' label), with the method as
+// sent in http.request.method_original, and the span is named `HTTP`.
+function startAttributes(req: IncomingMessage, method: string, label: string, secure: boolean) {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const attributes: Record<string, string | number> = {
-    [ATTR_HTTP_REQUEST_METHOD]: methodLabel(method),
+    [ATTR_HTTP_REQUEST_METHOD]: label,
     [ATTR_URL_SCHEME]: secure ? 'https' : 'http',
     [ATTR_URL_PATH]: q === -1 ? url : url.slice(0, q),
     [ATTR_NETWORK_PROTOCOL_VERSION]: req.httpVersion,
   };
-  if (methodLabel(method) === OTHER_METHOD) attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = method;
+  if (label === OTHER_METHOD) attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = method;
   if (q !== -1) attributes[ATTR_URL_QUERY] = redactQuery(url.slice(q + 1));
   const server = serverAddress(req.headers.host, secure);
   if (server) {
@@ -100,20 +100,14 @@ function startAttributes(req: IncomingMessage, method: string, secure: boolean) 
   return attributes;
 }
 
-const spanName = (method: string): string => {
-  const label = methodLabel(method);
-  return label === OTHER_METHOD ? 'HTTP' : label;
-};
-
-function end(span: Span, req: IncomingMessage, res: ServerResponse, method: string): void {
+function end(span: Span, req: IncomingMessage, res: ServerResponse, name: string): void {
   const status = res.statusCode;
   span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
   // Express's req.ip honours TRUST_PROXY (client-ip.ts); a request Express never saw has the peer.
   const ip = (req as Partial<Request>).ip ?? req.socket.remoteAddress;
   if (ip !== undefined) span.setAttribute(ATTR_CLIENT_ADDRESS, ip);
-  const route =
-    (req as Partial<Request>).route === undefined ? UNMATCHED_ROUTE : routeTemplate(req as Request);
-  const name = spanName(method);
+  // Express sets req.route on the request object itself; one it never routed is `unmatched`.
+  const route = routeTemplate(req as Request);
   if (route === UNMATCHED_ROUTE) span.updateName(name);
   else {
     span.setAttribute(ATTR_HTTP_ROUTE, route);
@@ -135,18 +129,20 @@ export function tracedRequests(listener: RequestListener): RequestListener {
   return function tracedRequest(req, res) {
     if (isProbeRequest(req.url)) return listener(req, res);
     const method = req.method ?? 'GET';
+    const label = methodLabel(method);
+    const name = label === OTHER_METHOD ? 'HTTP' : label;
     const secure = (req.socket as Partial<TLSSocket>).encrypted === true;
     // The caller's trace (W3C traceparent), through the propagator the SDK registered.
     const parent = propagation.extract(ROOT_CONTEXT, req.headers);
     const span = tracer.startSpan(
-      spanName(method),
-      { kind: SpanKind.SERVER, attributes: startAttributes(req, method, secure) },
+      name,
+      { kind: SpanKind.SERVER, attributes: startAttributes(req, method, label, secure) },
       parent,
     );
     const ctx = trace.setSpan(parent, span);
     emitIn(ctx, req);
     emitIn(ctx, res);
-    res.once('close', () => end(span, req, res, method));
+    res.once('close', () => end(span, req, res, name));
     context.with(ctx, listener, undefined, req, res);
   };
 }
