@@ -2,6 +2,18 @@
 // It imports nothing of the app: the app finds what it set up through the telemetry handle.
 import { register } from 'node:module';
 
+// `.env` when it exists (`npm start` and the image alike); variables already set win over the file.
+// Read here rather than by node's --env-file-if-exists, which on Node 26 writes a line to stderr on
+// every start without the file (a pod never has one).
+try {
+  process.loadEnvFile('.env');
+} catch (err) {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+    process.stderr.write(`Refusing to start: .env cannot be read: ${String(err)}\n`);
+    process.exit(1);
+  }
+}
+
 // The ESM trap: with "type": "module", Express, pino and node:http are loaded through the ESM loader,
 // where require-in-the-middle never sees them, so spans lose http.route and logs lose trace ids.
 // The import-in-the-middle loader hook must be registered first, and the SDK (which registers the
