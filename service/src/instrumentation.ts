@@ -1,6 +1,5 @@
 // Telemetry bootstrap, loaded by the start command (`node --import`) before any app module.
 // It imports nothing of the app: the app finds what it set up through the telemetry handle.
-import { register } from 'node:module';
 
 // `.env` when it exists (`npm start` and the image alike); variables already set win over the file.
 // Read here rather than by node's --env-file-if-exists, which on Node 26 writes a line to stderr on
@@ -14,11 +13,8 @@ try {
   }
 }
 
-// The ESM trap: with "type": "module", Express, pino and node:http are loaded through the ESM loader,
-// where require-in-the-middle never sees them, so spans lose http.route and logs lose trace ids.
-// The import-in-the-middle loader hook must be registered first, and the SDK (which registers the
-// per-module hooks) loaded only afterwards, hence the dynamic import.
-register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+// The SDK set-up registers the module hooks (sdk.ts) before any app module loads; imported
+// dynamically so that a failure to load it is caught here.
 try {
   const { installTelemetry } = await import('./telemetry/sdk.ts');
   installTelemetry();

@@ -19,6 +19,7 @@ import {
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { register as registerModuleHooks } from 'import-in-the-middle/register-hooks.mjs';
 import { PACKAGE_VERSION } from '../package-info.ts';
 import { type LogRecordSink, TELEMETRY_HANDLE, type TelemetryHandle } from '../platform/telemetry-handle.ts';
 import type { LogRecordsWorkerOptions } from './log-records-worker.ts';
@@ -61,6 +62,19 @@ const patchedItsModule = (i: Patchable): boolean =>
   (i as unknown as { _modules?: readonly { moduleExports?: unknown }[] })._modules?.some(
     (d) => d.moduleExports !== undefined,
   ) ?? false;
+
+/**
+ * The modules the instrumentations patch, as their module definitions name them (`http` brings
+ * `node:http` along): the in-thread hooks wrap these and leave every other module alone.
+ */
+export function modulesToHook(instrumentations: readonly Patchable[]): string[] {
+  const names = instrumentations.flatMap((i) =>
+    ((i as { getModuleDefinitions?: () => { name: string }[] }).getModuleDefinitions?.() ?? []).map(
+      (d) => d.name,
+    ),
+  );
+  return [...new Set(names)];
+}
 
 function withTimeout(work: Promise<unknown>, timeoutMs: number): Promise<void> {
   return new Promise<void>((resolve) => {
@@ -124,6 +138,11 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
   // outcome is on the server span (rate_limit.* attributes, rate-limit/limiter.ts) rather than in a
   // client span of its own to build and export for every request.
   const instrumentations: Record<string, Patchable> = { http, pino };
+  // The ESM trap: with "type": "module", Express, pino and node:http are loaded through the ESM
+  // loader, where require-in-the-middle never sees them (spans without http.route, logs without
+  // trace ids). import-in-the-middle's hooks run in this thread (module.registerHooks: no loader
+  // thread, no deprecation warning) and only for the modules listed (docs/decisions.md).
+  registerModuleHooks({ include: modulesToHook(Object.values(instrumentations)) });
 
   const protocol = (signal: 'TRACES' | 'LOGS') =>
     str(env, `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) ??
