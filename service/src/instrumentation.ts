@@ -17,8 +17,13 @@ try {
 // dynamically so that a failure to load it is caught here.
 try {
   const { installTelemetry } = await import('./telemetry/sdk.ts');
-  installTelemetry();
+  await installTelemetry();
 } catch (err) {
+  // An instrumentation named but not installed is a configuration mistake: refuse, as for bad settings.
+  if (err instanceof Error && err.name === 'InstrumentationSetupError') {
+    process.stderr.write(`Refusing to start: ${err.message}\n`);
+    process.exit(1);
+  }
   // Telemetry must never keep the service down: it starts without, and the start-up self-check
   // reports the missing instrumentation as an error line and a metric.
   process.stderr.write(`telemetry set-up failed, continuing without it: ${String(err)}\n`);

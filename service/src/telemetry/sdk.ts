@@ -7,8 +7,6 @@ import { randomUUID } from 'node:crypto';
 import type { RequestOptions } from 'node:http';
 import { OTLPTraceExporter as OTLPTraceExporterJson } from '@opentelemetry/exporter-trace-otlp-http';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import {
   defaultResource,
   detectResources,
@@ -22,6 +20,7 @@ import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic
 import { register as registerModuleHooks } from 'import-in-the-middle/register-hooks.mjs';
 import { PACKAGE_VERSION } from '../package-info.ts';
 import { type LogRecordSink, TELEMETRY_HANDLE, type TelemetryHandle } from '../platform/telemetry-handle.ts';
+import { loadInstrumentations } from './instrumentations.ts';
 import type { LogRecordsWorkerOptions } from './log-records-worker.ts';
 import { ChunkedOtlpTraceExporter } from './otlp-export.ts';
 import { captureException, closeSentry, flushSentry, startSentry } from './sentry.ts';
@@ -93,7 +92,7 @@ function withTimeout(work: Promise<unknown>, timeoutMs: number): Promise<void> {
   });
 }
 
-export function startTelemetry(env: Env = process.env): TelemetryHandle {
+export async function startTelemetry(env: Env = process.env): Promise<TelemetryHandle> {
   const sentryDsn = str(env, 'SENTRY_DSN');
   const serviceName = str(env, 'OTEL_SERVICE_NAME') ?? DEFAULT_SERVICE_NAME;
   const version = str(env, 'SERVICE_VERSION') ?? PACKAGE_VERSION;
@@ -122,22 +121,20 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
   // Our own exporters' and Sentry's HTTP calls must not become spans (they would trace themselves).
   const ownTraffic = [tracesEndpoint, logsEndpoint, sentryDsn].map(endpointOf).filter((e) => e !== undefined);
 
-  // Outgoing HTTP calls only: the server span of each incoming request is the app's own
-  // (platform/server-span.ts says why). No Express instrumentation either: Express layers make no
-  // spans, and http.route and the span name come from the app's routing. SQLite spans and security
-  // span events sit directly on the server span.
-  const http = new HttpInstrumentation({
-    disableIncomingRequestInstrumentation: true,
-    ignoreOutgoingRequestHook: (req) => ownTraffic.some((t) => isTo(req, t)),
+  // The instrumentations and their configuration: instrumentations.ts, the one place to add one.
+  // No Express instrumentation: Express layers make no spans, and http.route and the span name come
+  // from the app's routing. No ioredis instrumentation by default: Redis is the rate limiter's store,
+  // one round trip per request, and its outcome is on the server span (rate-limit/limiter.ts).
+  const loaded = await loadInstrumentations(env, {
+    isOwnRequest: (req) => ownTraffic.some((t) => isTo(req, t)),
+    isOwnOrigin: (origin) => {
+      const target = endpointOf(origin);
+      return target !== undefined && ownTraffic.some((t) => t.host === target.host && t.port === target.port);
+    },
   });
-  // Adds trace_id, span_id, trace_flags to every line logged inside a span. Its log sending (an OTel
-  // log record built on the request thread for every line) is off: the worker-thread transport below
-  // makes the records from the lines instead.
-  const pino = new PinoInstrumentation({ disableLogSending: true });
-  // No ioredis instrumentation: Redis is the rate limiter's store, one round trip per request, and its
-  // outcome is on the server span (rate_limit.* attributes, rate-limit/limiter.ts) rather than in a
-  // client span of its own to build and export for every request.
-  const instrumentations: Record<string, Patchable> = { http, pino };
+  const instrumentations: Record<string, Patchable> = Object.fromEntries(
+    loaded.map((l) => [l.name, l.instrumentation]),
+  );
   // The ESM trap: with "type": "module", Express, pino and node:http are loaded through the ESM
   // loader, where require-in-the-middle never sees them (spans without http.route, logs without
   // trace ids). import-in-the-middle's hooks run in this thread (module.registerHooks: no loader
@@ -235,6 +232,7 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
       Object.entries(instrumentations)
         .filter(([, i]) => patchedItsModule(i))
         .map(([name]) => name),
+    instrumentations: Object.keys(instrumentations),
     exportEnabled: exportTraces,
     state: 'enabled',
     ...(records ? { logRecords: records.open } : {}),
@@ -348,8 +346,8 @@ function logRecordsPipe(options: LogRecordsWorkerOptions, env: Env) {
   };
 }
 
-export function installTelemetry(env: Env = process.env): TelemetryHandle {
-  const handle = startTelemetry(env);
+export async function installTelemetry(env: Env = process.env): Promise<TelemetryHandle> {
+  const handle = await startTelemetry(env);
   (globalThis as Record<symbol, unknown>)[TELEMETRY_HANDLE] = handle;
   return handle;
 }

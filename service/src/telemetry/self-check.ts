@@ -24,7 +24,10 @@ export function checkInstrumentation(
   // the app's own logger (an ESM import) is unpatched: what counts is that its lines get trace ids.
   if (!carriesTraceIds(logger)) patched.delete('pino');
   const missing: string[] = [];
-  for (const name of REQUIRED_INSTRUMENTATIONS) {
+  // Without the preload every required one counts as missing; with it, those an adopter turned off
+  // (OTEL_NODE_DISABLED_INSTRUMENTATIONS) are not checked.
+  const enabled = handle.instrumentations;
+  for (const name of REQUIRED_INSTRUMENTATIONS.filter((n) => enabled?.includes(n) ?? true)) {
     gauge.set({ instrumentation: name }, patched.has(name) ? 1 : 0);
     if (!patched.has(name)) missing.push(name);
   }
