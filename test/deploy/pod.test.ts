@@ -10,9 +10,9 @@ import { startOtlpReceiver } from '../support/otlp-receiver.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { collectOutput, freePort, waitForLine } from '../support/process.ts';
 import { startRedis } from '../support/redis-server.ts';
-import { appliedObjects, only, podEnvironment, ROOT, SECRET_VALUES } from './support.ts';
+import { apiObjects, only, podEnvironment, ROOT, SECRET_VALUES } from './support.ts';
 
-const deployment = only(appliedObjects(), 'Deployment');
+const deployment = only(apiObjects(), 'Deployment');
 const pod = deployment.spec.template.spec;
 const container = pod.containers[0];
 

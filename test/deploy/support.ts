@@ -7,11 +7,12 @@ import {
   PrometheusRule,
   ServiceMonitor,
 } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
-import { Deployment } from 'kubernetes-models/apps/v1';
+import { DaemonSet, Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import { ConfigMap, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
@@ -22,6 +23,10 @@ type ModelClass = new (data: any) => { validate(): void };
 
 /** Every kind the base may contain, by `apiVersion/kind`; anything else has no schema here. */
 export const MODELS: Readonly<Record<string, ModelClass>> = {
+  'v1/Namespace': Namespace,
+  'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
+  'apps/v1/DaemonSet': DaemonSet,
   'v1/ServiceAccount': ServiceAccount,
   'v1/ConfigMap': ConfigMap,
   'v1/Secret': Secret,
@@ -66,6 +71,17 @@ export function appliedObjects(): K8sObject[] {
   return kustomizationResources().flatMap(readManifest);
 }
 
+/** Kinds that live in no namespace. */
+export const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding']);
+
+/** The objects of one part of the base by `app.kubernetes.io/component`: `api`, `agent` or `gateway`. */
+export function componentObjects(component: string): K8sObject[] {
+  return appliedObjects().filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === component);
+}
+
+/** The API's own objects (the collectors have a Deployment, Services and NetworkPolicies too). */
+export const apiObjects = () => componentObjects('api');
+
 export function only(objects: K8sObject[], kind: string): K8sObject {
   const found = objects.filter((o) => o.kind === kind);
   if (found.length !== 1) throw new Error(`expected one ${kind}, found ${found.length}`);
@@ -100,7 +116,7 @@ export const SECRET_VALUES: Readonly<Record<string, string>> = {
 
 /** The ConfigMap data the container takes through envFrom. */
 export function configMapEnvironment(): Record<string, string> {
-  const objects = appliedObjects();
+  const objects = apiObjects();
   const container = only(objects, 'Deployment').spec.template.spec.containers[0];
   const env: Record<string, string> = {};
   for (const from of container.envFrom ?? []) {
@@ -115,7 +131,7 @@ export function configMapEnvironment(): Record<string, string> {
 
 /** The files the pod's Secret volumes provide, by path in the container, as `secretName/key`. */
 function mountedSecretFiles(): Map<string, string> {
-  const pod = only(appliedObjects(), 'Deployment').spec.template.spec;
+  const pod = only(apiObjects(), 'Deployment').spec.template.spec;
   const container = pod.containers[0];
   const files = new Map<string, string>();
   for (const m of container.volumeMounts ?? []) {
@@ -133,7 +149,7 @@ function mountedSecretFiles(): Map<string, string> {
  * temporary directory standing in for the Secret volume.
  */
 export function podEnvironment(dir: string): Record<string, string> {
-  const container = only(appliedObjects(), 'Deployment').spec.template.spec.containers[0];
+  const container = only(apiObjects(), 'Deployment').spec.template.spec.containers[0];
   const env: Record<string, string> = { ...imageEnvironment(), ...configMapEnvironment() };
   for (const e of container.env ?? []) {
     if (e.value !== undefined) env[e.name] = e.value;
