@@ -168,3 +168,60 @@ export function podEnvironment(dir: string): Record<string, string> {
   }
   return env;
 }
+
+/** A pod as NetworkPolicy sees it: its namespace, its labels and its named container ports. */
+export interface PolicyPeer {
+  namespace: string;
+  labels: Record<string, string>;
+  ports?: { name: string; containerPort: number }[];
+}
+
+const matches = (selector: K8sObject | undefined, labels: Record<string, string>) =>
+  Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v) &&
+  (selector?.matchExpressions ?? []).length === 0;
+
+/** The labels a namespace of the base carries, with the one Kubernetes adds to every namespace. */
+function namespaceLabels(name: string): Record<string, string> {
+  const ns = appliedObjects().find((o) => o.kind === 'Namespace' && o.metadata.name === name);
+  return { ...ns?.metadata.labels, 'kubernetes.io/metadata.name': name };
+}
+
+/**
+ * Whether `policy` lets `peer` in (Ingress, to a pod the policy selects) or out (Egress, to `peer`) on
+ * TCP `port`, named ports resolved on the receiving pod. The pod-to-pod subset of the NetworkPolicy
+ * semantics this base uses: matchLabels selectors, no ipBlock for pods, no matchExpressions.
+ */
+export function admits(
+  policy: K8sObject,
+  direction: 'Ingress' | 'Egress',
+  peer: PolicyPeer,
+  port: number,
+  receiver: PolicyPeer,
+): boolean {
+  const rules: K8sObject[] = policy.spec[direction === 'Ingress' ? 'ingress' : 'egress'] ?? [];
+  const peerMatches = (p: K8sObject) => {
+    if (p.ipBlock) return false;
+    const inNamespace = p.namespaceSelector
+      ? matches(p.namespaceSelector, namespaceLabels(peer.namespace))
+      : peer.namespace === policy.metadata.namespace;
+    return inNamespace && (!p.podSelector || matches(p.podSelector, peer.labels));
+  };
+  const portMatches = (p: K8sObject) =>
+    (p.protocol ?? 'TCP') === 'TCP' &&
+    (p.port === undefined ||
+      p.port === port ||
+      receiver.ports?.find((c) => c.name === p.port)?.containerPort === port);
+  return rules.some((r) => {
+    const peers: K8sObject[] | undefined = direction === 'Ingress' ? r.from : r.to;
+    return (!peers || peers.some(peerMatches)) && (!r.ports || r.ports.some(portMatches));
+  });
+}
+
+/** A workload's pod as a policy peer. */
+export function podOf(workload: K8sObject): PolicyPeer {
+  return {
+    namespace: workload.metadata.namespace,
+    labels: workload.spec.template.metadata.labels,
+    ports: workload.spec.template.spec.containers.flatMap((c: K8sObject) => c.ports ?? []),
+  };
+}
