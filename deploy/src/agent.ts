@@ -76,7 +76,7 @@ export function agentDaemonSet() {
           tolerations: [{ operator: 'Exists' }],
           terminationGracePeriodSeconds: 30,
           // uid 0, but without a single capability: the kubelet's log files are root's and may be
-          // mode 0600 (containerd writes 0640), and the hostPath offsets directory is created root-owned.
+          // mode 0600 (older CRI-O conmon; containerd writes 0640), and the offsets hostPath is created root-owned.
           securityContext: { runAsUser: 0, runAsGroup: 0, seccompProfile: { type: 'RuntimeDefault' } },
           containers: [
             {
