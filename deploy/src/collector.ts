@@ -68,9 +68,21 @@ export function collectorConfigMap(t: Tier) {
   return new ConfigMap({ metadata: collectorMeta(t, 'config'), data: { [t.configFile]: text } });
 }
 
+/**
+ * The gateway's share policy draws its line on the trace id's randomness by the OTel threshold rule
+ * (`ot=th` in tracestate), the line the services draw for their exemplars (observability/collector/gateway.yaml).
+ */
+export const GATEWAY_FEATURE_GATES = ['processor.tailsamplingprocessor.usetracestate'];
+
+/** The share of traces kept that are neither errors nor slow (the gateway config's default too). */
+export const TAIL_SAMPLING_RATIO_PERCENT = 10;
+
 /** Where the config is mounted, and the collector's arguments that load it. */
 export const CONFIG_MOUNT = '/etc/otelcol';
-export const collectorArgs = (t: Tier) => [`--config=${CONFIG_MOUNT}/${t.configFile}`];
+export const collectorArgs = (t: Tier, featureGates: readonly string[] = []) => [
+  `--config=${CONFIG_MOUNT}/${t.configFile}`,
+  ...(featureGates.length > 0 ? [`--feature-gates=${featureGates.join(',')}`] : []),
+];
 
 /** Plain YAML has no configMapGenerator hash: a checksum in the pod template rolls the pods on a change. */
 export const checksum = (c: ConfigMap) => createHash('sha256').update(JSON.stringify(c.data)).digest('hex');

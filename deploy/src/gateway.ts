@@ -15,18 +15,17 @@ import {
   configMount,
   configVolume,
   GATEWAY,
+  GATEWAY_FEATURE_GATES,
   goMemLimit,
   HEALTH_PORT,
   lockedDown,
   probes,
+  TAIL_SAMPLING_RATIO_PERCENT,
 } from './collector.ts';
 import { PEERS } from './environment.ts';
 import { inNamespace } from './network-policy.ts';
 
 export const GATEWAY_REPLICAS = 2;
-
-/** The share of traces kept that are neither errors nor slow (the gateway config's default too). */
-export const TAIL_SAMPLING_RATIO_PERCENT = 10;
 
 // Tail sampling holds every trace in memory until its decision: the largest user of the limit.
 const MEMORY_LIMIT_MI = 1024;
@@ -78,7 +77,7 @@ export function gatewayDeployment() {
               name: 'otelcol',
               image: COLLECTOR_IMAGE,
               imagePullPolicy: 'IfNotPresent',
-              args: collectorArgs(GATEWAY),
+              args: collectorArgs(GATEWAY, GATEWAY_FEATURE_GATES),
               ports: [
                 { name: 'otlp-grpc', containerPort: GATEWAY.ports.otlpGrpc, protocol: 'TCP' },
                 { name: 'health', containerPort: HEALTH_PORT, protocol: 'TCP' },

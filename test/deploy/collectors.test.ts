@@ -83,12 +83,20 @@ function resolvedConfig(w: K8sObject): K8sObject {
   return parse(text);
 }
 
-/** The first component of a config section whose type is `type` (`type` or `type/name`). */
-function component(config: K8sObject, section: string, type: string): K8sObject {
-  const entry = Object.entries(config[section] ?? {}).find(([k]) => k === type || k.startsWith(`${type}/`));
-  assert.ok(entry, `no ${type} in ${section}`);
-  return entry[1] as K8sObject;
+/**
+ * The components of a config section of one type (`type` or `type/name`); the collector's newer names
+ * (`file_log`, `load_balancing`, `k8s_attributes`) are the same types as the older ones.
+ */
+function components(config: K8sObject, section: string, type: string): K8sObject[] {
+  const types = [type, type.replaceAll('_', '')];
+  const found = Object.entries(config[section] ?? {})
+    .filter(([k]) => types.includes(k.split('/')[0] ?? ''))
+    .map(([, v]) => v as K8sObject);
+  assert.ok(found.length > 0, `no ${type} in ${section}`);
+  return found;
 }
+const component = (config: K8sObject, section: string, type: string) =>
+  components(config, section, type)[0] as K8sObject;
 
 for (const [tier, workload] of [
   ['agent', agent],
@@ -172,28 +180,29 @@ test('when the API exports OTLP, then it reaches the agent on its own node, thro
 });
 
 test('when the agent exports, then its loadbalancing exporter resolves the gateway replicas themselves, on the port they receive on', () => {
-  const lb = component(resolvedConfig(agent), 'exporters', 'loadbalancing');
-  const { hostname, port } =
-    lb.resolver.dns ?? assert.fail('the loadbalancing exporter resolves no DNS name');
-  const [name, namespace, svc] = String(hostname).split('.');
-  assert.equal(svc, 'svc');
-  const headless = only(
-    gatewayObjects.filter((o) => o.metadata.name === name && o.metadata.namespace === namespace),
-    'Service',
-  );
-  // Headless: DNS answers with each ready pod's address, so the exporter can hash trace ids onto them.
-  assert.equal(headless.spec.clusterIP, 'None');
-  for (const [k, v] of Object.entries(headless.spec.selector))
-    assert.equal(gateway.spec.template.metadata.labels[k], v);
   const receiverPort = portOf(
     component(resolvedConfig(gateway), 'receivers', 'otlp').protocols.grpc.endpoint,
   );
-  assert.equal(
-    Number(port ?? 4317),
-    receiverPort,
-    'the agents send to a port the gateway does not receive on',
-  );
   assert.equal(portNamed(gateway, 'otlp-grpc'), receiverPort);
+  for (const lb of components(resolvedConfig(agent), 'exporters', 'load_balancing')) {
+    const { hostname, port } =
+      lb.resolver.dns ?? assert.fail('the loadbalancing exporter resolves no DNS name');
+    const [name, namespace, svc] = String(hostname).split('.');
+    assert.equal(svc, 'svc');
+    const headless = only(
+      gatewayObjects.filter((o) => o.metadata.name === name && o.metadata.namespace === namespace),
+      'Service',
+    );
+    // Headless: DNS answers with each ready pod's address, so the exporter can hash trace ids onto them.
+    assert.equal(headless.spec.clusterIP, 'None');
+    for (const [k, v] of Object.entries(headless.spec.selector))
+      assert.equal(gateway.spec.template.metadata.labels[k], v);
+    assert.equal(
+      Number(port ?? 4317),
+      receiverPort,
+      'the agents send to a port the gateway does not receive on',
+    );
+  }
 
   const agentPolicy = only(agentObjects, 'NetworkPolicy');
   const gatewayPolicy = only(gatewayObjects, 'NetworkPolicy');
@@ -232,7 +241,7 @@ test('when the agent runs on a node, then it reads the pod logs read-only, keeps
   assert.equal(logs.hostPath?.path, '/var/log/pods');
   assert.equal(logs.mount.readOnly, true);
   const config = resolvedConfig(agent);
-  const filelog = component(config, 'receivers', 'filelog');
+  const filelog = component(config, 'receivers', 'file_log');
   for (const glob of filelog.include) assert.ok(String(glob).startsWith('/var/log/pods/'), glob);
 
   const env = podVariables(agent);
