@@ -12,11 +12,11 @@ import {
   collectorArgs,
   collectorConfigMap,
   collectorMeta,
+  commonPorts,
   configMount,
   configVolume,
   GATEWAY,
   goMemLimit,
-  HEALTH_PORT,
   lockedDown,
   probes,
 } from './collector.ts';
@@ -87,7 +87,7 @@ export function agentDaemonSet() {
               ports: [
                 { name: 'otlp-grpc', containerPort: AGENT.ports.otlpGrpc, protocol: 'TCP' },
                 { name: 'otlp-http', containerPort: AGENT.ports.otlpHttp, protocol: 'TCP' },
-                { name: 'health', containerPort: HEALTH_PORT, protocol: 'TCP' },
+                ...commonPorts(),
               ],
               env: [
                 // k8sattributes watches only this node's pods.
@@ -161,6 +161,15 @@ export function agentNetworkPolicy() {
         },
         // The kubelet's probes come from the node, which no selector names.
         { ports: [{ port: 'health', protocol: 'TCP' }] },
+        {
+          from: [
+            {
+              namespaceSelector: inNamespace(PEERS.prometheus.namespace),
+              podSelector: { matchLabels: { ...PEERS.prometheus.podLabels } },
+            },
+          ],
+          ports: [{ port: 'metrics', protocol: 'TCP' }],
+        },
       ],
       egress: [
         {

@@ -3,7 +3,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigMap, type ISecurityContext } from 'kubernetes-models/v1';
+import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import { ConfigMap, type IContainerPort, type ISecurityContext } from 'kubernetes-models/v1';
 import { parse } from 'yaml';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -25,6 +26,9 @@ export const COLLECTOR_UID = 10001;
 
 /** The health_check extension's port (the configs' default endpoint). */
 export const HEALTH_PORT = 13133;
+
+/** The collector's own metrics (the configs' service.telemetry default), scraped by the PodMonitor. */
+export const METRICS_PORT = 8888;
 
 const tier = <P extends Record<string, number>>(name: string, component: string, ports: P) => {
   const selectorLabels = {
@@ -125,3 +129,30 @@ export const configVolume = (c: ConfigMap) => ({
   configMap: { name: c.metadata?.name ?? '' },
 });
 export const configMount = { name: 'config', mountPath: CONFIG_MOUNT, readOnly: true };
+
+/** Ports both tiers have besides their OTLP ones. */
+export const commonPorts = (): IContainerPort[] => [
+  { name: 'health', containerPort: HEALTH_PORT, protocol: 'TCP' },
+  { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
+];
+
+/**
+ * Both tiers' own metrics (accepted, refused and dropped spans and records, queue sizes, sampling
+ * decisions): what says the pipeline itself is losing data.
+ */
+export function collectorPodMonitor() {
+  return new PodMonitor({
+    metadata: {
+      name: 'otel-collector',
+      namespace: COLLECTOR_NAMESPACE,
+      labels: {
+        'app.kubernetes.io/name': 'opentelemetry-collector',
+        'app.kubernetes.io/managed-by': 'kustomize',
+      },
+    },
+    spec: {
+      selector: { matchLabels: { 'app.kubernetes.io/name': 'opentelemetry-collector' } },
+      podMetricsEndpoints: [{ port: 'metrics', path: '/metrics', interval: '30s' }],
+    },
+  });
+}

@@ -12,12 +12,12 @@ import {
   collectorArgs,
   collectorConfigMap,
   collectorMeta,
+  commonPorts,
   configMount,
   configVolume,
   GATEWAY,
   GATEWAY_FEATURE_GATES,
   goMemLimit,
-  HEALTH_PORT,
   lockedDown,
   probes,
   TAIL_SAMPLING_RATIO_PERCENT,
@@ -80,7 +80,7 @@ export function gatewayDeployment() {
               args: collectorArgs(GATEWAY, GATEWAY_FEATURE_GATES),
               ports: [
                 { name: 'otlp-grpc', containerPort: GATEWAY.ports.otlpGrpc, protocol: 'TCP' },
-                { name: 'health', containerPort: HEALTH_PORT, protocol: 'TCP' },
+                ...commonPorts(),
               ],
               env: [
                 { name: 'TEMPO_ENDPOINT', value: PEERS.tempo.endpoint },
@@ -165,6 +165,15 @@ export function gatewayNetworkPolicy() {
         },
         // The kubelet's probes come from the node, which no selector names.
         { ports: [{ port: 'health', protocol: 'TCP' }] },
+        {
+          from: [
+            {
+              namespaceSelector: inNamespace(PEERS.prometheus.namespace),
+              podSelector: { matchLabels: { ...PEERS.prometheus.podLabels } },
+            },
+          ],
+          ports: [{ port: 'metrics', protocol: 'TCP' }],
+        },
       ],
       egress: [
         {

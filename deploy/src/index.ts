@@ -3,6 +3,7 @@ import type { Model } from '@kubernetes-models/base';
 import { Secret } from 'kubernetes-models/v1';
 import { stringify } from 'yaml';
 import { agentObjects } from './agent.ts';
+import { collectorPodMonitor } from './collector.ts';
 import { SECRET_KEYS, SECRET_NAME } from './environment.ts';
 import { gatewayObjects } from './gateway.ts';
 import { LABELS, NAMESPACE } from './identity.ts';
@@ -38,6 +39,7 @@ export const RESOURCES: Readonly<Record<string, Objects>> = {
   'dashboards.yaml': dashboardConfigMaps,
   'otel-agent.yaml': agentObjects,
   'otel-gateway.yaml': gatewayObjects,
+  'otel-podmonitor.yaml': () => [collectorPodMonitor()],
 };
 
 /** The Secret's shape with placeholder values; deliberately not a kustomization resource. */

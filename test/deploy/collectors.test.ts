@@ -297,3 +297,34 @@ test('when a node or a gateway replica goes away, then another replica on anothe
   );
   assert.equal(spread?.whenUnsatisfiable, 'DoNotSchedule');
 });
+
+test('when Prometheus scrapes the collectors, then the PodMonitor selects both tiers on the port their own metrics listen on, which their policies admit', () => {
+  const monitor = only(appliedObjects(), 'PodMonitor');
+  const [endpoint] = monitor.spec.podMetricsEndpoints;
+  const apiPolicy = only(apiObjects(), 'NetworkPolicy');
+  // Prometheus as the API's NetworkPolicy names it: the one allowed to scrape the API's metrics.
+  const from = apiPolicy.spec.ingress
+    .flatMap((r: K8sObject) => r.from ?? [])
+    .find((p: K8sObject) => p.podSelector);
+  const prometheus = {
+    namespace: from.namespaceSelector.matchLabels['kubernetes.io/metadata.name'],
+    labels: from.podSelector.matchLabels,
+  };
+  for (const [workload, objects] of [
+    [agent, agentObjects],
+    [gateway, gatewayObjects],
+  ] as const) {
+    assert.equal(monitor.metadata.namespace, workload.metadata.namespace);
+    for (const [k, v] of Object.entries(monitor.spec.selector.matchLabels))
+      assert.equal(workload.spec.template.metadata.labels[k], v, `${workload.metadata.name} is not selected`);
+    const port = portNamed(workload, endpoint.port);
+    const readers = resolvedConfig(workload).service?.telemetry?.metrics?.readers ?? [];
+    const own = readers.map((r: K8sObject) => r.pull?.exporter?.prometheus).find((p: K8sObject) => p);
+    assert.ok(own, `${workload.metadata.name}: the config exposes no metrics to pull`);
+    assert.equal(Number(own.port), port);
+    assert.equal(own.host, '0.0.0.0', `${workload.metadata.name}: its metrics listen on ${own.host} only`);
+    const policy = only(objects, 'NetworkPolicy');
+    assert.ok(admits(policy, 'Ingress', prometheus, port, podOf(workload)), 'Prometheus may not scrape');
+    assert.ok(!admits(policy, 'Ingress', podOf(api), port, podOf(workload)), 'anyone may scrape');
+  }
+});
