@@ -21,7 +21,7 @@ export const PEERS = {
     podLabels: { 'app.kubernetes.io/name': 'postgresql' },
   },
   /**
-   * The node's collector agent (collector.ts): its OTLP/HTTP port through the Service `otel-agent`, whose
+   * The node's collector agent (agent.ts): its OTLP/HTTP port through the Service `otel-agent`, whose
    * `internalTrafficPolicy: Local` keeps the traffic on the pod's own node.
    */
   agent: {
