@@ -21,6 +21,23 @@ async function redisSpansOfOneRequest(t: import('node:test').TestContext, env: R
     OTEL_BSP_SCHEDULE_DELAY: '100',
     ...env,
   });
+  // The limiter starts on its in-memory fallback until the Redis connection is ready (seen on a
+  // loaded machine): the request must be counted on Redis to make Redis calls at all.
+  for (const deadline = Date.now() + 15_000; ; ) {
+    const metrics = await (await fetch(`${svc.metricsUrl}/metrics`)).text();
+    const onRedis = metrics
+      .split('\n')
+      .some(
+        (l) =>
+          l.startsWith('rate_limit_backend{') &&
+          /tier="api"/.test(l) &&
+          /backend="redis"/.test(l) &&
+          l.endsWith(' 1'),
+      );
+    if (onRedis) break;
+    assert.ok(Date.now() < deadline, 'the api tier never switched to Redis');
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const id = `contrib-${Date.now()}`;
   assert.equal((await fetch(`${svc.url}/api/v1/items`, { headers: { 'x-request-id': id } })).status, 200);
   const server = await otlp.waitForSpan((s) => s.kind === SERVER && s.attributes['http.request.id'] === id);
@@ -31,6 +48,7 @@ async function redisSpansOfOneRequest(t: import('node:test').TestContext, env: R
     0,
     'the self-check (or anything else) logged an error',
   );
+  assert.equal(server.attributes['rate_limit.backend'], 'redis');
   return { server, redisSpans: otlp.spans.filter((s) => s.scope === IOREDIS) };
 }
 
