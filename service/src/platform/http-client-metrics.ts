@@ -53,11 +53,11 @@ function exemplarOf(traceparent: unknown): Record<string, string> {
 }
 
 /** undici keeps request headers as `[name, value, ...]` (Node's bundled undici) or as `name: value\r\n` text. */
-function undiciHeader(headers: UndiciRequest['headers'], name: string): string | undefined {
-  if (typeof headers === 'string')
-    return new RegExp(`(?:^|\\r\\n)${name}:\\s*([^\\r\\n]*)`, 'i').exec(headers)?.[1];
+const TRACEPARENT_LINE = /(?:^|\r\n)traceparent:\s*([^\r\n]*)/i;
+function undiciTraceparent(headers: UndiciRequest['headers']): string | undefined {
+  if (typeof headers === 'string') return TRACEPARENT_LINE.exec(headers)?.[1];
   for (let i = 0; i + 1 < headers.length; i += 2)
-    if (String(headers[i]).toLowerCase() === name) return String(headers[i + 1]);
+    if (String(headers[i]).toLowerCase() === 'traceparent') return String(headers[i + 1]);
   return undefined;
 }
 
@@ -119,11 +119,11 @@ export function observeHttpClients(
     },
     'undici:request:headers': (m) => {
       const { request, response } = m as { request: UndiciRequest; response: { statusCode: number } };
-      end(request, response.statusCode, undefined, undiciHeader(request.headers, 'traceparent'));
+      end(request, response.statusCode, undefined, undiciTraceparent(request.headers));
     },
     'undici:request:error': (m) => {
       const { request, error } = m as { request: UndiciRequest; error: unknown };
-      end(request, undefined, error, undiciHeader(request.headers, 'traceparent'));
+      end(request, undefined, error, undiciTraceparent(request.headers));
     },
     'http.client.request.start': (m) => {
       const { request } = m as { request: ClientRequest };
