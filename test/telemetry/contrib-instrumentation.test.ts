@@ -54,7 +54,7 @@ async function redisSpansOfOneRequest(t: import('node:test').TestContext, env: R
 
 test('when OTEL_NODE_ENABLED_INSTRUMENTATIONS adds ioredis, then the rate limiter’s Redis calls are client spans in the request’s trace', async (t) => {
   const { server, redisSpans } = await redisSpansOfOneRequest(t, {
-    OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,pino,ioredis',
+    OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,undici,pino,ioredis',
   });
   const inRequest = redisSpans.filter((s) => s.traceId === server.traceId);
   assert.ok(inRequest.length > 0, `no ioredis span in the request's trace (${redisSpans.length} in all)`);
@@ -75,7 +75,7 @@ test('when a named instrumentation is not installed, then the service refuses to
     DATABASE_PATH: ':memory:',
     PORT: '0',
     METRICS_PORT: '0',
-    OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,pino,no-such-thing',
+    OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,undici,pino,no-such-thing',
   });
   let stdout = '';
   let stderr = '';

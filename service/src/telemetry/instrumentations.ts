@@ -5,6 +5,8 @@ import type { RequestOptions } from 'node:http';
 import type { Instrumentation, InstrumentationConfig } from '@opentelemetry/instrumentation';
 import type { HttpInstrumentationConfig } from '@opentelemetry/instrumentation-http';
 import type { PinoInstrumentationConfig } from '@opentelemetry/instrumentation-pino';
+import type { UndiciInstrumentationConfig } from '@opentelemetry/instrumentation-undici';
+import { redactQuery, redactUrl } from './http-filters.ts';
 
 /** What an entry's configuration may depend on. */
 export interface InstrumentationContext {
@@ -32,6 +34,22 @@ export const INSTRUMENTATIONS: Readonly<Record<string, InstrumentationEntry>> = 
     config: (ctx): HttpInstrumentationConfig => ({
       disableIncomingRequestInstrumentation: true,
       ignoreOutgoingRequestHook: (req) => ctx.isOwnRequest(req),
+    }),
+  },
+  // fetch() (undici, Node's global fetch) is not node:http: it needs its own instrumentation, or its
+  // calls carry no traceparent and make no client span. Query secrets are redacted as on server spans.
+  undici: {
+    config: (ctx): UndiciInstrumentationConfig => ({
+      ignoreRequestHook: (req) => ctx.isOwnOrigin(req.origin),
+      startSpanHook: (req) => {
+        const q = req.path.indexOf('?');
+        return q === -1
+          ? {}
+          : {
+              'url.full': `${req.origin}${redactUrl(req.path)}`,
+              'url.query': redactQuery(req.path.slice(q)),
+            };
+      },
     }),
   },
   // trace_id/span_id on every line logged inside a span; its log sending is off (log-records-worker.ts).
@@ -96,13 +114,20 @@ export async function loadInstrumentations(
 
   const names = (fromEnv ?? Object.keys(INSTRUMENTATIONS)).filter((n) => !disabled.includes(n));
   const where = fromEnv ? ENABLED : 'service/src/telemetry/instrumentations.ts';
-  const loaded: LoadedInstrumentation[] = [];
+  const classes: [string, InstrumentationClass][] = [];
   for (const name of new Set(names)) {
     const pkg = packageOf(name);
     if (!isInstalled(pkg)) throw missing(name, where);
-    const Class = instrumentationClass(await import(pkg), pkg);
-    loaded.push({ name, instrumentation: new Class(INSTRUMENTATIONS[name]?.config?.(ctx) ?? {}) });
+    classes.push([name, instrumentationClass(await import(pkg), pkg)]);
   }
+  // Constructed only once every package is imported: an instrumentation is enabled when constructed,
+  // and a module another package's import loads in between (node:http, by CommonJS require) would
+  // take the CommonJS patch, after which the http instrumentation ignores the ESM one (named imports
+  // of node:http unpatched, no client spans).
+  const loaded = classes.map(([name, Class]) => ({
+    name,
+    instrumentation: new Class(INSTRUMENTATIONS[name]?.config?.(ctx) ?? {}),
+  }));
   return loaded;
 }
 

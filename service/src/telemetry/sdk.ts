@@ -5,6 +5,7 @@
 // @see https://opentelemetry.io/docs/languages/js/exporters/
 import { randomUUID } from 'node:crypto';
 import type { RequestOptions } from 'node:http';
+import { createRequire, isBuiltin, syncBuiltinESMExports } from 'node:module';
 import { OTLPTraceExporter as OTLPTraceExporterJson } from '@opentelemetry/exporter-trace-otlp-http';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import {
@@ -47,11 +48,18 @@ function endpointOf(url: string | undefined): { host: string; port: string } | u
   return { host: u.hostname, port: u.port || (u.protocol === 'https:' ? '443' : '80') };
 }
 
-function isTo(req: RequestOptions, target: { host: string; port: string }): boolean {
-  const host = (req.hostname ?? req.host ?? '').replace(/^\[|\]$/g, '');
-  const port = String(req.port ?? (req.protocol === 'https:' ? 443 : 80));
-  return host === target.host.replace(/^\[|\]$/g, '') && port === target.port;
+const bare = (host: string) => host.replace(/^\[|\]$/g, '');
+
+/** Whether host:port is one of `urls` (our exporters' and Sentry's endpoints). */
+function endpointsMatcher(urls: readonly (string | undefined)[]): (host: string, port: string) => boolean {
+  const targets = urls.map(endpointOf).filter((e) => e !== undefined);
+  return (host, port) => targets.some((t) => bare(t.host) === bare(host) && t.port === port);
 }
+
+const hostPortOf = (req: RequestOptions): [string, string] => [
+  req.hostname ?? req.host ?? '',
+  String(req.port ?? (req.protocol === 'https:' ? 443 : 80)),
+];
 
 // InstrumentationBase records the exports it patched on its module definitions (`_modules`).
 // The public getModuleDefinitions() returns fresh definitions, so it cannot tell; this internal field
@@ -107,8 +115,12 @@ export async function startTelemetry(env: Env = process.env): Promise<TelemetryH
   const exportTraces =
     !disabled && tracesEndpoint !== undefined && str(env, 'OTEL_TRACES_EXPORTER') !== 'none';
   const exportLogs = !disabled && logsEndpoint !== undefined && str(env, 'OTEL_LOGS_EXPORTER') !== 'none';
+  // Our own exporters' and Sentry's HTTP calls must not become spans (they would trace themselves),
+  // nor outgoing-call metrics (platform/http-client-metrics.ts asks the handle).
+  const isOwnTraffic = endpointsMatcher([tracesEndpoint, logsEndpoint, sentryDsn]);
 
   const base = {
+    isOwnTraffic,
     flush: (timeoutMs: number) =>
       withTimeout(sentryDsn ? flushSentry(timeoutMs) : Promise.resolve(), timeoutMs),
     shutdown: (timeoutMs: number) =>
@@ -118,28 +130,32 @@ export async function startTelemetry(env: Env = process.env): Promise<TelemetryH
   };
   if (disabled) return { ...base, patched: () => [], exportEnabled: false, state: 'disabled' };
 
-  // Our own exporters' and Sentry's HTTP calls must not become spans (they would trace themselves).
-  const ownTraffic = [tracesEndpoint, logsEndpoint, sentryDsn].map(endpointOf).filter((e) => e !== undefined);
-
   // The instrumentations and their configuration: instrumentations.ts, the one place to add one.
   // No Express instrumentation: Express layers make no spans, and http.route and the span name come
   // from the app's routing. No ioredis instrumentation by default: Redis is the rate limiter's store,
   // one round trip per request, and its outcome is on the server span (rate-limit/limiter.ts).
   const loaded = await loadInstrumentations(env, {
-    isOwnRequest: (req) => ownTraffic.some((t) => isTo(req, t)),
+    isOwnRequest: (req) => isOwnTraffic(...hostPortOf(req)),
     isOwnOrigin: (origin) => {
-      const target = endpointOf(origin);
-      return target !== undefined && ownTraffic.some((t) => t.host === target.host && t.port === target.port);
+      const u = new URL(origin);
+      return isOwnTraffic(u.hostname, u.port || (u.protocol === 'https:' ? '443' : '80'));
     },
   });
   const instrumentations: Record<string, Patchable> = Object.fromEntries(
     loaded.map((l) => [l.name, l.instrumentation]),
   );
-  // The ESM trap: with "type": "module", Express, pino and node:http are loaded through the ESM
-  // loader, where require-in-the-middle never sees them (spans without http.route, logs without
-  // trace ids). import-in-the-middle's hooks run in this thread (module.registerHooks: no loader
-  // thread, no deprecation warning) and only for the modules listed (docs/decisions.md).
-  registerModuleHooks({ include: modulesToHook(Object.values(instrumentations)) });
+  // The ESM trap: with "type": "module", pino and node:http are loaded through the ESM loader, where
+  // require-in-the-middle never sees them (logs without trace ids, calls without client spans).
+  // Packages: import-in-the-middle's hooks, in this thread (module.registerHooks: no loader thread,
+  // no deprecation warning), for the listed modules only. Built-ins: patched through require() now,
+  // and syncBuiltinESMExports() carries the patched functions into their ESM named exports; hooked
+  // by import-in-the-middle too, the CommonJS patch landed first and the http instrumentation, which
+  // patches once, left the named exports alone (docs/decisions.md).
+  const modules = modulesToHook(Object.values(instrumentations));
+  const require = createRequire(import.meta.url);
+  for (const builtin of modules.filter((m) => isBuiltin(m))) require(builtin);
+  syncBuiltinESMExports();
+  registerModuleHooks({ include: modules.filter((m) => !isBuiltin(m)) });
 
   const protocol = (signal: 'TRACES' | 'LOGS') =>
     str(env, `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) ??
