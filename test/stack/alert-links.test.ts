@@ -81,6 +81,12 @@ test('when a link is broken on purpose, then the checker names what is wrong (it
     }),
     /is not \{\{ \$externalLabels\.grafana_url \}\}\/d\/<uid>/,
   );
+  assert.match(
+    broken((r) => {
+      (r.annotations as Record<string, string>).dashboard_url = url.replace('{{ $labels.job }}', 'items-api');
+    }),
+    /variable job is the literal items-api, not a label the rule sets/,
+  );
   // A label the alert does not have (AuthFailureBurst aggregates by job only) renders empty: refused.
   const auth = rules.find((r) => r.alert === 'AuthFailureBurst') as AlertRule;
   const withInstance = structuredClone(auth);
@@ -132,6 +138,12 @@ test('when the base URLs are configured, then prometheus.yml sets both as absolu
     ),
   );
   assert.deepEqual([...used].sort(), Object.values(LINK_LABELS).sort());
+  // promtool takes external labels per test group: each renders the links from both base URLs.
   const unit = parse(readFileSync(join(PROMETHEUS_DIR, 'tests', 'alerts.test.yml'), 'utf8'));
-  assert.deepEqual(Object.keys(unit.external_labels).sort(), Object.values(LINK_LABELS).sort());
+  for (const group of unit.tests as { name: string; external_labels?: Record<string, string> }[])
+    assert.deepEqual(
+      Object.keys(group.external_labels ?? {}).sort(),
+      Object.values(LINK_LABELS).sort(),
+      group.name,
+    );
 });

@@ -52,25 +52,36 @@ export const runbookTemplate = (alert: string) => `${template(LINK_LABELS.runboo
 
 export interface DashboardLink {
   uid: string;
-  /** Grafana variable -> the alert label it is set from. */
+  /** Grafana variable -> the alert label it is set from (`{{ $labels.<name> }}`). */
   vars: Record<string, string>;
+  /** Grafana variable -> a literal value, allowed only for a label the rule sets to that value. */
+  fixed: Record<string, string>;
 }
 
-/** Reads `<grafana base>/d/<uid>?var-a={{ $labels.a }}&...`, or says why it is not one. */
+/**
+ * Reads `<grafana base>/d/<uid>?var-a={{ $labels.a }}&...`, or says why it is not one. A variable may
+ * be a literal when the rule sets that label itself: templates see only the expression's labels, so
+ * ServiceDown's `job` (absent() keeps none) must be written out.
+ */
 export function parseDashboardLink(
   link: string,
+  ruleLabels: Record<string, string> = {},
   base = template(LINK_LABELS.grafana),
 ): DashboardLink | string {
   const m = new RegExp(`^${escapeRegExp(base)}/d/([A-Za-z0-9_-]+)\\?(.+)$`).exec(link);
   if (!m?.[1] || !m[2]) return `is not ${base}/d/<uid>?var-...`;
   const vars: Record<string, string> = {};
+  const fixed: Record<string, string> = {};
   for (const param of m[2].split('&')) {
-    const p = /^var-(\w+)=\{\{ \$labels\.(\w+) \}\}$/.exec(param);
-    if (!p?.[1] || !p[2]) return `parameter ${param} is not var-<name>={{ $labels.<name> }}`;
-    if (p[1] !== p[2]) return `variable ${p[1]} is set from another label (${p[2]})`;
-    vars[p[1]] = p[2];
+    const p = /^var-(\w+)=(?:\{\{ \$labels\.(\w+) \}\}|([^{}&]+))$/.exec(param);
+    if (!p?.[1]) return `parameter ${param} is not var-<name>={{ $labels.<name> }}`;
+    if (p[2] !== undefined) {
+      if (p[1] !== p[2]) return `variable ${p[1]} is set from another label (${p[2]})`;
+      vars[p[1]] = p[2];
+    } else if (p[3] !== undefined && ruleLabels[p[1]] === p[3]) fixed[p[1]] = p[3];
+    else return `variable ${p[1]} is the literal ${p[3]}, not a label the rule sets to it`;
   }
-  return { uid: m[1], vars };
+  return { uid: m[1], vars, fixed };
 }
 
 /** Everything wrong with one alert's links; empty when they hold. */
@@ -88,11 +99,13 @@ export function linkProblems(
   if (!existsSync(join(runbooksDir, `${rule.alert}.md`)))
     problems.push(`docs/runbooks/${rule.alert}.md is missing`);
   if (dashboard === undefined) return [...problems, 'no dashboard_url annotation'];
-  const link = parseDashboardLink(dashboard);
+  const link = parseDashboardLink(dashboard, rule.labels);
   if (typeof link === 'string') return [...problems, `dashboard_url ${link}`];
   const target = dashboards.find((d) => d.uid === link.uid);
   if (!target) return [...problems, `dashboard_url names uid ${link.uid}, which no dashboard has`];
   const variables = new Set(target.templating.list.map((v) => v.name));
+  for (const name of Object.keys(link.fixed))
+    if (!variables.has(name)) problems.push(`dashboard ${link.uid} has no variable ${name}`);
   for (const [name, label] of Object.entries(link.vars)) {
     if (!variables.has(name)) problems.push(`dashboard ${link.uid} has no variable ${name}`);
     if (firing.length === 0) problems.push('no firing unit test shows which labels the alert has');
@@ -100,7 +113,8 @@ export function linkProblems(
       if (!(label in labels))
         problems.push(`label ${label} is not on the alert (unit test labels: ${Object.keys(labels)})`);
   }
-  if (!('job' in link.vars)) problems.push("dashboard_url does not select the alert's job (var-job)");
+  if (!('job' in link.vars) && !('job' in link.fixed))
+    problems.push("dashboard_url does not select the alert's job (var-job)");
   return problems;
 }
 
@@ -138,7 +152,7 @@ export function runbookProblems(
     if (!headings.includes(section)) problems.push(`has no "## ${section}" section`);
   const confirm = /^## How to confirm it\n([\s\S]*?)(?=^## )/m.exec(markdown)?.[1] ?? '';
   if (!/```promql\n.+\n```/.test(confirm)) problems.push('"How to confirm it" has no ```promql block');
-  const link = parseDashboardLink(rule.annotations?.dashboard_url ?? '');
+  const link = parseDashboardLink(rule.annotations?.dashboard_url ?? '', rule.labels);
   const dashboard = typeof link === 'string' ? undefined : dashboards.find((d) => d.uid === link.uid);
   if (dashboard) {
     if (!confirm.includes(`**${dashboard.title}**`))
