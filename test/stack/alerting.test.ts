@@ -98,6 +98,11 @@ test('when Redis and then the service fail under the real Prometheus and Alertma
         assert.equal(a.status, 'firing');
         assert.equal(a.labels.instance, instance);
         assert.equal(a.labels.dependency, 'redis');
+        // The link bases stay out of the alert's identity (prometheus.yml drops them before sending).
+        assert.deepEqual(
+          Object.keys(a.labels).filter((l) => (Object.values(LINK_LABELS) as string[]).includes(l)),
+          [],
+        );
         assert.equal(a.annotations.runbook_url, `${runbookBase}/RateLimiterDegraded.md`);
         assert.equal(
           a.annotations.dashboard_url,
