@@ -55,6 +55,7 @@ test('when every committed object is checked against its schema, then each valid
     'ConfigMap',
     'ServiceMonitor',
     'PrometheusRule',
+    'AlertmanagerConfig',
     'Secret',
   ])
     assert.ok(kinds.has(kind), `no ${kind} in the base`);
@@ -99,7 +100,7 @@ test('when the built-in objects are decoded into the Kubernetes 1.31 API types, 
   assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
   assert.match(
     r.stdout,
-    /checked (\d+) objects against k8s\.io\/api v0\.31\.\d+, 3 custom resources .*, 0 failed/,
+    /checked (\d+) objects against k8s\.io\/api v0\.31\.\d+, 4 custom resources .*, 0 failed/,
   );
   const checked = Number(/checked (\d+)/.exec(r.stdout)?.[1]);
   const builtIn = [...appliedObjects(), ...readManifest(SECRET_EXAMPLE)].filter(
