@@ -100,6 +100,9 @@ test('when a link is broken on purpose, then the checker names what is wrong (it
 
 test('when the runbooks are read, then there is one per alert, none without an alert, each with the five sections and its dashboard and panel', () => {
   assert.deepEqual(runbookFiles(), rules.map((r) => r.alert).sort());
+  const index = readFileSync(join(RUNBOOKS_DIR, 'README.md'), 'utf8');
+  for (const r of rules)
+    assert.ok(index.includes(`](${r.alert}.md)`), `docs/runbooks/README.md does not list ${r.alert}`);
   const problems = rules.flatMap((r) =>
     runbookProblems(r, readFileSync(join(RUNBOOKS_DIR, `${r.alert}.md`), 'utf8'), dashboards).map(
       (p) => `docs/runbooks/${r.alert}.md: ${p}`,
