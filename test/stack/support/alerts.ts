@@ -12,10 +12,10 @@ export const RUNBOOKS_DIR = join(ROOT, 'docs', 'runbooks');
 export const LINK_LABELS = { runbooks: 'runbooks_url', grafana: 'grafana_url' } as const;
 export const RUNBOOK_SECTIONS = [
   'What it means',
-  'How to confirm it',
+  'How to confirm',
   'Likely causes in this service',
   'What to do',
-  'Resolved when',
+  'How to tell it is resolved',
 ] as const;
 
 export interface AlertRule {
@@ -150,8 +150,8 @@ export function runbookProblems(
   const headings = [...markdown.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
   for (const section of RUNBOOK_SECTIONS)
     if (!headings.includes(section)) problems.push(`has no "## ${section}" section`);
-  const confirm = /^## How to confirm it\n([\s\S]*?)(?=^## )/m.exec(markdown)?.[1] ?? '';
-  if (!/```promql\n.+\n```/.test(confirm)) problems.push('"How to confirm it" has no ```promql block');
+  const confirm = /^## How to confirm\n([\s\S]*?)(?=^## )/m.exec(markdown)?.[1] ?? '';
+  if (runbookQuery(confirm) === undefined) problems.push('"How to confirm" has no ```promql block');
   const link = parseDashboardLink(rule.annotations?.dashboard_url ?? '', rule.labels);
   const dashboard = typeof link === 'string' ? undefined : dashboards.find((d) => d.uid === link.uid);
   if (dashboard) {
@@ -166,7 +166,11 @@ export function runbookProblems(
   return problems;
 }
 
-/** The PromQL of a runbook's "How to confirm it" section. */
+/** The first PromQL block of a runbook (a list item's block may be indented). */
 export function runbookQuery(markdown: string): string | undefined {
-  return /```promql\n([\s\S]+?)\n```/.exec(markdown)?.[1];
+  const m = /^([ \t]*)```promql\n([\s\S]+?)\n[ \t]*```/m.exec(markdown);
+  return m?.[2]
+    ?.split('\n')
+    .map((l) => l.slice(m[1]?.length ?? 0))
+    .join('\n');
 }
