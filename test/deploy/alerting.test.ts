@@ -7,9 +7,9 @@ import { test } from 'node:test';
 import { parse } from 'yaml';
 import { ALERTMANAGER_FILE, LINK_BASES, WEBHOOK_URL_KEY } from '../../deploy/src/alerting.ts';
 import { LINK_LABELS } from '../stack/support/alerts.ts';
-import { appliedObjects, type K8sObject, only, readManifest } from './support.ts';
+import { apiObjects, type K8sObject, only, readManifest } from './support.ts';
 
-const objects = appliedObjects();
+const objects = apiObjects();
 const config = only(objects, 'AlertmanagerConfig');
 const rules = objects.filter((o) => o.kind === 'PrometheusRule');
 const compose = parse(readFileSync(ALERTMANAGER_FILE, 'utf8'));
