@@ -1,0 +1,83 @@
+// What a business component declares to the rest of the service, and the kit it is built with. A
+// component is one folder whose component.ts calls defineComponent; service/src/components.ts lists
+// them, and the composition root, the app, the OpenAPI document and the tests read that list only.
+import type { DatabaseSync } from 'node:sqlite';
+import type { RequestHandler, Router } from 'express';
+import type { RequireRole } from './auth.ts';
+import type { Instrument } from './db-telemetry.ts';
+import type { Logger } from './logger.ts';
+import type { Migration } from './migrations.ts';
+import type { JsonSchema, OpenApiPaths, OwnProblemType } from './openapi-builder.ts';
+import type { Postgres } from './postgres.ts';
+import type { Parse } from './validation.ts';
+
+export { HttpProblem, problems } from './errors.ts';
+export type { Migration } from './migrations.ts';
+export {
+  body,
+  json,
+  type OpenApiPaths,
+  operation,
+  pathParameter,
+  problemType,
+  queryParameters,
+  schemaOf,
+} from './openapi-builder.ts';
+// The kit: everything a component needs from the platform, from one module.
+export { databaseProblem } from './postgres.ts';
+export { intParam, pageQuerySchema, text } from './validation.ts';
+
+/** The open database a component's repositories run on: one backend per process. */
+export type Store =
+  | { readonly backend: 'sqlite'; readonly db: DatabaseSync; readonly instrument: Instrument }
+  | { readonly backend: 'postgresql'; readonly pg: Postgres; readonly pingTimeoutMs: number };
+
+/** What routes get from the app: the token check, the validating parser, the JSON body parser. */
+export interface HttpKit {
+  readonly requireRole: RequireRole;
+  readonly parse: Parse;
+  readonly jsonBody: readonly RequestHandler[];
+  readonly logger: Logger;
+}
+
+/** A component as written in its folder; `R` is its repository contract. */
+export interface ComponentDefinition<R> {
+  /** Lowercase; every migration name starts with `<name>/`. */
+  readonly name: string;
+  /** Its folder (`import.meta.dirname`): the problem-type check reads the sources there. */
+  readonly dir: string;
+  /** Where its router is mounted, e.g. `/api/v1/items` (under /api/v1: the api rate-limit tier). */
+  readonly path: string;
+  /** Append only, per backend; each name unique across the service (platform/migrations.ts). */
+  readonly migrations: { readonly sqlite: readonly Migration[]; readonly postgresql: readonly Migration[] };
+  readonly repository: {
+    readonly sqlite: (store: Extract<Store, { backend: 'sqlite' }>) => R;
+    readonly postgresql: (store: Extract<Store, { backend: 'postgresql' }>) => R;
+  };
+  /** Its router: routes call its use cases, built here on the repository. */
+  routes(repository: R, kit: HttpKit): Router;
+  readonly openapi: {
+    readonly paths: () => OpenApiPaths;
+    /** Added to components.schemas (names must not collide with another component's). */
+    readonly schemas?: Readonly<Record<string, JsonSchema>>;
+  };
+  /** Problem types it sends beyond the platform's (openapi-builder.ts PROBLEM_TYPES). */
+  readonly problems?: readonly OwnProblemType[];
+}
+
+/** A component as the service sees it: its repository type is its own business. */
+export interface Component extends Omit<ComponentDefinition<unknown>, 'repository' | 'routes'> {
+  /** Builds its repositories on the open store; the app mounts the router `routes` returns. */
+  open(store: Store): { readonly routes: (kit: HttpKit) => Router };
+}
+
+export function defineComponent<R>(definition: ComponentDefinition<R>): Component {
+  const { repository, routes, ...declared } = definition;
+  return {
+    ...declared,
+    open(store) {
+      const repo = store.backend === 'sqlite' ? repository.sqlite(store) : repository.postgresql(store);
+      return { routes: (kit) => routes(repo, kit) };
+    },
+  };
+}
