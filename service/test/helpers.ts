@@ -4,11 +4,12 @@ import { Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import { loadConfig } from '../src/config.ts';
 import { createDependencies } from '../src/dependencies.ts';
+import type { Component } from '../src/platform/component.ts';
 import { createLogger } from '../src/platform/logger.ts';
 import { createMetrics, type Metrics } from '../src/platform/metrics.ts';
 import { createPostgres, type Postgres } from '../src/platform/postgres.ts';
 import { type RunningService, startService } from '../src/server.ts';
-import { assertDocumented } from './openapi-contract.ts';
+import { type Contract, createContract, serviceContract } from './openapi-contract.ts';
 
 export const API_TOKEN = 'test-api-token-0123456789abcdef';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123';
@@ -34,6 +35,8 @@ export class LogCapture {
 
 export interface TestService extends RunningService {
   readonly logs: LogCapture;
+  /** The OpenAPI contract every response is checked against (its `seen` reports coverage). */
+  readonly contract: Contract;
   fetch(path: string, init?: RequestInit): Promise<Response>;
 }
 
@@ -43,6 +46,8 @@ export interface TestServiceOptions {
    * takes apart on purpose (the benchmark's layer toggles); the document describes the whole app.
    */
   readonly checkContract?: boolean;
+  /** The components to run instead of service/src/components.ts (the service's own plus a fixture). */
+  readonly components?: readonly Component[];
 }
 
 export async function startTestService(
@@ -60,17 +65,22 @@ export async function startTestService(
     ...env,
   });
   const logs = new LogCapture();
-  const deps = await createDependencies(config, { logDestination: logs.stream });
+  const deps = await createDependencies(config, {
+    logDestination: logs.stream,
+    ...(options.components ? { components: options.components } : {}),
+  });
   const svc = await startService(config, deps);
   t.after(() => svc.stop());
+  const contract = options.components ? createContract(options.components) : serviceContract;
   return {
     ...svc,
     logs,
+    contract,
     // Every response a component test receives is checked against the OpenAPI document.
     fetch: async (path, init) => {
       const res = await fetch(`${svc.url}${path}`, init);
       if (options.checkContract !== false)
-        await assertDocumented(init?.method ?? 'GET', `${svc.url}${path}`, res.clone());
+        await contract.assertDocumented(init?.method ?? 'GET', `${svc.url}${path}`, res.clone());
       return res;
     },
   };

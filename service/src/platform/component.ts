@@ -11,6 +11,7 @@ import type { JsonSchema, OpenApiPaths, OwnProblemType } from './openapi-builder
 import type { Postgres } from './postgres.ts';
 import type { Parse } from './validation.ts';
 
+export type { Instrument } from './db-telemetry.ts';
 export { HttpProblem, problems } from './errors.ts';
 export type { Migration } from './migrations.ts';
 export {
@@ -24,7 +25,7 @@ export {
   schemaOf,
 } from './openapi-builder.ts';
 // The kit: everything a component needs from the platform, from one module.
-export { databaseProblem } from './postgres.ts';
+export { databaseProblem, type Postgres } from './postgres.ts';
 export { intParam, pageQuerySchema, text } from './validation.ts';
 
 /** The open database a component's repositories run on: one backend per process. */
