@@ -2,6 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
+import { createTestDatabase } from '../../test/support/postgres.ts';
 import { loadConfig } from '../src/config.ts';
 import { createDependencies } from '../src/dependencies.ts';
 import type { Component } from '../src/platform/component.ts';
@@ -85,6 +86,17 @@ export async function startTestService(
     },
   };
 }
+
+/**
+ * The environment that puts the service on each backend: an in-memory SQLite database, and a fresh
+ * PostgreSQL database dropped after the test. A component's tests loop over it to run on both.
+ */
+export const BACKENDS: Readonly<
+  Record<'sqlite' | 'postgresql', (t: TestContext) => Promise<Record<string, string>>>
+> = {
+  sqlite: async () => ({ DATABASE_PATH: ':memory:' }),
+  postgresql: async (t) => ({ DATABASE_URL: (await createTestDatabase(t)).url }),
+};
 
 export const buildItem = (overrides: Partial<{ name: string; quantity: number }> = {}) => ({
   name: 'widget',

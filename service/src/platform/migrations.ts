@@ -19,6 +19,7 @@ export interface Migration {
 
 export type MigrationRefusalReason =
   | 'duplicate name'
+  | 'duplicate previous version'
   | 'name outside its component'
   | 'applied migration missing from the code'
   | 'migration failed';
@@ -44,6 +45,7 @@ export interface OwnedMigrations {
 /** The service's migrations in order (components in list order, each in its own order); refuses duplicates. */
 export function collectMigrations(owned: readonly OwnedMigrations[]): Migration[] {
   const seen = new Set<string>();
+  const versions = new Set<number>();
   const all: Migration[] = [];
   for (const { component, migrations } of owned)
     for (const m of migrations) {
@@ -51,6 +53,10 @@ export function collectMigrations(owned: readonly OwnedMigrations[]): Migration[
         throw new MigrationRefused('name outside its component', m.name);
       if (seen.has(m.name)) throw new MigrationRefused('duplicate name', m.name);
       seen.add(m.name);
+      if (m.previousVersion !== undefined) {
+        if (versions.has(m.previousVersion)) throw new MigrationRefused('duplicate previous version', m.name);
+        versions.add(m.previousVersion);
+      }
       all.push(m);
     }
   return all;
