@@ -108,7 +108,7 @@ describe('OpenAPI document', () => {
     }
   });
 
-  test('when docs/contract.md lists the endpoints, then the document has exactly those operations, and the security it names', () => {
+  test('when docs/contract.md lists the endpoints, then the document has them with the security it names, every platform one, and a listed component whole', () => {
     const table = read('docs/contract.md').split('## HTTP endpoints')[1]?.split('\n## ')[0] ?? '';
     const rows = [...table.matchAll(/^\| `([A-Z]+) (\/[^`]*)` +\| [^|]+\| ([^|]+)\|/gm)].map((m) => ({
       key: `${m[1]?.toLowerCase()} ${m[2]?.replace(/:(\w+)/g, '{$1}')}`,
