@@ -15,7 +15,7 @@ export interface SpawnOptions {
   readonly instrumentation?: boolean;
   /** How long to wait for "service listening" (default 30 s), e.g. while the test holds a lock start-up needs. */
   readonly listenTimeoutMs?: number;
-  /** The script to run instead of service/src/server.ts (a test entry with a fixture component). */
+  /** The entry module instead of service/src/server.ts (a test-only composition under test/support/fixtures). */
   readonly entry?: string;
 }
 
