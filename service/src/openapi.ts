@@ -202,6 +202,17 @@ function platformPaths(): Record<string, Record<string, object>> {
   };
 }
 
+// Two components declaring the same path or schema name would silently replace one another.
+function merged<T>(what: string, parts: readonly Readonly<Record<string, T>>[]): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const part of parts)
+    for (const [key, value] of Object.entries(part)) {
+      if (key in out) throw new Error(`OpenAPI ${what} ${key} is declared twice`);
+      out[key] = value;
+    }
+  return out;
+}
+
 /**
  * The document of the platform's routes and every component's. Deterministic: the same sources give
  * byte-for-byte the same JSON. Tests pass a list with a fixture component.
@@ -217,13 +228,13 @@ export function openApiDocument(components: readonly Component[] = COMPONENTS): 
         'Errors are application/problem+json (RFC 9457). Rate-limited routes carry RateLimit and RateLimit-Policy (draft-ietf-httpapi-ratelimit-headers); a 429 carries Retry-After. Every response carries X-Request-Id. x-rate-limit-tiers names the tiers that count an operation.',
     },
     // No top-level servers: the default is the host that served the document (OpenAPI 3.1, 4.8.1).
-    paths: Object.assign({}, ...components.map((c) => c.openapi.paths()), platformPaths()),
+    paths: merged('path', [...components.map((c) => c.openapi.paths()), platformPaths()]),
     components: {
-      schemas: Object.assign(
+      schemas: merged('schema', [
         { Problem: problemSchema(components.flatMap((c) => c.problems ?? [])) },
         ...components.map((c) => c.openapi.schemas ?? {}),
         healthSchemas,
-      ),
+      ]),
       headers: headerComponents(),
       securitySchemes: {
         apiToken: {

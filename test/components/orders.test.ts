@@ -260,6 +260,8 @@ describe('orders component in the OpenAPI document', () => {
     assert.deepEqual(inCode, [outOfStock.type]);
     const listed = doc.components.schemas.Problem?.properties?.type?.enum ?? [];
     for (const t of inCode) assert.ok(listed.includes(t), `${t} missing from the Problem schema`);
+    // Two components on the same paths cannot both be described.
+    assert.throws(() => openApiDocument([...withOrders('x'), fixture]), /declared twice/);
     // The service's own document does not have it.
     assert.equal((openApiDocument() as typeof doc).paths['/api/v1/orders'], undefined);
   });
