@@ -10,16 +10,20 @@ export interface Migration {
   readonly name: string;
   /** One or more statements, run in one transaction with the record of the name. */
   readonly sql: string;
-  /**
-   * Its number in releases before named migrations (PostgreSQL `schema_migrations.version`, SQLite's
-   * `PRAGMA user_version` position): a database written by such a release has applied it already.
-   */
-  readonly previousVersion?: number;
 }
+
+/**
+ * Releases before named migrations numbered them (PostgreSQL `schema_migrations.version`, SQLite's
+ * `PRAGMA user_version` count) over one list, which only ever held these two. Kept here, not on the
+ * migrations, so that a component copied from items/ carries no claim on them.
+ */
+const PREVIOUS_RELEASE_VERSIONS: ReadonlyMap<number, string> = new Map([
+  [1, 'items/0001-create'],
+  [2, 'items/0002-by-creation'],
+]);
 
 export type MigrationRefusalReason =
   | 'duplicate name'
-  | 'duplicate previous version'
   | 'name outside its component'
   | 'applied migration missing from the code'
   | 'migration failed';
@@ -45,7 +49,6 @@ export interface OwnedMigrations {
 /** The service's migrations in order (components in list order, each in its own order); refuses duplicates. */
 export function collectMigrations(owned: readonly OwnedMigrations[]): Migration[] {
   const seen = new Set<string>();
-  const versions = new Set<number>();
   const all: Migration[] = [];
   for (const { component, migrations } of owned)
     for (const m of migrations) {
@@ -53,10 +56,6 @@ export function collectMigrations(owned: readonly OwnedMigrations[]): Migration[
         throw new MigrationRefused('name outside its component', m.name);
       if (seen.has(m.name)) throw new MigrationRefused('duplicate name', m.name);
       seen.add(m.name);
-      if (m.previousVersion !== undefined) {
-        if (versions.has(m.previousVersion)) throw new MigrationRefused('duplicate previous version', m.name);
-        versions.add(m.previousVersion);
-      }
       all.push(m);
     }
   return all;
@@ -72,12 +71,9 @@ export function pendingMigrations(all: readonly Migration[], applied: Iterable<s
 }
 
 /** Names a database written before named migrations has applied, from its version numbers. */
-export function previouslyApplied(all: readonly Migration[], versions: Iterable<number>): string[] {
-  const byVersion = new Map(
-    all.flatMap((m) => (m.previousVersion === undefined ? [] : [[m.previousVersion, m.name] as const])),
-  );
+export function previouslyApplied(versions: Iterable<number>): string[] {
   return [...versions].map((v) => {
-    const name = byVersion.get(v);
+    const name = PREVIOUS_RELEASE_VERSIONS.get(v);
     if (name === undefined)
       throw new MigrationRefused('applied migration missing from the code', `version ${v}`);
     return name;

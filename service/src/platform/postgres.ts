@@ -299,7 +299,7 @@ export function createPostgres({ config, metrics, logger, applicationName }: Pos
                 (r: { version: number }) => r.version,
               )
             : [];
-          const names = previouslyApplied(migrations, versions);
+          const names = previouslyApplied(versions);
           await transaction(async () => {
             await run(
               'CREATE',

@@ -63,10 +63,7 @@ function migrate(db: DatabaseSync, migrations: readonly Migration[]): void {
     .get(APPLIED_MIGRATIONS_TABLE);
   if (!exists) {
     const { user_version: before } = db.prepare('PRAGMA user_version').get() as { user_version: number };
-    const names = previouslyApplied(
-      migrations,
-      Array.from({ length: before }, (_, i) => i + 1),
-    );
+    const names = previouslyApplied(Array.from({ length: before }, (_, i) => i + 1));
     transaction(db, () => {
       db.exec(
         `CREATE TABLE ${APPLIED_MIGRATIONS_TABLE} (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL) STRICT`,

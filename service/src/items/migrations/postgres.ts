@@ -4,7 +4,6 @@ import type { Migration } from '../../platform/component.ts';
 export const postgresMigrations: readonly Migration[] = [
   {
     name: 'items/0001-create',
-    previousVersion: 1,
     // bigint: quantities up to Number.MAX_SAFE_INTEGER, as the API accepts (schemas.ts).
     sql: `CREATE TABLE items (
       id uuid PRIMARY KEY,
@@ -16,7 +15,6 @@ export const postgresMigrations: readonly Migration[] = [
   },
   {
     name: 'items/0002-by-creation',
-    previousVersion: 2,
     sql: 'CREATE INDEX items_created_at ON items (created_at, id)',
   },
 ];

@@ -4,7 +4,6 @@ import type { Migration } from '../../platform/component.ts';
 export const sqliteMigrations: readonly Migration[] = [
   {
     name: 'items/0001-create',
-    previousVersion: 1,
     sql: `CREATE TABLE items (
       id TEXT PRIMARY KEY,
       name TEXT NOT NULL,
@@ -15,7 +14,6 @@ export const sqliteMigrations: readonly Migration[] = [
   },
   {
     name: 'items/0002-by-creation',
-    previousVersion: 2,
     sql: 'CREATE INDEX items_created_at ON items (created_at, id)',
   },
 ];
