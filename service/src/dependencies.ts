@@ -68,7 +68,13 @@ async function openStore(
 ): Promise<{ database: Database; open: readonly OpenComponent[] }> {
   const db = config.database;
   const opened = (store: Parameters<Component['open']>[0]) =>
-    components.map((c) => ({ component: c, ...c.open(store) }));
+    components.map((c) => {
+      if (c.env && !(c.name in config.componentSettings))
+        throw new Error(
+          `the configuration was loaded without component ${c.name}: pass loadConfig the same list`,
+        );
+      return { component: c, ...c.open(store, config.componentSettings[c.name]) };
+    });
   if (db.kind === 'sqlite') {
     const migrations = collectMigrations(
       components.map((c) => ({ component: c.name, migrations: c.migrations.sqlite })),

@@ -101,7 +101,7 @@ export async function startService(config: Config, deps?: Dependencies): Promise
 export async function main(components?: readonly Component[]): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig();
+    config = loadConfig(undefined, components);
   } catch (err) {
     if (err instanceof ConfigError) {
       // One bad variable: one line naming it; several: a list, one line each.

@@ -56,15 +56,18 @@ export async function startTestService(
   env: Record<string, string> = {},
   options: TestServiceOptions = {},
 ): Promise<TestService> {
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    PORT: '0',
-    METRICS_PORT: '0',
-    LOG_LEVEL: 'info',
-    API_TOKENS: API_TOKEN,
-    ADMIN_TOKEN,
-    ...env,
-  });
+  const config = loadConfig(
+    {
+      NODE_ENV: 'test',
+      PORT: '0',
+      METRICS_PORT: '0',
+      LOG_LEVEL: 'info',
+      API_TOKENS: API_TOKEN,
+      ADMIN_TOKEN,
+      ...env,
+    },
+    options.components,
+  );
   const logs = new LogCapture();
   const deps = await createDependencies(config, {
     logDestination: logs.stream,

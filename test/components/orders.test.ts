@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, type TestContext, test } from 'node:test';
 import { COMPONENTS } from '../../service/src/components.ts';
-import { loadConfig } from '../../service/src/config.ts';
+import { ConfigError, loadConfig } from '../../service/src/config.ts';
 import { createDependencies } from '../../service/src/dependencies.ts';
 import { openApiDocument } from '../../service/src/openapi.ts';
 import type { Component } from '../../service/src/platform/component.ts';
@@ -46,7 +46,8 @@ async function startStock(t: TestContext) {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
 }
 
-const withOrders = (stockUrl: string): Component[] => [...COMPONENTS, orders({ stockUrl })];
+const WITH_ORDERS: readonly Component[] = [...COMPONENTS, orders];
+const NO_STOCK = { ORDERS_STOCK_URL: 'http://127.0.0.1:9' };
 
 const backends = {
   sqlite: async (t: TestContext) => {
@@ -101,7 +102,11 @@ for (const [backend, open] of Object.entries(backends)) {
     test('when orders are created and read over HTTP, then they are stored, documented, measured and migrated by name', async (t) => {
       const stock = await startStock(t);
       const store = await open(t);
-      const svc = await startTestService(t, store.env, { components: withOrders(stock.url) });
+      const svc = await startTestService(
+        t,
+        { ...store.env, ORDERS_STOCK_URL: stock.url },
+        { components: WITH_ORDERS },
+      );
 
       const created = await svc.fetch('/api/v1/orders', {
         method: 'POST',
@@ -167,9 +172,8 @@ for (const [backend, open] of Object.entries(backends)) {
 
     test('when a migration fails halfway, then it is rolled back and the start is refused with one line', async (t) => {
       const store = await open(t);
-      const fixture = orders({ stockUrl: 'http://127.0.0.1:9' });
       const broken: Component = {
-        ...fixture,
+        ...orders,
         migrations: {
           sqlite: [
             { name: 'orders/0001-create', sql: 'CREATE TABLE orders (id TEXT); CREATE TABLE broken (' },
@@ -180,9 +184,13 @@ for (const [backend, open] of Object.entries(backends)) {
         },
       };
       const logs = new LogCapture();
-      const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', ...store.env });
+      const components = [...COMPONENTS, broken];
+      const config = loadConfig(
+        { NODE_ENV: 'test', LOG_LEVEL: 'info', ...NO_STOCK, ...store.env },
+        components,
+      );
       await assert.rejects(
-        createDependencies(config, { logDestination: logs.stream, components: [...COMPONENTS, broken] }),
+        createDependencies(config, { logDestination: logs.stream, components }),
         StartupRefused,
       );
       const refusals = logs.lines.filter((l) => l.msg === 'database migration refused');
@@ -197,7 +205,7 @@ for (const [backend, open] of Object.entries(backends)) {
 
     test('when a database has a migration the code no longer has, then the start is refused with one line', async (t) => {
       const store = await open(t);
-      const first = await startTestService(t, store.env, { components: withOrders('http://127.0.0.1:9') });
+      const first = await startTestService(t, { ...store.env, ...NO_STOCK }, { components: WITH_ORDERS });
       await first.stop();
       const logs = new LogCapture();
       const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', ...store.env });
@@ -217,6 +225,7 @@ for (const [backend, open] of Object.entries(backends)) {
           PORT: '0',
           METRICS_PORT: '0',
           ORDERS_DUPLICATE_MIGRATION: '1',
+          ...NO_STOCK,
           ...store.env,
         },
         { entry: ENTRY },
@@ -245,9 +254,29 @@ for (const [backend, open] of Object.entries(backends)) {
   });
 }
 
+describe('orders component settings', () => {
+  test("when its variable is not a URL, then the configuration is refused naming it with the service's own; unset, it has its default", () => {
+    assert.throws(
+      () => loadConfig({ NODE_ENV: 'test', PORT: 'x', ORDERS_STOCK_URL: 'not a url' }, WITH_ORDERS),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems.some((p) => p.startsWith('PORT:')) &&
+        err.problems.some((p) => p.startsWith('ORDERS_STOCK_URL:')),
+    );
+    assert.deepEqual(loadConfig({ NODE_ENV: 'test' }, WITH_ORDERS).componentSettings, {
+      orders: { ORDERS_STOCK_URL: 'http://127.0.0.1:8081' },
+    });
+    assert.deepEqual(loadConfig({ NODE_ENV: 'test', ...NO_STOCK }, WITH_ORDERS).componentSettings, {
+      orders: NO_STOCK,
+    });
+    // The service's own list does not know the variable.
+    assert.deepEqual(loadConfig({ NODE_ENV: 'test' }).componentSettings, {});
+  });
+});
+
 describe('orders component in the OpenAPI document', () => {
   test('when the document is built from the list with the fixture, then it has its operations, schema and problem types', () => {
-    const doc = openApiDocument(withOrders('http://127.0.0.1:9')) as {
+    const doc = openApiDocument(WITH_ORDERS) as {
       paths: Record<string, Record<string, { operationId: string }>>;
       components: { schemas: Record<string, { properties?: { type?: { enum?: string[] } } }> };
     };
@@ -255,13 +284,12 @@ describe('orders component in the OpenAPI document', () => {
     assert.equal(doc.paths['/api/v1/orders/{id}']?.get?.operationId, 'getOrder');
     assert.ok(doc.components.schemas.Order);
     // The problem types its code sends are in the Problem schema, found by reading its folder.
-    const fixture = orders({ stockUrl: 'http://127.0.0.1:9' });
-    const inCode = problemTypesInCode([fixture.dir]);
+    const inCode = problemTypesInCode([orders.dir]);
     assert.deepEqual(inCode, [outOfStock.type]);
     const listed = doc.components.schemas.Problem?.properties?.type?.enum ?? [];
     for (const t of inCode) assert.ok(listed.includes(t), `${t} missing from the Problem schema`);
     // Two components on the same paths cannot both be described.
-    assert.throws(() => openApiDocument([...withOrders('x'), fixture]), /declared twice/);
+    assert.throws(() => openApiDocument([...WITH_ORDERS, orders]), /declared twice/);
     // The service's own document does not have it.
     assert.equal((openApiDocument() as typeof doc).paths['/api/v1/orders'], undefined);
   });

@@ -3,6 +3,7 @@
 // them, and the composition root, the app, the OpenAPI document and the tests read that list only.
 import type { DatabaseSync } from 'node:sqlite';
 import type { RequestHandler, Router } from 'express';
+import type { z } from 'zod';
 import type { RequireRole } from './auth.ts';
 import type { Instrument } from './db-telemetry.ts';
 import type { Logger } from './logger.ts';
@@ -41,8 +42,8 @@ export interface HttpKit {
   readonly logger: Logger;
 }
 
-/** A component as written in its folder; `R` is its repository contract. */
-export interface ComponentDefinition<R> {
+/** A component as written in its folder; `R` is its repository contract, `S` its settings. */
+export interface ComponentDefinition<R, S extends z.ZodType = z.ZodType<undefined>> {
   /** Lowercase; every migration name starts with `<name>/`. */
   readonly name: string;
   /** Its folder (`import.meta.dirname`): the problem-type check reads the sources there. */
@@ -55,8 +56,13 @@ export interface ComponentDefinition<R> {
     readonly sqlite: (store: Extract<Store, { backend: 'sqlite' }>) => R;
     readonly postgresql: (store: Extract<Store, { backend: 'postgresql' }>) => R;
   };
+  /**
+   * Its own environment variables, e.g. `z.object({ ORDERS_STOCK_URL: z.url() })`: validated at start
+   * with the service's (config.ts), handed to `routes` parsed. Prefix them with the component's name.
+   */
+  readonly env?: S;
   /** Its router: routes call its use cases, built here on the repository. */
-  routes(repository: R, kit: HttpKit): Router;
+  routes(repository: R, kit: HttpKit, settings: z.output<S>): Router;
   readonly openapi: {
     readonly paths: () => OpenApiPaths;
     /** Added to components.schemas (names must not collide with another component's). */
@@ -67,18 +73,22 @@ export interface ComponentDefinition<R> {
 }
 
 /** A component as the service sees it: its repository type is its own business. */
-export interface Component extends Omit<ComponentDefinition<unknown>, 'repository' | 'routes'> {
+export interface Component extends Omit<ComponentDefinition<unknown>, 'repository' | 'routes' | 'env'> {
+  readonly env?: z.ZodType;
   /** Builds its repositories on the open store; the app mounts the router `routes` returns. */
-  open(store: Store): { readonly routes: (kit: HttpKit) => Router };
+  open(store: Store, settings: unknown): { readonly routes: (kit: HttpKit) => Router };
 }
 
-export function defineComponent<R>(definition: ComponentDefinition<R>): Component {
+export function defineComponent<R, S extends z.ZodType = z.ZodType<undefined>>(
+  definition: ComponentDefinition<R, S>,
+): Component {
   const { repository, routes, ...declared } = definition;
   return {
     ...declared,
-    open(store) {
+    open(store, settings) {
       const repo = store.backend === 'sqlite' ? repository.sqlite(store) : repository.postgresql(store);
-      return { routes: (kit) => routes(repo, kit) };
+      // config.ts parsed them with this component's own schema.
+      return { routes: (kit) => routes(repo, kit, settings as z.output<S>) };
     },
   };
 }
