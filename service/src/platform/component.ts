@@ -12,6 +12,7 @@ import type { JsonSchema, OpenApiPaths, OwnProblemType } from './openapi-builder
 import type { Postgres } from './postgres.ts';
 import type { Parse } from './validation.ts';
 
+// The kit: everything a component needs from the platform, from this one module.
 export type { Instrument } from './db-telemetry.ts';
 export { HttpProblem, problems } from './errors.ts';
 export type { Migration } from './migrations.ts';
@@ -25,7 +26,6 @@ export {
   queryParameters,
   schemaOf,
 } from './openapi-builder.ts';
-// The kit: everything a component needs from the platform, from one module.
 export { databaseProblem, type Postgres } from './postgres.ts';
 export { intParam, pageQuerySchema, text } from './validation.ts';
 
