@@ -1,0 +1,54 @@
+// Which requests become exemplars: only those whose trace the gateway's tail sampler keeps, so a click
+// on an exemplar never leads to a trace that was dropped (docs/decisions.md, "No dead links").
+// @see https://opentelemetry.io/docs/specs/otel/trace/tracestate-probability-sampling/
+import type { SpanContext } from '@opentelemetry/api';
+
+/**
+ * Span attribute set on the server span of every request that became an exemplar. The gateway keeps
+ * every trace with a span carrying it (observability/collector/gateway.yaml), whatever its other policies say.
+ */
+export const ATTR_EXEMPLAR = 'sampling.exemplar';
+
+/**
+ * The latency SLO: a request slower than this is "slow" (le="0.25" in prometheus/rules/recording.yml,
+ * the gateway's latency policy). A test keeps the three equal.
+ */
+export const LATENCY_SLO_SECONDS = 0.25;
+
+// OTel consistent probability sampling: 56 bits of randomness per trace, compared with a threshold.
+const MAX_ADJUSTED_COUNT = 2 ** 56;
+const NEVER = BigInt(MAX_ADJUSTED_COUNT);
+
+/**
+ * The rejection threshold for keeping `percent` % of traces, computed as the collector's pkg/sampling
+ * does (ProbabilityToThreshold at full precision), so that both sides draw the same line.
+ */
+export function thresholdFor(percent: number): bigint {
+  const ratio = percent / 100;
+  if (ratio >= 1) return 0n;
+  if (!(ratio >= 1 / MAX_ADJUSTED_COUNT)) return NEVER;
+  return NEVER - BigInt(Math.round(ratio * MAX_ADJUSTED_COUNT));
+}
+
+/** The trace's randomness: `rv` of the `ot` tracestate entry when present, else the trace id's low 56 bits. */
+export function randomnessOf(ctx: Pick<SpanContext, 'traceId' | 'traceState'>): bigint {
+  const rv = /(?:^|;)rv:([0-9a-f]{14})(?:;|$)/.exec(ctx.traceState?.get('ot') ?? '')?.[1];
+  return BigInt(`0x${rv ?? ctx.traceId.slice(-14)}`);
+}
+
+export interface ExemplarPolicy {
+  /** True when the request's trace will be kept by the gateway, so it may carry an exemplar. */
+  links(ctx: SpanContext, statusCode: number, seconds: number): boolean;
+}
+
+/**
+ * Errors (5xx) and requests slower than the SLO are kept by the gateway's own policies; of the rest,
+ * the share whose randomness clears the threshold of `ratioPercent` is the share the gateway keeps.
+ */
+export function exemplarPolicy(ratioPercent: number): ExemplarPolicy {
+  const threshold = thresholdFor(ratioPercent);
+  return {
+    links: (ctx, statusCode, seconds) =>
+      statusCode >= 500 || seconds > LATENCY_SLO_SECONDS || threshold <= randomnessOf(ctx),
+  };
+}
