@@ -36,7 +36,11 @@ const CONFIGS = [COLLECTOR_CONFIG, AGENT_CONFIG, GATEWAY_CONFIG];
 
 async function validate(otelcol: string, file: string): Promise<{ ok: boolean; output: string }> {
   try {
-    const { stdout, stderr } = await run(otelcol, ['validate', `--config=${file}`, GATEWAY_FEATURE_GATES]);
+    // The agent's k8s_attributes refuses to start without the node it filters on (downward API in Kubernetes).
+    const env = { ...process.env, K8S_NODE_NAME: 'validate-node' };
+    const { stdout, stderr } = await run(otelcol, ['validate', `--config=${file}`, GATEWAY_FEATURE_GATES], {
+      env,
+    });
     return { ok: true, output: stdout + stderr };
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string };

@@ -34,6 +34,8 @@ function podObject(p: StandInPod) {
       namespace: p.namespace,
       uid: p.uid,
       resourceVersion: '1',
+      // What the ReplicaSet controller sets: k8s_attributes trims it off the ReplicaSet's name.
+      labels: { 'pod-template-hash': p.replicaSet.slice(p.replicaSet.lastIndexOf('-') + 1) },
       ownerReferences: [
         {
           apiVersion: 'apps/v1',
@@ -56,20 +58,27 @@ export async function startKubeApiStandIn(dir: string, pods: readonly StandInPod
     const url = new URL(req.url ?? '/', 'http://stand-in');
     requests.push(`${url.pathname}${url.search}`);
     res.setHeader('content-type', 'application/json');
-    if (url.searchParams.get('watch') === 'true') {
-      // A watch that never reports a change: the list was the whole truth. Held open until close.
-      res.writeHead(200);
-      res.flushHeaders();
-      watches.add(res);
-      res.on('close', () => watches.delete(res));
-      return;
-    }
     const kind = url.pathname.split('/').at(-1) ?? '';
     let items: unknown[] = [];
     if (url.pathname === '/api/v1/pods') {
       // fieldSelector=spec.nodeName=NODE: the node filter of the processor (K8S_NODE_NAME).
       const node = /spec\.nodeName=([^,]+)/.exec(url.searchParams.get('fieldSelector') ?? '')?.[1];
       items = pods.filter((p) => node === undefined || p.nodeName === node).map(podObject);
+    }
+    if (url.searchParams.get('watch') === 'true') {
+      res.writeHead(200);
+      // A client that streams its initial list (client-go's WatchList) gets the items as ADDED events
+      // and the bookmark that ends them; then, as for any watch, no change ever. Held open until close.
+      if (url.searchParams.get('sendInitialEvents') === 'true') {
+        for (const object of items) res.write(`${JSON.stringify({ type: 'ADDED', object })}\n`);
+        const end = { resourceVersion: '1', annotations: { 'k8s.io/initial-events-end': 'true' } };
+        res.write(
+          `${JSON.stringify({ type: 'BOOKMARK', object: { kind: kind.charAt(0).toUpperCase() + kind.slice(1, -1), apiVersion: 'v1', metadata: end } })}\n`,
+        );
+      } else res.flushHeaders();
+      watches.add(res);
+      res.on('close', () => watches.delete(res));
+      return;
     }
     const listKind = `${kind.charAt(0).toUpperCase()}${kind.slice(1, -1)}List`;
     res.end(JSON.stringify({ kind: listKind, apiVersion: 'v1', metadata: { resourceVersion: '1' }, items }));
