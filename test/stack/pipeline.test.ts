@@ -156,6 +156,24 @@ test('when the service runs behind a node agent and a gateway, then its stdout r
     },
   );
 
+  await t.test(
+    'then the agent refuses OTLP log records: a line exported in process too would reach Loki twice',
+    async () => {
+      const res = await fetch(`${agent.otlpHttpUrl}/v1/logs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ resourceLogs: [] }),
+      });
+      assert.equal(res.status, 404);
+      const traces = await fetch(`${agent.otlpHttpUrl}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ resourceSpans: [] }),
+      });
+      assert.equal(traces.status, 200);
+    },
+  );
+
   const dropped = traceIdInShare(false);
   const kept = traceIdInShare(true);
   for (const traceId of [dropped, kept]) {
