@@ -1,11 +1,11 @@
 // Who may talk to the pods and whom they may call: the API port from anywhere, /metrics from the
-// monitoring namespace's Prometheus only; out to DNS, Redis, PostgreSQL, the collector and Sentry.
+// monitoring namespace's Prometheus only; out to DNS, Redis, PostgreSQL, the node's collector agent and Sentry.
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PEERS } from './environment.ts';
 import { meta, SELECTOR_LABELS } from './identity.ts';
 
 // Every namespace carries this label (Kubernetes >= 1.22), so a namespace is selected by its name.
-const inNamespace = (name: string) => ({ matchLabels: { 'kubernetes.io/metadata.name': name } });
+export const inNamespace = (name: string) => ({ matchLabels: { 'kubernetes.io/metadata.name': name } });
 
 export function networkPolicy() {
   return new NetworkPolicy({
@@ -48,14 +48,15 @@ export function networkPolicy() {
           to: [{ podSelector: { matchLabels: { ...PEERS.postgres.podLabels } } }],
           ports: [{ port: PEERS.postgres.port, protocol: 'TCP' }],
         },
+        // Policies see Service traffic after it is rewritten to the pod: the agent pods, not its ClusterIP.
         {
           to: [
             {
-              namespaceSelector: inNamespace(PEERS.collector.namespace),
-              podSelector: { matchLabels: { ...PEERS.collector.podLabels } },
+              namespaceSelector: inNamespace(PEERS.agent.namespace),
+              podSelector: { matchLabels: { ...PEERS.agent.podLabels } },
             },
           ],
-          ports: [{ port: PEERS.collector.port, protocol: 'TCP' }],
+          ports: [{ port: PEERS.agent.port, protocol: 'TCP' }],
         },
         // Sentry (SENTRY_DSN) is outside the cluster: HTTPS to public addresses only. Without this
         // rule error reports are dropped silently; remove it if you do not use Sentry.

@@ -10,6 +10,7 @@ import { createItemService, type ItemService } from './items/service.ts';
 import { clientKey } from './platform/client-ip.ts';
 import { createInstrument } from './platform/db-telemetry.ts';
 import { createRequestStats, type RequestStats } from './platform/health/request-stats.ts';
+import { observeHttpClients } from './platform/http-client-metrics.ts';
 import { createLifecycle, type Lifecycle } from './platform/lifecycle.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
 import { createMetrics, type Metrics } from './platform/metrics.ts';
@@ -123,6 +124,8 @@ export async function createDependencies(
   });
   const requestStats = createRequestStats();
   // --- end hardening ---
+  // Last: nothing below can fail and leave the subscription behind.
+  const stopClientMetrics = observeHttpClients(metrics, telemetryHandle().isOwnTraffic);
 
   return {
     config,
@@ -137,6 +140,7 @@ export async function createDependencies(
     lifecycle: createLifecycle(),
     requestStats,
     async close() {
+      stopClientMetrics();
       rateLimits.close();
       requestStats.close();
       await redis?.close();

@@ -93,7 +93,8 @@ export async function startService(config: Config, deps?: Dependencies): Promise
   return { deps: d, app, server, metricsServer, url: urlOf(server), metricsUrl: urlOf(metricsServer), stop };
 }
 
-async function main(): Promise<void> {
+/** The process. `compose` may change the dependencies before the app gets them (test-only entries do). */
+export async function main(compose?: (deps: Dependencies) => Dependencies): Promise<void> {
   let config: Config;
   try {
     config = loadConfig();
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
   }
   let svc: RunningService;
   try {
-    svc = await startService(config);
+    svc = await startService(config, compose?.(await createDependencies(config)));
   } catch (err) {
     // One line naming the variable to change; anything else is ours and keeps its stack trace.
     if (err instanceof StartupError) {

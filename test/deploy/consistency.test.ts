@@ -11,7 +11,7 @@ import { type Config, loadConfig } from '../../service/src/config.ts';
 import { startTestService } from '../../service/test/helpers.ts';
 import { knownEnvironmentVariables } from '../support/known-env.ts';
 import {
-  appliedObjects,
+  apiObjects,
   configMapEnvironment,
   type K8sObject,
   only,
@@ -20,7 +20,7 @@ import {
   readManifest,
 } from './support.ts';
 
-const objects = appliedObjects();
+const objects = apiObjects();
 const deployment = only(objects, 'Deployment');
 const pod = deployment.spec.template.spec;
 const container = pod.containers[0];

@@ -33,6 +33,8 @@ export interface TelemetryHandle {
   readonly logRecords?: (transport: typeof pino.transport) => LogRecordSink;
   /** Report an unexpected error to Sentry (no-op when Sentry is off), with its request's context. */
   captureException(err: unknown, context?: ErrorContext): void;
+  /** True for the OTLP exporters' and Sentry's own endpoints (host without brackets or with, port as text). */
+  isOwnTraffic(host: string, port: string): boolean;
   readonly sentryEnabled: boolean;
   readonly exportEnabled: boolean;
   /**
@@ -49,6 +51,7 @@ const noop: TelemetryHandle = {
   shutdown: async () => {},
   patched: () => [],
   captureException: () => {},
+  isOwnTraffic: () => false,
   sentryEnabled: false,
   exportEnabled: false,
   state: 'absent',

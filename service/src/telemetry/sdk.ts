@@ -9,6 +9,7 @@ import { OTLPTraceExporter as OTLPTraceExporterJson } from '@opentelemetry/expor
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import {
   defaultResource,
   detectResources,
@@ -21,6 +22,7 @@ import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@open
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { PACKAGE_VERSION } from '../package-info.ts';
 import { type LogRecordSink, TELEMETRY_HANDLE, type TelemetryHandle } from '../platform/telemetry-handle.ts';
+import { redactQuery, redactUrl } from './http-filters.ts';
 import type { LogRecordsWorkerOptions } from './log-records-worker.ts';
 import { ChunkedOtlpTraceExporter } from './otlp-export.ts';
 import { consistentAlwaysOnSampler } from './sampler.ts';
@@ -48,11 +50,18 @@ function endpointOf(url: string | undefined): { host: string; port: string } | u
   return { host: u.hostname, port: u.port || (u.protocol === 'https:' ? '443' : '80') };
 }
 
-function isTo(req: RequestOptions, target: { host: string; port: string }): boolean {
-  const host = (req.hostname ?? req.host ?? '').replace(/^\[|\]$/g, '');
-  const port = String(req.port ?? (req.protocol === 'https:' ? 443 : 80));
-  return host === target.host.replace(/^\[|\]$/g, '') && port === target.port;
+const bare = (host: string) => host.replace(/^\[|\]$/g, '');
+
+/** Whether host:port is one of `urls` (our exporters' and Sentry's endpoints). */
+function endpointsMatcher(urls: readonly (string | undefined)[]): (host: string, port: string) => boolean {
+  const targets = urls.map(endpointOf).filter((e) => e !== undefined);
+  return (host, port) => targets.some((t) => bare(t.host) === bare(host) && t.port === port);
 }
+
+const hostPortOf = (req: RequestOptions): [string, string] => [
+  req.hostname ?? req.host ?? '',
+  String(req.port ?? (req.protocol === 'https:' ? 443 : 80)),
+];
 
 // InstrumentationBase records the exports it patched on its module definitions (`_modules`).
 // The public getModuleDefinitions() returns fresh definitions, so it cannot tell; this internal field
@@ -95,8 +104,12 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
   const exportTraces =
     !disabled && tracesEndpoint !== undefined && str(env, 'OTEL_TRACES_EXPORTER') !== 'none';
   const exportLogs = !disabled && logsEndpoint !== undefined && str(env, 'OTEL_LOGS_EXPORTER') !== 'none';
+  // Our own exporters' and Sentry's HTTP calls must not become spans (they would trace themselves),
+  // nor outgoing-call metrics (platform/http-client-metrics.ts asks the handle).
+  const isOwnTraffic = endpointsMatcher([tracesEndpoint, logsEndpoint, sentryDsn]);
 
   const base = {
+    isOwnTraffic,
     flush: (timeoutMs: number) =>
       withTimeout(sentryDsn ? flushSentry(timeoutMs) : Promise.resolve(), timeoutMs),
     shutdown: (timeoutMs: number) =>
@@ -106,16 +119,27 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
   };
   if (disabled) return { ...base, patched: () => [], exportEnabled: false, state: 'disabled' };
 
-  // Our own exporters' and Sentry's HTTP calls must not become spans (they would trace themselves).
-  const ownTraffic = [tracesEndpoint, logsEndpoint, sentryDsn].map(endpointOf).filter((e) => e !== undefined);
-
   // Outgoing HTTP calls only: the server span of each incoming request is the app's own
   // (platform/server-span.ts says why). No Express instrumentation either: Express layers make no
   // spans, and http.route and the span name come from the app's routing. SQLite spans and security
   // span events sit directly on the server span.
   const http = new HttpInstrumentation({
     disableIncomingRequestInstrumentation: true,
-    ignoreOutgoingRequestHook: (req) => ownTraffic.some((t) => isTo(req, t)),
+    ignoreOutgoingRequestHook: (req) => isOwnTraffic(...hostPortOf(req)),
+  });
+  // fetch() (undici, Node's global fetch) is not node:http: it needs its own instrumentation, or its
+  // calls carry no traceparent and make no client span. Query secrets are redacted as on server spans.
+  const undici = new UndiciInstrumentation({
+    ignoreRequestHook: (req) => {
+      const origin = new URL(req.origin);
+      return isOwnTraffic(origin.hostname, origin.port || (origin.protocol === 'https:' ? '443' : '80'));
+    },
+    startSpanHook: (req) => {
+      const q = req.path.indexOf('?');
+      return q === -1
+        ? {}
+        : { 'url.full': `${req.origin}${redactUrl(req.path)}`, 'url.query': redactQuery(req.path.slice(q)) };
+    },
   });
   // Adds trace_id, span_id, trace_flags to every line logged inside a span. Its log sending (an OTel
   // log record built on the request thread for every line) is off: the worker-thread transport below
@@ -124,7 +148,7 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
   // No ioredis instrumentation: Redis is the rate limiter's store, one round trip per request, and its
   // outcome is on the server span (rate_limit.* attributes, rate-limit/limiter.ts) rather than in a
   // client span of its own to build and export for every request.
-  const instrumentations: Record<string, Patchable> = { http, pino };
+  const instrumentations: Record<string, Patchable> = { http, undici, pino };
 
   const protocol = (signal: 'TRACES' | 'LOGS') =>
     str(env, `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) ??
