@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomnessOf, thresholdFor } from '../../service/src/platform/exemplar-policy.ts';
+import { startDownstreamStub } from '../support/downstream-stub.ts';
 import { startOtlpReceiver } from '../support/otlp-receiver.ts';
 import { startServiceProcess } from '../support/service-process.ts';
 import { type StandInPod, startKubeApiStandIn } from './support/kube-api.ts';
@@ -131,17 +132,26 @@ test('when the service runs behind a node agent and a gateway, then its stdout r
   const { tempo, loki, gateway } = await startGateway(t);
   const agent = await startAgent(t, dir, kube.kubeconfig, [gateway]);
 
+  // A downstream, so that outgoing calls (http_client_request_duration_seconds) carry exemplars too.
+  const downstream = await startDownstreamStub();
+  t.after(() => downstream.close());
   // As in Kubernetes: spans to the node agent, log lines only to stdout (no in-process log export).
-  const service = await startServiceProcess(t, {
-    OTEL_SERVICE_NAME: JOB,
-    OTEL_EXPORTER_OTLP_ENDPOINT: agent.otlpHttpUrl,
-    OTEL_LOGS_EXPORTER: 'none',
-    OTEL_BSP_SCHEDULE_DELAY: '200',
-    TAIL_SAMPLING_RATIO_PERCENT: String(RATIO_PERCENT),
-    // A few hundred requests from one client: above the default budgets of the rate limits.
-    RATE_LIMIT_GENERAL_POINTS: '100000',
-    RATE_LIMIT_API_POINTS: '100000',
-  });
+  // The test entry is server.ts's own main(), with listing items calling the downstream first.
+  const service = await startServiceProcess(
+    t,
+    {
+      DOWNSTREAM_URLS: `${downstream.url}/inventory`,
+      OTEL_SERVICE_NAME: JOB,
+      OTEL_EXPORTER_OTLP_ENDPOINT: agent.otlpHttpUrl,
+      OTEL_LOGS_EXPORTER: 'none',
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+      TAIL_SAMPLING_RATIO_PERCENT: String(RATIO_PERCENT),
+      // A few hundred requests from one client: above the default budgets of the rate limits.
+      RATE_LIMIT_GENERAL_POINTS: '100000',
+      RATE_LIMIT_API_POINTS: '100000',
+    },
+    { entry: 'test/support/fixtures/service-with-downstream.ts' },
+  );
   const write = criWriter(dir, POD);
   for (const line of service.stdout) write(`${line}\n`);
   service.child.stdout?.on('data', write);
@@ -247,25 +257,28 @@ test('when the service runs behind a node agent and a gateway, then its stdout r
         await sleep(500);
       }
       await sleep(2_000); // the last scrape
-      const series = await prometheus.exemplars(
-        `http_server_request_duration_seconds_bucket{job="${JOB}"}`,
-        start,
-        Date.now() / 1000 + 1,
-      );
+      // Every exemplar the service exposes: server requests and outgoing calls alike.
+      const series = await prometheus.exemplars(`{job="${JOB}"}`, start, Date.now() / 1000 + 1);
       const exemplars = series.flatMap((s) =>
         s.exemplars.map((e) => ({
           traceId: e.labels.trace_id ?? '',
+          metric: s.seriesLabels.__name__ ?? '',
           status: s.seriesLabels.http_response_status_code,
         })),
       );
       const ids = new Set(exemplars.map((e) => e.traceId));
+      const server = exemplars.filter((e) => e.metric === 'http_server_request_duration_seconds_bucket');
       assert.ok(
-        exemplars.some((e) => e.status === '500'),
+        server.some((e) => e.status === '500'),
         'no exemplar of an error',
       );
       assert.ok(
-        exemplars.some((e) => e.status === '200'),
+        server.some((e) => e.status === '200'),
         'no exemplar of a success',
+      );
+      assert.ok(
+        exemplars.some((e) => e.metric === 'http_client_request_duration_seconds_bucket'),
+        'no exemplar of an outgoing call',
       );
       // Decision wait, batch, export: then every linked trace must be there, with its marked server span.
       const deadline = Date.now() + (DECISION_WAIT_S + 15) * 1000;

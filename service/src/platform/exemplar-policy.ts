@@ -39,6 +39,11 @@ export function randomnessOf(ctx: Pick<SpanContext, 'traceId' | 'traceState'>): 
 export interface ExemplarPolicy {
   /** True when the request's trace will be kept by the gateway, so it may carry an exemplar. */
   links(ctx: SpanContext, statusCode: number, seconds: number): boolean;
+  /**
+   * True when the trace is in the gateway's share, kept whatever happens to it later: what an
+   * outgoing call can know of its trace when it ends, before the request it serves has.
+   */
+  inShare(ctx: Pick<SpanContext, 'traceId' | 'traceState'>): boolean;
 }
 
 /**
@@ -47,8 +52,9 @@ export interface ExemplarPolicy {
  */
 export function exemplarPolicy(ratioPercent: number): ExemplarPolicy {
   const threshold = thresholdFor(ratioPercent);
+  const inShare = (ctx: Pick<SpanContext, 'traceId' | 'traceState'>) => threshold <= randomnessOf(ctx);
   return {
-    links: (ctx, statusCode, seconds) =>
-      statusCode >= 500 || seconds > LATENCY_SLO_SECONDS || threshold <= randomnessOf(ctx),
+    links: (ctx, statusCode, seconds) => statusCode >= 500 || seconds > LATENCY_SLO_SECONDS || inShare(ctx),
+    inShare,
   };
 }
