@@ -13,7 +13,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { SamplingDecision } from '@opentelemetry/sdk-trace';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { envSchema } from '../../src/config.ts';
 import {
   exemplarPolicy,
@@ -101,4 +101,16 @@ test('when the SLO and the share are read from the rules, the gateway config and
     policies.find((p) => p.type === 'boolean_attribute')?.boolean_attribute?.key,
     'sampling.exemplar',
   );
+});
+
+test('when the manifests are rendered, then the API and the gateway read the same TAIL_SAMPLING_RATIO_PERCENT', () => {
+  const docs = (file: string) =>
+    parseAllDocuments(readFileSync(join(ROOT, 'deploy/kubernetes', file), 'utf8')).map((d) => d.toJS());
+  const api = docs('configmap.yaml').find((d) => d?.kind === 'ConfigMap')?.data?.TAIL_SAMPLING_RATIO_PERCENT;
+  const gateway = docs('otel-gateway.yaml')
+    .find((d) => d?.kind === 'Deployment')
+    ?.spec.template.spec.containers.flatMap((c: { env?: { name: string; value?: string }[] }) => c.env ?? [])
+    .find((e: { name: string }) => e.name === 'TAIL_SAMPLING_RATIO_PERCENT')?.value;
+  assert.ok(api !== undefined, 'the API ConfigMap does not set it');
+  assert.equal(api, gateway);
 });
