@@ -30,10 +30,18 @@ export function thresholdFor(percent: number): bigint {
   return NEVER - BigInt(Math.round(ratio * MAX_ADJUSTED_COUNT));
 }
 
+const RV = /(?:^|;)rv:([0-9a-f]{14})(?:;|$)/;
+/** The 14 hex digits of the trace's randomness: `rv` of the `ot` tracestate entry, else the trace id's last 14. */
+function randomnessHex(ctx: Pick<SpanContext, 'traceId' | 'traceState'>): string {
+  const ot = ctx.traceState?.get('ot');
+  // What this service's own sampler writes, and so the usual case: no rv to look for.
+  const rv = ot === undefined || ot === 'th:0' ? undefined : RV.exec(ot)?.[1];
+  return rv ?? ctx.traceId.slice(-14);
+}
+
 /** The trace's randomness: `rv` of the `ot` tracestate entry when present, else the trace id's low 56 bits. */
 export function randomnessOf(ctx: Pick<SpanContext, 'traceId' | 'traceState'>): bigint {
-  const rv = /(?:^|;)rv:([0-9a-f]{14})(?:;|$)/.exec(ctx.traceState?.get('ot') ?? '')?.[1];
-  return BigInt(`0x${rv ?? ctx.traceId.slice(-14)}`);
+  return BigInt(`0x${randomnessHex(ctx)}`);
 }
 
 export interface ExemplarPolicy {
@@ -51,8 +59,15 @@ export interface ExemplarPolicy {
  * the share whose randomness clears the threshold of `ratioPercent` is the share the gateway keeps.
  */
 export function exemplarPolicy(ratioPercent: number): ExemplarPolicy {
+  // Compared as two 28-bit halves (exact in a double) rather than one BigInt: this runs per request.
   const threshold = thresholdFor(ratioPercent);
-  const inShare = (ctx: Pick<SpanContext, 'traceId' | 'traceState'>) => threshold <= randomnessOf(ctx);
+  const high = Number(threshold >> 28n);
+  const low = Number(threshold & 0xfffffffn);
+  const inShare = (ctx: Pick<SpanContext, 'traceId' | 'traceState'>) => {
+    const hex = randomnessHex(ctx);
+    const h = Number.parseInt(hex.slice(0, 7), 16);
+    return h > high || (h === high && Number.parseInt(hex.slice(7), 16) >= low);
+  };
   return {
     links: (ctx, statusCode, seconds) => statusCode >= 500 || seconds > LATENCY_SLO_SECONDS || inShare(ctx),
     inShare,

@@ -21,15 +21,18 @@ function withThreshold(ot: string | undefined): string {
 
 export function consistentAlwaysOnSampler(): Sampler {
   const delegate = new ParentBasedSampler({ root: new AlwaysOnSampler() });
+  // A TraceState is immutable: every root span can share this one.
+  const rootState = createTraceState().set('ot', 'th:0');
   return {
     shouldSample(context: Context, traceId, spanName, spanKind, attributes, links) {
       const result = delegate.shouldSample(context, traceId, spanName, spanKind, attributes, links);
       if (result.decision !== SamplingDecision.RECORD_AND_SAMPLED) return result;
       const parent = trace.getSpanContext(context)?.traceState;
-      const ot = parent?.get('ot');
+      if (parent === undefined) return { ...result, traceState: rootState };
+      const ot = parent.get('ot');
       const next = withThreshold(ot);
       if (next === ot) return result;
-      return { ...result, traceState: (parent ?? createTraceState()).set('ot', next) };
+      return { ...result, traceState: parent.set('ot', next) };
     },
     toString: () => 'ConsistentAlwaysOn{parentbased_always_on, ot=th:0}',
   };

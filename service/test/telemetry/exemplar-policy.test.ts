@@ -114,3 +114,17 @@ test('when the manifests are rendered, then the API and the gateway read the sam
   assert.ok(api !== undefined, 'the API ConfigMap does not set it');
   assert.equal(api, gateway);
 });
+
+test('when the share is decided in 28-bit halves, then it draws the line exactly where the threshold is', () => {
+  for (const percent of [0.001, 1, 10, 33.3, 50, 99.9]) {
+    const threshold = thresholdFor(percent);
+    for (const randomness of [threshold - 1n, threshold, threshold + 1n]) {
+      const traceId = `${'0'.repeat(18)}${randomness.toString(16).padStart(14, '0')}`;
+      assert.equal(
+        exemplarPolicy(percent).inShare({ traceId }),
+        threshold <= randomness,
+        `${percent} % at ${randomness}`,
+      );
+    }
+  }
+});
