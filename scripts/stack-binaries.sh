@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the stack's own binaries from the Go module proxy, once per version, and prints where they are
-# as one JSON line on stdout: {"otelcol": PATH, "prometheus": PATH, "promtool": PATH}. Progress goes
+# as one JSON line on stdout: {"otelcol": PATH, "prometheus": PATH, "promtool": PATH, "alertmanager": PATH,
+# "amtool": PATH}. Progress goes
 # to stderr. No Docker engine runs on our machines, so CI and the tests run these binaries instead of
 # the compose images (same releases: test/stack/collector.test.ts checks that).
 #
@@ -9,6 +10,9 @@
 #   so editing the manifest (a version bump, a component) rebuilds it.
 # - prometheus, promtool: Prometheus 3 from its module (v3.x.y is published as v0.3xx.y), built inside
 #   the downloaded module because its go.mod carries replace directives that `go install` refuses.
+# - alertmanager, amtool: Alertmanager from its module, built from a writable copy of it: the web UI it
+#   embeds (ui/app/dist) is built by npm in its release process and is not in the module zip, so a
+#   one-page placeholder takes its place (the API, which Prometheus and the tests use, is complete).
 #
 # Cache: ${XDG_CACHE_HOME:-~/.cache}/otel-service-template/ (survives between runs on one machine).
 set -euo pipefail
@@ -16,6 +20,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # The pinned releases. Bump them together with the compose image tags (docker-compose.yml).
 PROMETHEUS_VERSION=3.16.0  # module github.com/prometheus/prometheus v0.316.0
+ALERTMANAGER_VERSION=0.35.0  # module github.com/prometheus/alertmanager v0.35.0
 BUILDER_VERSION=v0.160.0   # go.opentelemetry.io/collector/cmd/builder; the manifest pins the components
 MANIFEST="$root/observability/collector-builder.yaml"
 
@@ -67,6 +72,38 @@ else
   log "prometheus $PROMETHEUS_VERSION: built in $((SECONDS - start)) s"
 fi
 
+# --- Alertmanager and amtool ---
+am_dir="$cache/alertmanager-$ALERTMANAGER_VERSION-$go_version"
+if [ -x "$am_dir/alertmanager" ] && [ -x "$am_dir/amtool" ]; then
+  log "alertmanager $ALERTMANAGER_VERSION: cached in $am_dir"
+else
+  start=$SECONDS
+  log "alertmanager $ALERTMANAGER_VERSION: downloading github.com/prometheus/alertmanager@v$ALERTMANAGER_VERSION"
+  info="$(go mod download -json "github.com/prometheus/alertmanager@v$ALERTMANAGER_VERSION")" || {
+    log "the Go module proxy did not serve github.com/prometheus/alertmanager@v$ALERTMANAGER_VERSION:"
+    echo "$info" >&2
+    exit 1
+  }
+  src="$(echo "$info" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')"
+  [ -d "$src" ] || { log "go mod download gave no source directory: $info"; exit 1; }
+  tmp="$am_dir.tmp"
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  # GOMODCACHE is read-only and `go build -overlay` refuses to replace files under it: build a copy.
+  cp -R "$src" "$tmp/src" && chmod -R u+w "$tmp/src"
+  for ui in elm mantine; do
+    mkdir -p "$tmp/src/ui/app/dist/$ui"
+    echo '<!doctype html><title>Alertmanager</title><p>Built without the web UI: use the API or amtool.</p>' \
+      >"$tmp/src/ui/app/dist/$ui/index.html"
+  done
+  ldflags="-s -w -X github.com/prometheus/common/version.Version=$ALERTMANAGER_VERSION"
+  ldflags+=" -X github.com/prometheus/common/version.Branch=module-v$ALERTMANAGER_VERSION"
+  ldflags+=" -X github.com/prometheus/common/version.BuildUser=otel-service-template"
+  log "alertmanager $ALERTMANAGER_VERSION: go build ./cmd/alertmanager ./cmd/amtool (a cold build takes minutes)"
+  (cd "$tmp/src" && go build -trimpath -ldflags "$ldflags" -o "$tmp/" ./cmd/alertmanager ./cmd/amtool) >&2
+  rm -rf "$tmp/src" "$am_dir" && mv "$tmp" "$am_dir"
+  log "alertmanager $ALERTMANAGER_VERSION: built in $((SECONDS - start)) s"
+fi
+
 # --- OpenTelemetry Collector ---
 manifest_hash="$(cat "$MANIFEST" <(echo "$BUILDER_VERSION $go_version") | sha256sum | cut -c1-16)"
 col_version="$(sed -n 's/^[[:space:]]*version:[[:space:]]*\([^[:space:]#]*\).*/\1/p' "$MANIFEST" | head -n 1)"
@@ -93,5 +130,6 @@ else
 fi
 
 json_string() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
-printf '{"otelcol":%s,"prometheus":%s,"promtool":%s}\n' \
-  "$(json_string "$col_dir/otelcol")" "$(json_string "$prom_dir/prometheus")" "$(json_string "$prom_dir/promtool")"
+printf '{"otelcol":%s,"prometheus":%s,"promtool":%s,"alertmanager":%s,"amtool":%s}\n' \
+  "$(json_string "$col_dir/otelcol")" "$(json_string "$prom_dir/prometheus")" "$(json_string "$prom_dir/promtool")" \
+  "$(json_string "$am_dir/alertmanager")" "$(json_string "$am_dir/amtool")"

@@ -3,6 +3,7 @@ import type { Model } from '@kubernetes-models/base';
 import { Secret } from 'kubernetes-models/v1';
 import { stringify } from 'yaml';
 import { agentObjects } from './agent.ts';
+import { alertmanagerConfig, WEBHOOK_URL_KEY } from './alerting.ts';
 import { collectorPodMonitor } from './collector.ts';
 import { SECRET_KEYS, SECRET_NAME } from './environment.ts';
 import { gatewayObjects } from './gateway.ts';
@@ -36,6 +37,7 @@ export const RESOURCES: Readonly<Record<string, Objects>> = {
   'networkpolicy.yaml': () => [networkPolicy()],
   'servicemonitor.yaml': () => [serviceMonitor()],
   'prometheusrules.yaml': prometheusRules,
+  'alertmanagerconfig.yaml': () => [alertmanagerConfig()],
   'dashboards.yaml': dashboardConfigMaps,
   'otel-agent.yaml': agentObjects,
   'otel-gateway.yaml': gatewayObjects,
@@ -54,6 +56,8 @@ export function secretExample() {
       [SECRET_KEYS.adminToken]: 'replace-with-at-least-32-random-characters',
       [SECRET_KEYS.sentryDsn]: 'https://public-key@o0.ingest.sentry.io/0',
       [SECRET_KEYS.databasePassword]: 'replace-with-the-database-password',
+      // Read by the AlertmanagerConfig's receivers, not by the pods.
+      [WEBHOOK_URL_KEY]: 'https://replace-with-your-webhook.example.com/alerts',
     },
   });
 }

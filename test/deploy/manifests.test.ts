@@ -67,6 +67,7 @@ test('when every committed object is checked against its schema, then each valid
     'ServiceMonitor',
     'PodMonitor',
     'PrometheusRule',
+    'AlertmanagerConfig',
     'Secret',
   ])
     assert.ok(kinds.has(kind), `no ${kind} in the base`);

@@ -22,16 +22,32 @@ export function composePrometheusConfig(): PromConfig {
   return parse(readFileSync(join(PROMETHEUS_DIR, 'prometheus.yml'), 'utf8'));
 }
 
+export interface TestConfigOptions {
+  /** host:port of a test Alertmanager; without one, alerts stay in Prometheus (no `alerting`). */
+  readonly alertmanager?: string;
+  /** A rule file (as prometheus.yml names it) to load from another path, e.g. a test-rendered copy. */
+  readonly ruleFiles?: Readonly<Record<string, string>>;
+}
+
 /**
  * The compose scrape config with only what cannot hold here replaced: the api target is a static
  * 127.0.0.1 address instead of compose DNS discovery, intervals are 1s so a short test has many
- * samples, and rule files are absolute paths to the project's own rules.
+ * samples, rule files are absolute paths to the project's own rules, and alerts go to the test's
+ * Alertmanager, if any.
  */
-export function testPrometheusConfig(target: string, scrapeInterval = '1s'): PromConfig {
+export function testPrometheusConfig(
+  target: string,
+  scrapeInterval = '1s',
+  options: TestConfigOptions = {},
+): PromConfig {
   const config = composePrometheusConfig();
   config.global.scrape_interval = scrapeInterval;
   config.global.evaluation_interval = scrapeInterval;
-  config.rule_files = (config.rule_files as string[]).map((f) => join(PROMETHEUS_DIR, f));
+  config.rule_files = (config.rule_files as string[]).map(
+    (f) => options.ruleFiles?.[f] ?? join(PROMETHEUS_DIR, f),
+  );
+  if (options.alertmanager === undefined) delete config.alerting;
+  else config.alerting.alertmanagers = [{ static_configs: [{ targets: [options.alertmanager] }] }];
   const job = (config.scrape_configs as PromConfig[]).find((j) => j.job_name === JOB);
   if (!job) throw new Error(`prometheus.yml has no ${JOB} job`);
   delete job.dns_sd_configs;
