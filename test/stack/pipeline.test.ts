@@ -35,8 +35,9 @@ const POD: StandInPod = {
   container: 'items-api',
   ip: '10.1.2.3',
 };
-// Short enough for a test, long enough for a service's batch (OTEL_BSP_SCHEDULE_DELAY=200 below).
-const DECISION_WAIT_S = 2;
+// Short enough for a test, long enough for a service's batches (OTEL_BSP_SCHEDULE_DELAY=200 below) to
+// bring every span of a request before the decision, also with another test file running beside this one.
+const DECISION_WAIT_S = 3;
 const RATIO_PERCENT = 10;
 
 function tempDir(t: TestContext): string {
