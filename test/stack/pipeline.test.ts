@@ -74,8 +74,8 @@ async function startAgent(
   dir: string,
   kubeconfig: string,
   gateways: readonly RunningCollector[],
+  name = randomBytes(3).toString('hex'),
 ): Promise<RunningCollector> {
-  const name = randomBytes(3).toString('hex');
   const env = {
     K8S_NODE_NAME: NODE,
     K8S_AUTH_TYPE: 'kubeConfig',
@@ -445,5 +445,37 @@ test('when the spans of one trace reach two agents, then the load_balancing expo
   assert.ok(
     per.every((n) => n > 0),
     `traces per gateway: ${per.join(', ')}: one gateway got everything`,
+  );
+});
+
+test('when the agent restarts while a pod keeps logging, then every line reaches Loki exactly once', async (t) => {
+  const dir = tempDir(t);
+  const kube = await startKubeApiStandIn(dir, [POD]);
+  t.after(() => kube.close());
+  const { loki, gateway } = await startGateway(t);
+  const write = criWriter(dir, POD);
+  const line = (n: number) =>
+    `${JSON.stringify({ level: 'info', time: new Date().toISOString(), service: JOB, msg: `line ${n}` })}\n`;
+  const arrived = (n: number) => loki.logs.filter((l) => l.body === `line ${n}`).length;
+  const waitFor = async (ns: number[]) => {
+    const deadline = Date.now() + 30_000;
+    while (ns.some((n) => arrived(n) === 0) && Date.now() < deadline) await sleep(100);
+  };
+
+  // The same storage directory each time, as the hostPath of a node.
+  const first = await startAgent(t, dir, kube.kubeconfig, [gateway], 'node-storage');
+  for (let n = 0; n < 5; n++) write(line(n));
+  await waitFor([0, 1, 2, 3, 4]);
+  await first.stop();
+  for (let n = 5; n < 10; n++) write(line(n)); // written while no agent runs
+  await startAgent(t, dir, kube.kubeconfig, [gateway], 'node-storage');
+  for (let n = 10; n < 15; n++) write(line(n));
+  const all = Array.from({ length: 15 }, (_, n) => n);
+  await waitFor(all);
+  await sleep(2_000); // a copy would come now
+  assert.deepEqual(
+    all.map(arrived),
+    all.map(() => 1),
+    'copies of each line at the Loki stand-in',
   );
 });

@@ -22,6 +22,8 @@ export interface RunningCollector {
   /** The collector's own Prometheus metrics. */
   readonly metricsUrl: string;
   output(): string;
+  /** SIGTERM, as Kubernetes stops a pod: the collector drains its pipelines and exits. */
+  stop(): Promise<void>;
 }
 
 export async function runCollector(
@@ -50,14 +52,15 @@ export async function runCollector(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const out = collectOutput(child);
-  t.after(async () => {
+  const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       const stopped = await Promise.race([out.exited.then(() => true), sleep(5_000).then(() => false)]);
       if (!stopped) child.kill('SIGKILL');
       await out.exited;
     }
-  });
+  };
+  t.after(stop);
   const output = () => out.stdout() + out.stderr();
   // The health_check extension answers 200 once every pipeline has started.
   const deadline = Date.now() + 30_000;
@@ -77,5 +80,6 @@ export async function runCollector(
     otlpHttpUrl: `http://127.0.0.1:${httpPort}`,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     output,
+    stop,
   };
 }
