@@ -6,12 +6,16 @@ import { once } from 'node:events';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
+import { exemplarPolicy } from '../../service/src/platform/exemplar-policy.ts';
 import {
   MAX_SERVER_ADDRESSES,
   OTHER_SERVER_ADDRESS,
   observeHttpClients,
 } from '../../service/src/platform/http-client-metrics.ts';
 import { createMetrics } from '../../service/src/platform/metrics.ts';
+
+// No tail sampler here: every trace counts as kept.
+const KEEP_ALL = exemplarPolicy(100);
 
 interface Series {
   readonly labels: Record<string, string | number>;
@@ -47,7 +51,7 @@ async function closedPort(): Promise<number> {
 
 test('when calls go to more hosts than the cap, then the hosts past it are counted as other, for fetch and node:http', async (t) => {
   const metrics = createMetrics({ version: 'test', revision: 'test' });
-  const stop = observeHttpClients(metrics, () => false);
+  const stop = observeHttpClients(metrics, () => false, KEEP_ALL);
   t.after(stop);
   const port = await closedPort();
   const hosts = Array.from({ length: MAX_SERVER_ADDRESSES + 5 }, (_, i) => `127.0.0.${i + 1}`);
@@ -76,7 +80,7 @@ test('when a call goes to an endpoint the telemetry calls its own, then it is no
   t.after(() => server.close());
   const own = String((server.address() as AddressInfo).port);
   const metrics = createMetrics({ version: 'test', revision: 'test' });
-  const stop = observeHttpClients(metrics, (host, port) => host === '127.0.0.1' && port === own);
+  const stop = observeHttpClients(metrics, (host, port) => host === '127.0.0.1' && port === own, KEEP_ALL);
   t.after(stop);
 
   await (await fetch(`http://127.0.0.1:${own}/`, { method: 'POST', body: 'x' })).text();
@@ -100,7 +104,7 @@ test('when a call goes to an endpoint the telemetry calls its own, then it is no
 
 test('when measuring stops, then later calls are not measured', async () => {
   const metrics = createMetrics({ version: 'test', revision: 'test' });
-  const stop = observeHttpClients(metrics, () => false);
+  const stop = observeHttpClients(metrics, () => false, KEEP_ALL);
   stop();
   const port = await closedPort();
   await fetch(`http://127.0.0.1:${port}/`).catch(() => {});

@@ -24,6 +24,7 @@ import { type LogRecordSink, TELEMETRY_HANDLE, type TelemetryHandle } from '../p
 import { loadInstrumentations } from './instrumentations.ts';
 import type { LogRecordsWorkerOptions } from './log-records-worker.ts';
 import { ChunkedOtlpTraceExporter } from './otlp-export.ts';
+import { consistentAlwaysOnSampler } from './sampler.ts';
 import { captureException, closeSentry, flushSentry, startSentry } from './sentry.ts';
 
 // ATTR_DEPLOYMENT_ENVIRONMENT_NAME is only in the unstable "incubating" entry point; the name is fixed.
@@ -186,6 +187,9 @@ export async function startTelemetry(env: Env = process.env): Promise<TelemetryH
     [ATTR_SERVICE_INSTANCE_ID]: randomUUID(),
   });
   const sdk = new NodeSDK({
+    // Unless OTEL_TRACES_SAMPLER names another, the default (parentbased_always_on) with `ot=th:0` in
+    // the tracestate, so that the gateway samples traces consistently with the exemplars (sampler.ts).
+    ...(str(env, 'OTEL_TRACES_SAMPLER') === undefined ? { sampler: consistentAlwaysOnSampler() } : {}),
     resource: defaultResource().merge(own),
     resourceDetectors: [hostDetector, envDetector],
     instrumentations: Object.values(instrumentations),
