@@ -1,6 +1,6 @@
 // `npm run rename -- <new-name>`: gives the service its own name everywhere the name is configuration
 // or documentation (OTEL_SERVICE_NAME defaults, compose project and image, Prometheus job and every
-// rule's and test's job matcher, dashboards, Kubernetes manifests, README, contract, tests), then
+// rule's and test's job matcher, dashboards, Kubernetes manifests, README and docs/, tests), then
 // regenerates what is generated, formats what it rewrote, and prints what it changed. The example
 // resource (`items`) stays.
 //

@@ -1,4 +1,4 @@
-// The documented environment stays true: every variable the code reads is in .env.example and the README table.
+// The documented environment stays true: every variable the code reads is in .env.example and docs/configuration.md.
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,20 +8,22 @@ import { knownEnvironmentVariables } from './support/known-env.ts';
 const ROOT = join(import.meta.dirname, '..');
 const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
 
-test('when the code reads an environment variable, then .env.example and the README table document it', () => {
+test('when the code reads an environment variable, then .env.example and the configuration table document it', () => {
   const example = new Set(
     read('.env.example')
       .split('\n')
       .filter((l) => /^[A-Z_]+=/.test(l))
       .map((l) => l.split('=')[0]),
   );
-  const readmeTable = new Set([...read('README.md').matchAll(/^\| `([A-Z_]+)` +\|/gm)].map((m) => m[1]));
+  const table = new Set(
+    [...read('docs/configuration.md').matchAll(/^\| `([A-Z_]+)` +\|/gm)].map((m) => m[1]),
+  );
   const readByCode = knownEnvironmentVariables();
   assert.ok(readByCode.length > 30, `found only ${readByCode.length} variables`);
   for (const name of readByCode) {
     assert.ok(example.has(name), `${name} is missing from .env.example`);
-    assert.ok(readmeTable.has(name), `${name} is missing from the README environment table`);
+    assert.ok(table.has(name), `${name} is missing from the environment table of docs/configuration.md`);
   }
   for (const name of example)
-    assert.ok(readmeTable.has(name), `${name} is in .env.example but not the README`);
+    assert.ok(table.has(name), `${name} is in .env.example but not docs/configuration.md`);
 });

@@ -6,7 +6,7 @@ import { NAME } from './identity.ts';
 /** Container ports, named so probes, Service, ServiceMonitor and NetworkPolicy refer to them by name. */
 export const PORTS = { http: 3000, metrics: 9464 } as const;
 
-/** Where the service's dependencies are. Placeholders: point them at yours (README, "Kubernetes"). */
+/** Where the service's dependencies are. Placeholders: point them at yours (docs/kubernetes.md). */
 export const PEERS = {
   /** Redis for the shared rate-limit counters, a Service `redis` in the same namespace. */
   redis: {
