@@ -74,6 +74,11 @@ test('when a clone is renamed, then bad names are refused, the name changes ever
     assert.match(readFileSync(join(dir, 'service', 'src', 'items', 'routes.ts'), 'utf8'), /\/api\/v1\/items/);
   });
 
+  await t.test('then lint and format checks pass on the renamed project (npm run lint)', () => {
+    const r = npm(dir, 'lint');
+    assert.equal(r.status, 0, r.out);
+  });
+
   await t.test('then promtool test rules passes on the renamed rules and their unit tests', async () => {
     const { promtool } = await stackBinaries();
     const tests = readdirSync(join(dir, 'prometheus', 'tests')).map((f) => `tests/${f}`);
