@@ -78,7 +78,7 @@ export function rewrite(root: string, from: string, to: string): Change[] {
     if (next === text) continue;
     const before = statSync(path);
     writeFileSync(path, next);
-    // Only the name changed in the lockfile: keep its time, so scripts/node24.sh sees no new
+    // Only the name changed in the lockfile: keep its time, so scripts/node.sh sees no new
     // dependencies to install.
     if (file === 'package-lock.json') utimesSync(path, before.atime, before.mtime);
     changes.push({ file, replacements: n });

@@ -21,7 +21,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # The pinned releases. Bump them together with the compose image tags (docker-compose.yml).
 PROMETHEUS_VERSION=3.16.0  # module github.com/prometheus/prometheus v0.316.0
 ALERTMANAGER_VERSION=0.35.0  # module github.com/prometheus/alertmanager v0.35.0
-BUILDER_VERSION=v0.165.0   # go.opentelemetry.io/collector/cmd/builder; the manifest pins the components
+BUILDER_VERSION=v0.160.0   # go.opentelemetry.io/collector/cmd/builder; the manifest pins the components
 MANIFEST="$root/observability/collector-builder.yaml"
 
 export PATH="/usr/local/go/bin:$PATH"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README and CI run it: format + lint, type check, then every test.
-# Run through scripts/node24.sh (npm test does that), so Node 24 and dependencies are in place.
+# Run through scripts/node.sh (npm test does that), so the pinned Node and the dependencies are in place.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

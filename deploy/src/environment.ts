@@ -1,6 +1,6 @@
 // The pod's configuration: ports, the dependencies' addresses (documented placeholders), the ConfigMap
 // and the Secret's keys. Every name here is a variable service/src/config.ts reads (a test checks).
-import { AGENT, COLLECTOR_NAMESPACE } from './collector.ts';
+import { AGENT, COLLECTOR_NAMESPACE, TAIL_SAMPLING_RATIO_PERCENT } from './collector.ts';
 import { NAME } from './identity.ts';
 
 /** Container ports, named so probes, Service, ServiceMonitor and NetworkPolicy refer to them by name. */
@@ -97,4 +97,6 @@ export const CONFIG: Readonly<Record<string, string>> = {
   // ship every line twice (and cost ~23 µs a request). Unset it where no node agent runs.
   OTEL_LOGS_EXPORTER: 'none',
   OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=production',
+  // The gateway's share of the rest: the service links exemplars only within it (one number, two readers).
+  TAIL_SAMPLING_RATIO_PERCENT: String(TAIL_SAMPLING_RATIO_PERCENT),
 };

@@ -29,7 +29,7 @@ const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'packa
  */
 export const IMAGE = `registry.example.com/${NAME}:${pkg.version}`;
 
-/** The image's `USER node`: uid and gid 1000 in the node:24-slim base image. */
+/** The image's `USER node`: uid and gid 1000 in the node:26-slim base image. */
 export const IMAGE_UID = 1000;
 
 /**

@@ -8,6 +8,7 @@ import { trustProxySetting } from './platform/client-ip.ts';
 import { cors } from './platform/cors.ts';
 import { rememberFailedRequest, reportUnexpectedError } from './platform/error-reporting.ts';
 import { notFoundHandler, problemHandler } from './platform/errors.ts';
+import { exemplarPolicy } from './platform/exemplar-policy.ts';
 import { adminHealthRoutes, HEALTH_PATH, probeRoutes } from './platform/health/routes.ts';
 import { httpMetrics } from './platform/http-metrics.ts';
 import { jsonBody } from './platform/json-body.ts';
@@ -40,7 +41,7 @@ export function createApp(deps: Dependencies): Express {
     middlewareSeries([
       securityHeaders({ hsts: config.isProduction }),
       requestId(),
-      httpMetrics(deps.metrics),
+      httpMetrics(deps.metrics, exemplarPolicy(config.tailSamplingRatioPercent)),
       accessLog(deps.logger),
       (_req, res, next) => {
         if (deps.lifecycle.draining) res.setHeader('Connection', 'close');

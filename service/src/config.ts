@@ -113,6 +113,9 @@ export const envSchema = z.object({
   HTTP_MAX_HEADER_BYTES: positiveInt.default(16 * 1024),
   SERVICE_VERSION: z.string().min(1).optional(),
   BUILD_REVISION: z.string().min(1).default('unknown'),
+  // The share of fast, successful traces the gateway's tail sampler keeps; exemplars come only from
+  // traces it keeps, so the service must know the same number (observability/collector/gateway.yaml).
+  TAIL_SAMPLING_RATIO_PERCENT: z.coerce.number().min(0).max(100).default(10),
 });
 
 export interface Config {
@@ -148,6 +151,8 @@ export interface Config {
     readonly maxHeaderBytes: number;
   };
   readonly debugRoutes: boolean;
+  /** TAIL_SAMPLING_RATIO_PERCENT: the gateway's share of the rest, which exemplars stay within. */
+  readonly tailSamplingRatioPercent: number;
   /** Each component's own variables (its `env` schema), parsed, by component name. */
   readonly componentSettings: Readonly<Record<string, unknown>>;
 }
@@ -347,6 +352,7 @@ export function loadConfig(
       maxHeaderBytes: e.HTTP_MAX_HEADER_BYTES,
     },
     debugRoutes: !isProduction,
+    tailSamplingRatioPercent: e.TAIL_SAMPLING_RATIO_PERCENT,
     componentSettings: Object.freeze(own.settings),
   });
 }

@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import { clientKey } from './platform/client-ip.ts';
 import type { Component, HttpKit } from './platform/component.ts';
 import { createInstrument } from './platform/db-telemetry.ts';
+import { exemplarPolicy } from './platform/exemplar-policy.ts';
 import { createRequestStats, type RequestStats } from './platform/health/request-stats.ts';
 import { observeHttpClients } from './platform/http-client-metrics.ts';
 import { createLifecycle, type Lifecycle } from './platform/lifecycle.ts';
@@ -181,7 +182,11 @@ export async function createDependencies(
   const requestStats = createRequestStats();
   // --- end hardening ---
   // Last: nothing below can fail and leave the subscription behind.
-  const stopClientMetrics = observeHttpClients(metrics, telemetryHandle().isOwnTraffic);
+  const stopClientMetrics = observeHttpClients(
+    metrics,
+    telemetryHandle().isOwnTraffic,
+    exemplarPolicy(config.tailSamplingRatioPercent),
+  );
 
   return {
     config,

@@ -41,8 +41,8 @@ test('when a component is added as the README says, then one listed file changes
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   git(ROOT, 'clone', '--quiet', ROOT, dir);
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-  symlinkSync(join(ROOT, 'tools', 'node24', 'node_modules'), join(dir, 'tools', 'node24', 'node_modules'));
-  // Same dependencies: keep scripts/node24.sh from reinstalling into the shared node_modules.
+  symlinkSync(join(ROOT, 'tools', 'node', 'node_modules'), join(dir, 'tools', 'node', 'node_modules'));
+  // Same dependencies: keep scripts/node.sh from reinstalling into the shared node_modules.
   utimesSync(join(dir, 'package-lock.json'), new Date(0), new Date(0));
 
   // 1. The folder: the fixture's files, importing the platform from where a component in src does.

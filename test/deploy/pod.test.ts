@@ -31,7 +31,7 @@ function sandboxed(command: string[]): [string, string[]] {
   return ['unshare', ['--user', '--map-root-user', '--mount', 'sh', '-c', script, 'pod', ...command]];
 }
 
-/** The Dockerfile's CMD, with this machine's Node 24 for `node`. */
+/** The Dockerfile's CMD, with the project's Node (scripts/node.sh) for `node`. */
 function imageCommand(): string[] {
   const line = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
     .split('\n')

@@ -109,6 +109,8 @@ test('when the service runs under a traffic mix and a real Prometheus scrapes it
       OTEL_EXPORTER_OTLP_ENDPOINT: collector.otlpHttpUrl,
       // The SDK default (http/protobuf), as in the compose stack.
       OTEL_TRACES_SAMPLER: 'always_on',
+      // As in compose: the single collector keeps every trace, so every request may be an exemplar.
+      TAIL_SAMPLING_RATIO_PERCENT: '100',
       // Export spans quickly, so the stand-ins have them by the time the exemplars are checked.
       OTEL_BSP_SCHEDULE_DELAY: '200',
       DOWNSTREAM_URLS: `${downstream.url}/inventory,${downstream.url}/fail`,

@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
+import { exemplarPolicy } from '../../service/src/platform/exemplar-policy.ts';
 import {
   MAX_SERVER_ADDRESSES,
   OTHER_SERVER_ADDRESS,
@@ -13,6 +14,9 @@ import {
 } from '../../service/src/platform/http-client-metrics.ts';
 import { createMetrics } from '../../service/src/platform/metrics.ts';
 import { freePort } from '../support/process.ts';
+
+// No tail sampler here: every trace counts as kept.
+const KEEP_ALL = exemplarPolicy(100);
 
 interface Series {
   readonly labels: Record<string, string | number>;
@@ -39,7 +43,7 @@ function httpGet(url: string): Promise<void> {
 
 test('when calls go to more hosts than the cap, then the hosts past it are counted as other, for fetch and node:http', async (t) => {
   const metrics = createMetrics({ version: 'test', revision: 'test' });
-  const stop = observeHttpClients(metrics, () => false);
+  const stop = observeHttpClients(metrics, () => false, KEEP_ALL);
   t.after(stop);
   // Bound and closed again: every 127.0.0.0/8 address refuses it at once.
   const port = await freePort();
@@ -69,7 +73,7 @@ test('when a call goes to an endpoint the telemetry calls its own, then it is no
   t.after(() => server.close());
   const own = String((server.address() as AddressInfo).port);
   const metrics = createMetrics({ version: 'test', revision: 'test' });
-  const stop = observeHttpClients(metrics, (host, port) => host === '127.0.0.1' && port === own);
+  const stop = observeHttpClients(metrics, (host, port) => host === '127.0.0.1' && port === own, KEEP_ALL);
   t.after(stop);
 
   await (await fetch(`http://127.0.0.1:${own}/`, { method: 'POST', body: 'x' })).text();
@@ -93,7 +97,7 @@ test('when a call goes to an endpoint the telemetry calls its own, then it is no
 
 test('when measuring stops, then later calls are not measured', async () => {
   const metrics = createMetrics({ version: 'test', revision: 'test' });
-  const stop = observeHttpClients(metrics, () => false);
+  const stop = observeHttpClients(metrics, () => false, KEEP_ALL);
   const port = await freePort();
   const call = async () => {
     await fetch(`http://127.0.0.1:${port}/`).catch(() => {});

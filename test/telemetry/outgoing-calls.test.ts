@@ -42,6 +42,8 @@ test('when a handler calls a downstream with fetch() and node:http, then server 
     {
       OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
       OTEL_BSP_SCHEDULE_DELAY: '100',
+      // No tail sampler behind this service: every trace is kept, so every call may be an exemplar.
+      TAIL_SAMPLING_RATIO_PERCENT: '100',
       // A secret in the query string, a downstream that answers 503, one that refuses the connection.
       DOWNSTREAM_URLS: [
         `${stub.url}/ok?access_token=s3cret&page=2`,

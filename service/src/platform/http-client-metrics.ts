@@ -4,6 +4,8 @@
 // @see https://nodejs.org/api/diagnostics_channel.html#built-in-channels
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ClientRequest, IncomingMessage } from 'node:http';
+import { createTraceState } from '@opentelemetry/api';
+import type { ExemplarPolicy } from './exemplar-policy.ts';
 import { methodLabel } from './http-metrics.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -43,21 +45,31 @@ export function errorType(err: unknown): string {
 
 // The exemplar is the traceparent the instrumentation sent downstream: it names the client span
 // (which undici's instrumentation never makes active, so it cannot be asked for), and it is absent
-// when tracing is off or the call was not sampled.
+// when tracing is off or the call was not sampled. Only a trace in the gateway's share is linked: when
+// the call ends, nothing else says yet that its trace will be kept (exemplar-policy.ts).
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
-function exemplarOf(traceparent: unknown): Record<string, string> {
+function exemplarOf(
+  exemplars: Pick<ExemplarPolicy, 'inShare'>,
+  traceparent: unknown,
+  tracestate: unknown,
+): Record<string, string> {
   const m = typeof traceparent === 'string' ? TRACEPARENT.exec(traceparent) : null;
   if (!m) return {};
   const [, traceId, spanId, flags] = m as unknown as [string, string, string, string];
-  return (Number.parseInt(flags, 16) & 1) === 1 ? { trace_id: traceId, span_id: spanId } : {};
+  if ((Number.parseInt(flags, 16) & 1) !== 1) return {};
+  const traceState = typeof tracestate === 'string' ? createTraceState(tracestate) : undefined;
+  return exemplars.inShare({ traceId, traceState }) ? { trace_id: traceId, span_id: spanId } : {};
 }
 
+const HEADER_LINE = {
+  traceparent: /(?:^|\r\n)traceparent:\s*([^\r\n]*)/i,
+  tracestate: /(?:^|\r\n)tracestate:\s*([^\r\n]*)/i,
+};
 /** undici keeps request headers as `[name, value, ...]` (Node's bundled undici) or as `name: value\r\n` text. */
-const TRACEPARENT_LINE = /(?:^|\r\n)traceparent:\s*([^\r\n]*)/i;
-function undiciTraceparent(headers: UndiciRequest['headers']): string | undefined {
-  if (typeof headers === 'string') return TRACEPARENT_LINE.exec(headers)?.[1];
+function undiciHeader(headers: UndiciRequest['headers'], name: keyof typeof HEADER_LINE): string | undefined {
+  if (typeof headers === 'string') return HEADER_LINE[name].exec(headers)?.[1];
   for (let i = 0; i + 1 < headers.length; i += 2)
-    if (String(headers[i]).toLowerCase() === 'traceparent') return String(headers[i + 1]);
+    if (String(headers[i]).toLowerCase() === name) return String(headers[i + 1]);
   return undefined;
 }
 
@@ -73,6 +85,7 @@ const bare = (host: string) => host.replace(/^\[|\]$/g, '');
 export function observeHttpClients(
   metrics: Metrics,
   isOwnTraffic: (host: string, port: string) => boolean,
+  exemplars: Pick<ExemplarPolicy, 'inShare'>,
 ): () => void {
   const duration = metrics.httpClientRequestDuration;
   const calls = new WeakMap<object, Call>();
@@ -92,7 +105,13 @@ export function observeHttpClients(
       address: addressLabel(bare(host)),
     });
   };
-  const end = (request: object, status: number | undefined, error: unknown, traceparent: unknown) => {
+  const end = (
+    request: object,
+    status: number | undefined,
+    error: unknown,
+    traceparent: unknown,
+    tracestate: unknown,
+  ) => {
     const call = calls.get(request);
     if (!call) return;
     calls.delete(request);
@@ -105,7 +124,7 @@ export function observeHttpClients(
       },
       value: (performance.now() - call.start) / 1000,
       // prom-client types exemplar labels as the metric's own label names; they are not.
-      exemplarLabels: exemplarOf(traceparent) as Record<string, string>,
+      exemplarLabels: exemplarOf(exemplars, traceparent, tracestate) as Record<string, string>,
     });
   };
 
@@ -119,11 +138,25 @@ export function observeHttpClients(
     },
     'undici:request:headers': (m) => {
       const { request, response } = m as { request: UndiciRequest; response: { statusCode: number } };
-      end(request, response.statusCode, undefined, undiciTraceparent(request.headers));
+      const { headers } = request;
+      end(
+        request,
+        response.statusCode,
+        undefined,
+        undiciHeader(headers, 'traceparent'),
+        undiciHeader(headers, 'tracestate'),
+      );
     },
     'undici:request:error': (m) => {
       const { request, error } = m as { request: UndiciRequest; error: unknown };
-      end(request, undefined, error, undiciTraceparent(request.headers));
+      const { headers } = request;
+      end(
+        request,
+        undefined,
+        error,
+        undiciHeader(headers, 'traceparent'),
+        undiciHeader(headers, 'tracestate'),
+      );
     },
     'http.client.request.start': (m) => {
       const { request } = m as { request: ClientRequest };
@@ -133,11 +166,17 @@ export function observeHttpClients(
     },
     'http.client.response.finish': (m) => {
       const { request, response } = m as { request: ClientRequest; response: IncomingMessage };
-      end(request, response.statusCode, undefined, request.getHeader('traceparent'));
+      end(
+        request,
+        response.statusCode,
+        undefined,
+        request.getHeader('traceparent'),
+        request.getHeader('tracestate'),
+      );
     },
     'http.client.request.error': (m) => {
       const { request, error } = m as { request: ClientRequest; error: unknown };
-      end(request, undefined, error, request.getHeader('traceparent'));
+      end(request, undefined, error, request.getHeader('traceparent'), request.getHeader('tracestate'));
     },
   };
   for (const [channel, handler] of Object.entries(handlers)) subscribe(channel, handler);

@@ -1,6 +1,6 @@
 // Opens the embedded SQLite database (WAL) and applies its migrations (queries are traced by db-telemetry.ts).
 //
-// node:sqlite rather than better-sqlite3: it ships with Node 24, so there is no native addon to
+// node:sqlite rather than better-sqlite3: it ships with Node, so there is no native addon to
 // compile (better-sqlite3 needs node-gyp and Node headers for every Node release) and no prebuilt
 // binary to download at install time; its synchronous prepared-statement API is the same shape.
 import { existsSync, mkdirSync } from 'node:fs';

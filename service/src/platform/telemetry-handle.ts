@@ -25,6 +25,8 @@ export interface TelemetryHandle {
   shutdown(timeoutMs: number): Promise<void>;
   /** Names of the instrumentations that really patched their module (the ESM self-check). */
   patched(): readonly string[];
+  /** Names of the instrumentations that are enabled (telemetry/instrumentations.ts and OTEL_NODE_*_INSTRUMENTATIONS). */
+  readonly instrumentations?: readonly string[];
   /**
    * Opens the sink that turns log lines into OTLP log records in pino's worker thread; absent when
    * logs are not exported. The logger passes pino's `transport`: the preloaded telemetry must not

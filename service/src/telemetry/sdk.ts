@@ -5,11 +5,9 @@
 // @see https://opentelemetry.io/docs/languages/js/exporters/
 import { randomUUID } from 'node:crypto';
 import type { RequestOptions } from 'node:http';
+import { createRequire, isBuiltin, syncBuiltinESMExports } from 'node:module';
 import { OTLPTraceExporter as OTLPTraceExporterJson } from '@opentelemetry/exporter-trace-otlp-http';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
-import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import {
   defaultResource,
   detectResources,
@@ -20,11 +18,13 @@ import {
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { register as registerModuleHooks } from 'import-in-the-middle/register-hooks.mjs';
 import { PACKAGE_VERSION } from '../package-info.ts';
 import { type LogRecordSink, TELEMETRY_HANDLE, type TelemetryHandle } from '../platform/telemetry-handle.ts';
-import { redactQuery, redactUrl } from './http-filters.ts';
+import { loadInstrumentations } from './instrumentations.ts';
 import type { LogRecordsWorkerOptions } from './log-records-worker.ts';
 import { ChunkedOtlpTraceExporter } from './otlp-export.ts';
+import { consistentAlwaysOnSampler } from './sampler.ts';
 import { captureException, closeSentry, flushSentry, startSentry } from './sentry.ts';
 
 // ATTR_DEPLOYMENT_ENVIRONMENT_NAME is only in the unstable "incubating" entry point; the name is fixed.
@@ -71,6 +71,19 @@ const patchedItsModule = (i: Patchable): boolean =>
     (d) => d.moduleExports !== undefined,
   ) ?? false;
 
+/**
+ * The modules the instrumentations patch, as their module definitions name them (`http` brings
+ * `node:http` along): the in-thread hooks wrap these and leave every other module alone.
+ */
+export function modulesToHook(instrumentations: readonly Patchable[]): string[] {
+  const names = instrumentations.flatMap((i) =>
+    ((i as { getModuleDefinitions?: () => { name: string }[] }).getModuleDefinitions?.() ?? []).map(
+      (d) => d.name,
+    ),
+  );
+  return [...new Set(names)];
+}
+
 function withTimeout(work: Promise<unknown>, timeoutMs: number): Promise<void> {
   return new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, timeoutMs);
@@ -88,7 +101,7 @@ function withTimeout(work: Promise<unknown>, timeoutMs: number): Promise<void> {
   });
 }
 
-export function startTelemetry(env: Env = process.env): TelemetryHandle {
+export async function startTelemetry(env: Env = process.env): Promise<TelemetryHandle> {
   const sentryDsn = str(env, 'SENTRY_DSN');
   const serviceName = str(env, 'OTEL_SERVICE_NAME') ?? DEFAULT_SERVICE_NAME;
   const version = str(env, 'SERVICE_VERSION') ?? PACKAGE_VERSION;
@@ -118,36 +131,32 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
   };
   if (disabled) return { ...base, patched: () => [], exportEnabled: false, state: 'disabled' };
 
-  // Outgoing HTTP calls only: the server span of each incoming request is the app's own
-  // (platform/server-span.ts says why). No Express instrumentation either: Express layers make no
-  // spans, and http.route and the span name come from the app's routing. SQLite spans and security
-  // span events sit directly on the server span.
-  const http = new HttpInstrumentation({
-    disableIncomingRequestInstrumentation: true,
-    ignoreOutgoingRequestHook: (req) => isOwnTraffic(...hostPortOf(req)),
-  });
-  // fetch() (undici, Node's global fetch) is not node:http: it needs its own instrumentation, or its
-  // calls carry no traceparent and make no client span. Query secrets are redacted as on server spans.
-  const undici = new UndiciInstrumentation({
-    ignoreRequestHook: (req) => {
-      const origin = new URL(req.origin);
-      return isOwnTraffic(origin.hostname, origin.port || (origin.protocol === 'https:' ? '443' : '80'));
-    },
-    startSpanHook: (req) => {
-      const q = req.path.indexOf('?');
-      return q === -1
-        ? {}
-        : { 'url.full': `${req.origin}${redactUrl(req.path)}`, 'url.query': redactQuery(req.path.slice(q)) };
+  // The instrumentations and their configuration: instrumentations.ts, the one place to add one.
+  // No Express instrumentation: Express layers make no spans, and http.route and the span name come
+  // from the app's routing. No ioredis instrumentation by default: Redis is the rate limiter's store,
+  // one round trip per request, and its outcome is on the server span (rate-limit/limiter.ts).
+  const loaded = await loadInstrumentations(env, {
+    isOwnRequest: (req) => isOwnTraffic(...hostPortOf(req)),
+    isOwnOrigin: (origin) => {
+      const u = new URL(origin);
+      return isOwnTraffic(u.hostname, u.port || (u.protocol === 'https:' ? '443' : '80'));
     },
   });
-  // Adds trace_id, span_id, trace_flags to every line logged inside a span. Its log sending (an OTel
-  // log record built on the request thread for every line) is off: the worker-thread transport below
-  // makes the records from the lines instead.
-  const pino = new PinoInstrumentation({ disableLogSending: true });
-  // No ioredis instrumentation: Redis is the rate limiter's store, one round trip per request, and its
-  // outcome is on the server span (rate_limit.* attributes, rate-limit/limiter.ts) rather than in a
-  // client span of its own to build and export for every request.
-  const instrumentations: Record<string, Patchable> = { http, undici, pino };
+  const instrumentations: Record<string, Patchable> = Object.fromEntries(
+    loaded.map((l) => [l.name, l.instrumentation]),
+  );
+  // The ESM trap: with "type": "module", pino and node:http are loaded through the ESM loader, where
+  // require-in-the-middle never sees them (logs without trace ids, calls without client spans).
+  // Packages: import-in-the-middle's hooks, in this thread (module.registerHooks: no loader thread,
+  // no deprecation warning), for the listed modules only. Built-ins: patched through require() now,
+  // and syncBuiltinESMExports() carries the patched functions into their ESM named exports; hooked
+  // by import-in-the-middle too, the CommonJS patch landed first and the http instrumentation, which
+  // patches once, left the named exports alone (docs/decisions.md).
+  const modules = modulesToHook(Object.values(instrumentations));
+  const require = createRequire(import.meta.url);
+  for (const builtin of modules.filter((m) => isBuiltin(m))) require(builtin);
+  syncBuiltinESMExports();
+  registerModuleHooks({ include: modules.filter((m) => !isBuiltin(m)) });
 
   const protocol = (signal: 'TRACES' | 'LOGS') =>
     str(env, `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) ??
@@ -178,6 +187,9 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
     [ATTR_SERVICE_INSTANCE_ID]: randomUUID(),
   });
   const sdk = new NodeSDK({
+    // Unless OTEL_TRACES_SAMPLER names another, the default (parentbased_always_on) with `ot=th:0` in
+    // the tracestate, so that the gateway samples traces consistently with the exemplars (sampler.ts).
+    ...(str(env, 'OTEL_TRACES_SAMPLER') === undefined ? { sampler: consistentAlwaysOnSampler() } : {}),
     resource: defaultResource().merge(own),
     resourceDetectors: [hostDetector, envDetector],
     instrumentations: Object.values(instrumentations),
@@ -240,6 +252,7 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
       Object.entries(instrumentations)
         .filter(([, i]) => patchedItsModule(i))
         .map(([name]) => name),
+    instrumentations: Object.keys(instrumentations),
     exportEnabled: exportTraces,
     state: 'enabled',
     ...(records ? { logRecords: records.open } : {}),
@@ -353,8 +366,8 @@ function logRecordsPipe(options: LogRecordsWorkerOptions, env: Env) {
   };
 }
 
-export function installTelemetry(env: Env = process.env): TelemetryHandle {
-  const handle = startTelemetry(env);
+export async function installTelemetry(env: Env = process.env): Promise<TelemetryHandle> {
+  const handle = await startTelemetry(env);
   (globalThis as Record<symbol, unknown>)[TELEMETRY_HANDLE] = handle;
   return handle;
 }

@@ -29,7 +29,8 @@ async function startPasswordRecorder(t: import('node:test').TestContext) {
     sockets.add(socket);
     let buf = Buffer.alloc(0);
     let startup = true;
-    socket.on('data', (chunk) => {
+    // No encoding is set on the socket, so every chunk is a Buffer (@types/node 26 types it string | Buffer).
+    socket.on('data', (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
       if (startup && buf.length >= 4 && buf.length >= buf.readInt32BE(0)) {
         buf = buf.subarray(buf.readInt32BE(0));
