@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the stack's own binaries from the Go module proxy, once per version, and prints where they are
 # as one JSON line on stdout: {"otelcol": PATH, "prometheus": PATH, "promtool": PATH, "alertmanager": PATH,
-# "amtool": PATH}. Progress goes
-# to stderr. No Docker engine runs on our machines, so CI and the tests run these binaries instead of
-# the compose images (same releases: test/stack/collector.test.ts checks that).
+# "amtool": PATH}. Progress goes to stderr. No Docker engine runs on our machines, so CI and the tests run
+# these binaries instead of the compose images (same releases: test/stack/collector.test.ts and
+# alertmanager.test.ts check that).
 #
 # - otelcol: the distribution described by observability/collector-builder.yaml, built by the
 #   OpenTelemetry Collector Builder. Cached under a key of the manifest's contents and the Go version,
@@ -44,6 +44,33 @@ go_version="$(go env GOVERSION)"
 export GOWORK=off GOFLAGS=-buildvcs=false CGO_ENABLED=0
 export GOTOOLCHAIN=local
 
+# Downloads MODULE@VERSION through the module proxy and prints its (read-only) source directory.
+module_dir() {
+  local info dir
+  info="$(go mod download -json "$1")" || {
+    log "the Go module proxy did not serve $1:"
+    echo "$info" >&2
+    exit 1
+  }
+  dir="$(echo "$info" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')"
+  [ -d "$dir" ] || { log "go mod download gave no source directory: $info"; exit 1; }
+  echo "$dir"
+}
+
+# build_prometheus_cmds SRC OUT VERSION MODULE_VERSION CMD...: builds ./cmd/CMD from inside the module
+# at SRC (its go.mod's replace directives apply only there) into OUT, stamped with the release VERSION.
+build_prometheus_cmds() {
+  local src="$1" out="$2" version="$3" module_version="$4"
+  shift 4
+  local ldflags="-s -w -X github.com/prometheus/common/version.Version=$version"
+  ldflags+=" -X github.com/prometheus/common/version.Branch=module-$module_version"
+  ldflags+=" -X github.com/prometheus/common/version.BuildUser=otel-service-template"
+  local cmd pkgs=()
+  for cmd in "$@"; do pkgs+=("./cmd/$cmd"); done
+  log "go build ${pkgs[*]} of $module_version (a cold build takes minutes)"
+  (cd "$src" && go build -trimpath -ldflags "$ldflags" -o "$out/" "${pkgs[@]}") >&2
+}
+
 # --- Prometheus and promtool ---
 prom_module_version="v0.$(echo "$PROMETHEUS_VERSION" | awk -F. '{ printf "%d%02d.%d", $1, $2, $3 }')"
 prom_dir="$cache/prometheus-$PROMETHEUS_VERSION-$go_version"
@@ -52,22 +79,10 @@ if [ -x "$prom_dir/prometheus" ] && [ -x "$prom_dir/promtool" ]; then
 else
   start=$SECONDS
   log "prometheus $PROMETHEUS_VERSION: downloading github.com/prometheus/prometheus@$prom_module_version"
-  info="$(go mod download -json "github.com/prometheus/prometheus@$prom_module_version")" || {
-    log "the Go module proxy did not serve github.com/prometheus/prometheus@$prom_module_version:"
-    echo "$info" >&2
-    exit 1
-  }
-  src="$(echo "$info" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')"
-  [ -d "$src" ] || { log "go mod download gave no source directory: $info"; exit 1; }
+  src="$(module_dir "github.com/prometheus/prometheus@$prom_module_version")"
   tmp="$prom_dir.tmp"
   rm -rf "$tmp" && mkdir -p "$tmp"
-  ldflags="-s -w -X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION"
-  ldflags+=" -X github.com/prometheus/common/version.Branch=module-$prom_module_version"
-  ldflags+=" -X github.com/prometheus/common/version.BuildUser=otel-service-template"
-  for cmd in prometheus promtool; do
-    log "prometheus $PROMETHEUS_VERSION: go build ./cmd/$cmd (a cold build takes minutes)"
-    (cd "$src" && go build -trimpath -ldflags "$ldflags" -o "$tmp/$cmd" "./cmd/$cmd") >&2
-  done
+  build_prometheus_cmds "$src" "$tmp" "$PROMETHEUS_VERSION" "$prom_module_version" prometheus promtool
   rm -rf "$prom_dir" && mv "$tmp" "$prom_dir"
   log "prometheus $PROMETHEUS_VERSION: built in $((SECONDS - start)) s"
 fi
@@ -79,13 +94,7 @@ if [ -x "$am_dir/alertmanager" ] && [ -x "$am_dir/amtool" ]; then
 else
   start=$SECONDS
   log "alertmanager $ALERTMANAGER_VERSION: downloading github.com/prometheus/alertmanager@v$ALERTMANAGER_VERSION"
-  info="$(go mod download -json "github.com/prometheus/alertmanager@v$ALERTMANAGER_VERSION")" || {
-    log "the Go module proxy did not serve github.com/prometheus/alertmanager@v$ALERTMANAGER_VERSION:"
-    echo "$info" >&2
-    exit 1
-  }
-  src="$(echo "$info" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')"
-  [ -d "$src" ] || { log "go mod download gave no source directory: $info"; exit 1; }
+  src="$(module_dir "github.com/prometheus/alertmanager@v$ALERTMANAGER_VERSION")"
   tmp="$am_dir.tmp"
   rm -rf "$tmp" && mkdir -p "$tmp"
   # GOMODCACHE is read-only and `go build -overlay` refuses to replace files under it: build a copy.
@@ -95,11 +104,7 @@ else
     echo '<!doctype html><title>Alertmanager</title><p>Built without the web UI: use the API or amtool.</p>' \
       >"$tmp/src/ui/app/dist/$ui/index.html"
   done
-  ldflags="-s -w -X github.com/prometheus/common/version.Version=$ALERTMANAGER_VERSION"
-  ldflags+=" -X github.com/prometheus/common/version.Branch=module-v$ALERTMANAGER_VERSION"
-  ldflags+=" -X github.com/prometheus/common/version.BuildUser=otel-service-template"
-  log "alertmanager $ALERTMANAGER_VERSION: go build ./cmd/alertmanager ./cmd/amtool (a cold build takes minutes)"
-  (cd "$tmp/src" && go build -trimpath -ldflags "$ldflags" -o "$tmp/" ./cmd/alertmanager ./cmd/amtool) >&2
+  build_prometheus_cmds "$tmp/src" "$tmp" "$ALERTMANAGER_VERSION" "v$ALERTMANAGER_VERSION" alertmanager amtool
   rm -rf "$tmp/src" "$am_dir" && mv "$tmp" "$am_dir"
   log "alertmanager $ALERTMANAGER_VERSION: built in $((SECONDS - start)) s"
 fi

@@ -20,8 +20,7 @@ import {
   lockedDown,
   probes,
 } from './collector.ts';
-import { PEERS } from './environment.ts';
-import { inNamespace } from './network-policy.ts';
+import { dnsEgress, prometheusScrape } from './network-policy.ts';
 
 /** The kubelet writes each container's stdout and stderr under this node directory. */
 export const POD_LOGS_DIR = '/var/log/pods';
@@ -161,29 +160,10 @@ export function agentNetworkPolicy() {
         },
         // The kubelet's probes come from the node, which no selector names.
         { ports: [{ port: 'health', protocol: 'TCP' }] },
-        {
-          from: [
-            {
-              namespaceSelector: inNamespace(PEERS.prometheus.namespace),
-              podSelector: { matchLabels: { ...PEERS.prometheus.podLabels } },
-            },
-          ],
-          ports: [{ port: 'metrics', protocol: 'TCP' }],
-        },
+        prometheusScrape(),
       ],
       egress: [
-        {
-          to: [
-            {
-              namespaceSelector: inNamespace(PEERS.dns.namespace),
-              podSelector: { matchLabels: { ...PEERS.dns.podLabels } },
-            },
-          ],
-          ports: [
-            { port: PEERS.dns.port, protocol: 'UDP' },
-            { port: PEERS.dns.port, protocol: 'TCP' },
-          ],
-        },
+        dnsEgress(),
         {
           to: [{ podSelector: { matchLabels: { ...GATEWAY.selectorLabels } } }],
           ports: [{ port: GATEWAY.ports.otlpGrpc, protocol: 'TCP' }],

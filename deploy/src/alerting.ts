@@ -16,10 +16,9 @@ const ROOT = join(import.meta.dirname, '..', '..');
 export const ALERTMANAGER_FILE = join(ROOT, 'alertmanager', 'alertmanager.yml');
 
 /**
- * The links every alert carries (prometheus/rules/alerts.yml: runbook_url, dashboard_url) are built on
- * these, as compose's Prometheus builds them on its external labels of the same names. Set your hosts
- * here, once, then `npm run k8s`: the PrometheusRule carries the finished URLs, so they hold whatever
- * the cluster's Prometheus sets as external labels.
+ * The bases of every alert's runbook_url and dashboard_url, as compose's external labels of the same
+ * names. Set your hosts here, then `npm run k8s`: the PrometheusRule carries the finished URLs, so they
+ * hold whatever external labels the cluster's Prometheus sets.
  */
 export const LINK_BASES: Readonly<Record<string, string>> = {
   grafana_url: 'https://grafana.example.com',

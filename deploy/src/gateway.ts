@@ -23,7 +23,7 @@ import {
   TAIL_SAMPLING_RATIO_PERCENT,
 } from './collector.ts';
 import { PEERS } from './environment.ts';
-import { inNamespace } from './network-policy.ts';
+import { dnsEgress, peer, prometheusScrape } from './network-policy.ts';
 
 export const GATEWAY_REPLICAS = 2;
 
@@ -148,10 +148,6 @@ export function gatewayPodDisruptionBudget() {
 }
 
 export function gatewayNetworkPolicy() {
-  const peer = (p: { namespace: string; podLabels: Readonly<Record<string, string>> }) => ({
-    namespaceSelector: inNamespace(p.namespace),
-    podSelector: { matchLabels: { ...p.podLabels } },
-  });
   return new NetworkPolicy({
     metadata: collectorMeta(GATEWAY),
     spec: {
@@ -165,24 +161,10 @@ export function gatewayNetworkPolicy() {
         },
         // The kubelet's probes come from the node, which no selector names.
         { ports: [{ port: 'health', protocol: 'TCP' }] },
-        {
-          from: [
-            {
-              namespaceSelector: inNamespace(PEERS.prometheus.namespace),
-              podSelector: { matchLabels: { ...PEERS.prometheus.podLabels } },
-            },
-          ],
-          ports: [{ port: 'metrics', protocol: 'TCP' }],
-        },
+        prometheusScrape(),
       ],
       egress: [
-        {
-          to: [peer(PEERS.dns)],
-          ports: [
-            { port: PEERS.dns.port, protocol: 'UDP' },
-            { port: PEERS.dns.port, protocol: 'TCP' },
-          ],
-        },
+        dnsEgress(),
         { to: [peer(PEERS.tempo)], ports: [{ port: PEERS.tempo.port, protocol: 'TCP' }] },
         { to: [peer(PEERS.loki)], ports: [{ port: PEERS.loki.port, protocol: 'TCP' }] },
       ],

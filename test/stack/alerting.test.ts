@@ -1,13 +1,6 @@
-// The alert path end to end, all real: the service with its own Redis, Prometheus 3 evaluating the
-// project's rules on it, Alertmanager on the compose config, and a webhook stand-in for the on-call.
-// Faults are provoked for real (Redis killed, then the service killed), and what arrives at the webhook
-// is checked: one grouped notification with its runbook and dashboard links, the resolve after Redis
-// is back, and an inhibited alert that never arrives.
-//
-// Only time is shortened: the rules are a copy whose `for:` durations are divided by FOR_SCALE
-// (their order stays: ServiceDown's 1m becomes 3 s, ScrapeTargetDown's 2m 6 s, so the inhibiting alert
-// is there first, as in production), Prometheus scrapes and evaluates every second, and Alertmanager
-// groups for 1 s and updates every 2 s (support/alertmanager.ts).
+// The alert path end to end, all real: the service with its own Redis, Prometheus 3 on the project's
+// rules, Alertmanager on the compose config, a webhook stand-in for the on-call. Redis and then the
+// service are killed; only time is shortened (FOR_SCALE, support/alertmanager.ts's group timers).
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +17,8 @@ import { PROMETHEUS_DIR } from './support/paths.ts';
 import { composePrometheusConfig, JOB, startPrometheus, testPrometheusConfig } from './support/prometheus.ts';
 import { type Notification, startWebhookReceiver } from './support/webhook-receiver.ts';
 
+// Dividing every `for:` keeps their order: ServiceDown (1m -> 3 s) fires before the ScrapeTargetDown
+// (2m -> 6 s) it inhibits, as in production.
 const FOR_SCALE = 20;
 
 function seconds(duration: string): number {

@@ -13,6 +13,7 @@ import {
   observeHttpClients,
 } from '../../service/src/platform/http-client-metrics.ts';
 import { createMetrics } from '../../service/src/platform/metrics.ts';
+import { freePort } from '../support/process.ts';
 
 // No tail sampler here: every trace counts as kept.
 const KEEP_ALL = exemplarPolicy(100);
@@ -40,20 +41,12 @@ function httpGet(url: string): Promise<void> {
   });
 }
 
-/** A port on 127.0.0.1 nothing listens on; every 127.0.0.0/8 address refuses it at once. */
-async function closedPort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 test('when calls go to more hosts than the cap, then the hosts past it are counted as other, for fetch and node:http', async (t) => {
   const metrics = createMetrics({ version: 'test', revision: 'test' });
   const stop = observeHttpClients(metrics, () => false, KEEP_ALL);
   t.after(stop);
-  const port = await closedPort();
+  // Bound and closed again: every 127.0.0.0/8 address refuses it at once.
+  const port = await freePort();
   const hosts = Array.from({ length: MAX_SERVER_ADDRESSES + 5 }, (_, i) => `127.0.0.${i + 1}`);
   for (const host of hosts) {
     await fetch(`http://${host}:${port}/`).catch(() => {});
@@ -105,9 +98,17 @@ test('when a call goes to an endpoint the telemetry calls its own, then it is no
 test('when measuring stops, then later calls are not measured', async () => {
   const metrics = createMetrics({ version: 'test', revision: 'test' });
   const stop = observeHttpClients(metrics, () => false, KEEP_ALL);
+  const port = await freePort();
+  const call = async () => {
+    await fetch(`http://127.0.0.1:${port}/`).catch(() => {});
+    await httpGet(`http://127.0.0.1:${port}/`);
+  };
+  await call();
   stop();
-  const port = await closedPort();
-  await fetch(`http://127.0.0.1:${port}/`).catch(() => {});
-  await httpGet(`http://127.0.0.1:${port}/`);
-  assert.deepEqual(await counts(metrics), []);
+  await call();
+  assert.deepEqual(
+    (await counts(metrics)).map((s) => s.value),
+    [2],
+    'the two calls before stop only',
+  );
 });

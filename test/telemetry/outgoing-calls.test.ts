@@ -5,13 +5,11 @@
 // traffic makes neither spans nor series.
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startDownstreamStub } from '../support/downstream-stub.ts';
 import { type ReceivedSpan, startOtlpReceiver } from '../support/otlp-receiver.ts';
+import { freePort } from '../support/process.ts';
 import { startSentryReceiver } from '../support/sentry-receiver.ts';
 import { startServiceProcess } from '../support/service-process.ts';
 
@@ -22,15 +20,6 @@ const ENTRY = 'test/support/fixtures/service-with-downstream.ts';
 const UNDICI_SCOPE = '@opentelemetry/instrumentation-undici';
 const HTTP_SCOPE = '@opentelemetry/instrumentation-http';
 const hexId = (bytes: number) => randomBytes(bytes).toString('hex');
-
-/** A port nothing listens on: bound once, then closed. */
-async function closedPort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function scrape(metricsUrl: string): Promise<string[]> {
   const res = await fetch(`${metricsUrl}/metrics`, {
@@ -47,7 +36,7 @@ test('when a handler calls a downstream with fetch() and node:http, then server 
   t.after(() => otlp.close());
   const stub = await startDownstreamStub();
   t.after(() => stub.close());
-  const refused = await closedPort();
+  const refused = await freePort();
   const svc = await startServiceProcess(
     t,
     {

@@ -1,16 +1,14 @@
 // A real Alertmanager for a test (built by scripts/stack-binaries.sh at the compose image's release): the
 // compose config with only the webhook URL file and, for speed, the group timers replaced; its own
 // storage in a temp dir, stopped in t.after; plus the API calls the tests make.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
 import { freePort } from '../../support/process.ts';
 import { stackBinaries } from '../../support/stack-binaries.ts';
+import { startDaemon } from './daemon.ts';
 import { ROOT } from './paths.ts';
 
 export const ALERTMANAGER_CONFIG = join(ROOT, 'alertmanager', 'alertmanager.yml');
@@ -86,11 +84,13 @@ export async function startAlertmanager(
   writeFileSync(configFile, stringify(configure(urlFile)));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const output: string[] = [];
   const { alertmanager } = await stackBinaries();
-  const child: ChildProcess = spawn(
-    alertmanager,
-    [
+  await startDaemon(t, {
+    name: 'alertmanager',
+    binary: alertmanager,
+    dir,
+    url,
+    args: [
       `--config.file=${configFile}`,
       `--storage.path=${join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
@@ -98,31 +98,7 @@ export async function startAlertmanager(
       '--cluster.listen-address=',
       '--log.level=warn',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  child.stdout?.on('data', (c: Buffer) => output.push(c.toString('utf8')));
-  child.stderr?.on('data', (c: Buffer) => output.push(c.toString('utf8')));
-  const exited = once(child, 'exit');
-  t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
   });
-
-  const until = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`alertmanager exited (${child.exitCode}):\n${output.join('')}`);
-    const ready = await fetch(`${url}/-/ready`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ready) break;
-    if (Date.now() > until) throw new Error(`alertmanager not ready after 20 s:\n${output.join('')}`);
-    await sleep(100);
-  }
 
   return {
     url,
