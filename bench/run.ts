@@ -84,6 +84,7 @@ const { values: opt } = parseArgs({
     // How many times a stack with telemetry on is counted (each in a new process): its count moves
     // with when its garbage collections and export batches fall (seen: ±9 % for the template).
     'ir-counts': { type: 'string', default: '3' },
+    'ir-route': { type: 'string', default: 'hello' },
     'alloc-rate': { type: 'string', default: '300' },
     'alloc-warmup': { type: 'string', default: '10' },
     'alloc-duration': { type: 'string', default: '10' },
@@ -677,7 +678,7 @@ async function instructions(): Promise<void> {
       const startSeconds = (performance.now() - t0) / 1000;
       const serverEnv = srv.env;
       try {
-        const path = routePath('hello');
+        const path = routePath(opt['ir-route'] === 'item' ? 'item' : 'hello');
         await probe(srv.url, path);
         // durationSeconds only bounds the load process's run time here: `requests` ends it.
         const spec = { url: srv.url, path, connections, warmupSeconds: 0, durationSeconds: 1800 };
