@@ -5,7 +5,6 @@
 // @see https://opentelemetry.io/docs/languages/js/exporters/
 import { randomUUID } from 'node:crypto';
 import type { RequestOptions } from 'node:http';
-import { OTLPTraceExporter as OTLPTraceExporterJson } from '@opentelemetry/exporter-trace-otlp-http';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
@@ -137,8 +136,10 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
   // Without an endpoint the spans still exist (log correlation, exemplars) but go nowhere.
   const spanProcessor: SpanProcessor = exportTraces
     ? new BatchSpanProcessor({
-        exporter:
-          protocol('TRACES') === 'http/json' ? new OTLPTraceExporterJson() : new ChunkedOtlpTraceExporter(),
+        // Both encodings chunked (otlp-export.ts); http/json costs the request thread less (decisions.md).
+        exporter: new ChunkedOtlpTraceExporter(
+          protocol('TRACES') === 'http/json' ? 'http/json' : 'http/protobuf',
+        ),
         scheduledDelayMillis: int(env, 'OTEL_BSP_SCHEDULE_DELAY'),
         maxQueueSize: int(env, 'OTEL_BSP_MAX_QUEUE_SIZE'),
         maxExportBatchSize: int(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
