@@ -224,20 +224,3 @@ export function summariseProfile(
       .map(([name, us]) => ({ name, ms: us / 1000, share: total > 0 ? us / total : 0 })),
   };
 }
-
-if (import.meta.main) {
-  // Optional third argument: only the last N seconds of the profile (skips start-up).
-  const raw = JSON.parse(readFileSync(process.argv[2] as string, 'utf8')) as CpuProfile;
-  const last = Number(process.argv[4] ?? Number.NaN);
-  const s = summariseProfile(
-    process.argv[2] as string,
-    Number(process.argv[3] ?? 25),
-    Number.isFinite(last) ? { fromUs: raw.endTime - last * 1e6, toUs: raw.endTime } : undefined,
-  );
-  console.log(`busy ${s.totalMs.toFixed(0)} ms`);
-  for (const x of s.byCentre ?? []) console.log(`${(x.share * 100).toFixed(1).padStart(5)} %  ${x.name}`);
-  console.log('');
-  for (const x of s.byPackage) console.log(`${(x.share * 100).toFixed(1).padStart(5)} %  ${x.name}`);
-  console.log('');
-  for (const x of s.byFunction) console.log(`${(x.share * 100).toFixed(1).padStart(5)} %  ${x.name}`);
-}

@@ -315,31 +315,9 @@ function summarySection(
       }),
       '',
     );
-  const f = full ? rows(full.runs) : [];
-  const fullCpu = f.find((r) => r.variant === 'template' && r.route === 'hello')?.cpu.median ?? Number.NaN;
-  const layer = (id: string, what: string) => {
-    const r = f.find((x) => x.variant === id && x.route === 'hello');
-    return r ? [`| ${what} | ${fix(fullCpu - r.cpu.median)} |`] : [];
-  };
-  if (full && f.some((r) => r.variant === 'template-otel'))
+  if (full?.variants.some((v) => v.group === 'without'))
     out.push(
-      `Each layer's cost inside the full template, probe route (full run of ${full.startedAt.slice(0, 10)}: what the template saves without it; the parts overlap).`,
-      '',
-      '| part | µs per request |',
-      '|---|---:|',
-      ...layer(
-        'template-otel',
-        'OpenTelemetry: server span, context, span export, trace ids on lines, log records',
-      ),
-      ...layer('template-no-otlp-logs', '… of which OTLP log records (pino worker thread)'),
-      ...layer('template-access-log', 'request id and access log line'),
-      ...layer('template-limiter', 'rate limiter (one Redis round trip)'),
-      ...layer('template-metrics', 'RED metrics with exemplars'),
-      ...layer('template-helmet', 'helmet and Cache-Control'),
-      ...layer('template-cors', 'CORS allowlist'),
-      ...layer('template-sentry', 'Sentry, errors only'),
-      ...layer('template-request-stats', 'recent-latency window'),
-      `| **full template** | **${fix(fullCpu)}** |`,
+      `What each layer costs inside the full template, probe route: the table "What each layer costs inside the full stack" below (full run of ${full.startedAt.slice(0, 10)}).`,
       '',
     );
   return out;
