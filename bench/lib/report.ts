@@ -260,8 +260,14 @@ function summarySection(
     r
       ? `${int(r.rps.min)}–${int(r.rps.max)} req/s, ${fix(r.cpu.min)}–${fix(r.cpu.max)} µs (${pct(moved(r.rps))}${moved(r.rps) > NOISY ? ' **noisy**' : ''})`
       : '–';
-  const cpuCell = (route: 'hello' | 'item') =>
-    `${fix(get('template', route)?.cpu.median ?? Number.NaN)} vs ${fix(get('bare', route)?.cpu.median ?? Number.NaN)} µs CPU/request`;
+  // CPU per request moves much less than req/s on a shared host: its ratio is shown beside.
+  const cpuCell = (route: 'hello' | 'item') => {
+    const [tc, bc] = [
+      get('template', route)?.cpu.median ?? Number.NaN,
+      get('bare', route)?.cpu.median ?? Number.NaN,
+    ];
+    return `by CPU ${pct(bc / tc)}: ${fix(tc)} vs ${fix(bc)} µs/request`;
+  };
   const fixedBare = rows(t.fixedRate.runs).find((r) => r.variant === 'bare');
   const lim = t.limits;
   const limit = lim?.limits.memoryBytes ?? Number.NaN;
@@ -290,8 +296,8 @@ function summarySection(
     '',
     '| target (issue 31) | measured | bare Express in this run (min–max, spread) | verdict |',
     '|---|---:|---|---|',
-    `| item route (SQLite) ≥ 50 % of bare req/s (≈ 110 µs CPU/request) | ${pct(tg.itemRatio)} (${cpuCell('item')}) | ${bareCell(get('bare', 'item'))} | ${met(known(tg.itemRatio), (x) => x >= 0.5)} |`,
-    `| probe route ≥ 40 % of bare req/s | ${pct(tg.bareRatio)} (${cpuCell('hello')}) | ${bareCell(get('bare'))} | ${met(known(tg.bareRatio), (x) => x >= 0.4)} |`,
+    `| item route (SQLite) ≥ 50 % of bare req/s (≈ 110 µs CPU/request) | ${pct(tg.itemRatio)} of req/s (${cpuCell('item')}) | ${bareCell(get('bare', 'item'))} | ${met(known(tg.itemRatio), (x) => x >= 0.5)} |`,
+    `| probe route ≥ 40 % of bare req/s | ${pct(tg.bareRatio)} of req/s (${cpuCell('hello')}) | ${bareCell(get('bare'))} | ${met(known(tg.bareRatio), (x) => x >= 0.4)} |`,
     `| p99 at half the template's capacity (${int(t.fixedRate.rate)} req/s) ≤ 3× bare at that rate | ${fix(tg.p99Ratio, 2)}× | p99 ${fixedBare ? `${int(fixedBare.p99.min)}–${int(fixedBare.p99.max)} µs` : '–'} | ${met(known(tg.p99Ratio), (x) => x <= 3)} |`,
     `| idle memory under the Deployment's limits (${lim ? `${mib(limit)}, ${lim.limits.cpus} CPU, cgroup v${lim.cgroupVersion}` : 'not run'}) ≤ 128 MiB | ${mib(idle)} working set (RSS ${mib(lim?.idle.rssBytes ?? Number.NaN)}) | – | ${met(known(idle), (x) => x <= 128 * 2 ** 20)} |`,
     `| peak under sustained load ≤ 60 % of the limit (${mib(limit * 0.6)}) | ${mib(peak)} (${pct(peak / limit)}; ${int(lim?.load.requests ?? Number.NaN)} requests, ${lim?.oomKills ?? '–'} OOM kills) | – | ${met(known(peak / limit), (x) => x <= 0.6)} |`,
