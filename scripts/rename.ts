@@ -1,7 +1,8 @@
 // `npm run rename -- <new-name>`: gives the service its own name everywhere the name is configuration
 // or documentation (OTEL_SERVICE_NAME defaults, compose project and image, Prometheus job and every
 // rule's and test's job matcher, dashboards, Kubernetes manifests, README, contract, tests), then
-// regenerates what is generated and prints what it changed. The example resource (`items`) stays.
+// regenerates what is generated, formats what it rewrote, and prints what it changed. The example
+// resource (`items`) stays.
 //
 // The current name is read from .env.example (OTEL_SERVICE_NAME), so a second rename starts from the
 // first one's result, and renaming to the current name changes nothing. No library renames a
@@ -77,7 +78,7 @@ export function rewrite(root: string, from: string, to: string): Change[] {
     if (next === text) continue;
     const before = statSync(path);
     writeFileSync(path, next);
-    // Only the name changed in the lockfile: keep its time, so scripts/node24.sh sees no new
+    // Only the name changed in the lockfile: keep its time, so scripts/node.sh sees no new
     // dependencies to install.
     if (file === 'package-lock.json') utimesSync(path, before.atime, before.mtime);
     changes.push({ file, replacements: n });
@@ -120,6 +121,20 @@ function regenerate(root: string): string[] {
   return ran;
 }
 
+/**
+ * Formats the rewritten files with the project's formatter: a longer or shorter name shifts Markdown
+ * table padding and line widths, and the lint step would refuse the renamed project otherwise.
+ */
+function format(root: string, files: readonly string[]): void {
+  if (files.length === 0) return;
+  const biome = join(root, 'node_modules', '.bin', 'biome');
+  const r = spawnSync(biome, ['format', '--write', '--no-errors-on-unmatched', ...files], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  if (r.status !== 0) throw new Error(`biome format failed:\n${r.stderr.toString()}`);
+}
+
 if (import.meta.main) {
   const to = process.argv[2];
   if (to === undefined || process.argv.length > 3) {
@@ -142,6 +157,10 @@ if (import.meta.main) {
   const changes = rewrite(ROOT, from, to);
   for (const c of changes) console.log(`  ${c.file}: ${c.replacements} replaced`);
   const ran = regenerate(ROOT);
+  format(
+    ROOT,
+    changes.map((c) => c.file),
+  );
   console.log(
     `rename: ${from} -> ${to} in ${changes.length} files; regenerated with npm run ${ran.join(', npm run ')}. Review with git diff, then commit.`,
   );

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Builds the stack's own binaries from the Go module proxy, once per version, and prints where they are
-# as one JSON line on stdout: {"otelcol": PATH, "prometheus": PATH, "promtool": PATH}. Progress goes
-# to stderr. No Docker engine runs on our machines, so CI and the tests run these binaries instead of
-# the compose images (same releases: test/stack/collector.test.ts checks that).
+# as one JSON line on stdout: {"otelcol": PATH, "prometheus": PATH, "promtool": PATH, "alertmanager": PATH,
+# "amtool": PATH}. Progress goes to stderr. No Docker engine runs on our machines, so CI and the tests run
+# these binaries instead of the compose images (same releases: test/stack/collector.test.ts and
+# alertmanager.test.ts check that).
 #
 # - otelcol: the distribution described by observability/collector-builder.yaml, built by the
 #   OpenTelemetry Collector Builder. Cached under a key of the manifest's contents and the Go version,
 #   so editing the manifest (a version bump, a component) rebuilds it.
 # - prometheus, promtool: Prometheus 3 from its module (v3.x.y is published as v0.3xx.y), built inside
 #   the downloaded module because its go.mod carries replace directives that `go install` refuses.
+# - alertmanager, amtool: Alertmanager from its module, built from a writable copy of it: the web UI it
+#   embeds (ui/app/dist) is built by npm in its release process and is not in the module zip, so a
+#   one-page placeholder takes its place (the API, which Prometheus and the tests use, is complete).
 #
 # Cache: ${XDG_CACHE_HOME:-~/.cache}/otel-service-template/ (survives between runs on one machine).
 set -euo pipefail
@@ -16,7 +20,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # The pinned releases. Bump them together with the compose image tags (docker-compose.yml).
 PROMETHEUS_VERSION=3.16.0  # module github.com/prometheus/prometheus v0.316.0
-BUILDER_VERSION=v0.165.0   # go.opentelemetry.io/collector/cmd/builder; the manifest pins the components
+ALERTMANAGER_VERSION=0.35.0  # module github.com/prometheus/alertmanager v0.35.0
+BUILDER_VERSION=v0.160.0   # go.opentelemetry.io/collector/cmd/builder; the manifest pins the components
 MANIFEST="$root/observability/collector-builder.yaml"
 
 export PATH="/usr/local/go/bin:$PATH"
@@ -39,6 +44,33 @@ go_version="$(go env GOVERSION)"
 export GOWORK=off GOFLAGS=-buildvcs=false CGO_ENABLED=0
 export GOTOOLCHAIN=local
 
+# Downloads MODULE@VERSION through the module proxy and prints its (read-only) source directory.
+module_dir() {
+  local info dir
+  info="$(go mod download -json "$1")" || {
+    log "the Go module proxy did not serve $1:"
+    echo "$info" >&2
+    exit 1
+  }
+  dir="$(echo "$info" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')"
+  [ -d "$dir" ] || { log "go mod download gave no source directory: $info"; exit 1; }
+  echo "$dir"
+}
+
+# build_prometheus_cmds SRC OUT VERSION MODULE_VERSION CMD...: builds ./cmd/CMD from inside the module
+# at SRC (its go.mod's replace directives apply only there) into OUT, stamped with the release VERSION.
+build_prometheus_cmds() {
+  local src="$1" out="$2" version="$3" module_version="$4"
+  shift 4
+  local ldflags="-s -w -X github.com/prometheus/common/version.Version=$version"
+  ldflags+=" -X github.com/prometheus/common/version.Branch=module-$module_version"
+  ldflags+=" -X github.com/prometheus/common/version.BuildUser=otel-service-template"
+  local cmd pkgs=()
+  for cmd in "$@"; do pkgs+=("./cmd/$cmd"); done
+  log "go build ${pkgs[*]} of $module_version (a cold build takes minutes)"
+  (cd "$src" && go build -trimpath -ldflags "$ldflags" -o "$out/" "${pkgs[@]}") >&2
+}
+
 # --- Prometheus and promtool ---
 prom_module_version="v0.$(echo "$PROMETHEUS_VERSION" | awk -F. '{ printf "%d%02d.%d", $1, $2, $3 }')"
 prom_dir="$cache/prometheus-$PROMETHEUS_VERSION-$go_version"
@@ -47,24 +79,34 @@ if [ -x "$prom_dir/prometheus" ] && [ -x "$prom_dir/promtool" ]; then
 else
   start=$SECONDS
   log "prometheus $PROMETHEUS_VERSION: downloading github.com/prometheus/prometheus@$prom_module_version"
-  info="$(go mod download -json "github.com/prometheus/prometheus@$prom_module_version")" || {
-    log "the Go module proxy did not serve github.com/prometheus/prometheus@$prom_module_version:"
-    echo "$info" >&2
-    exit 1
-  }
-  src="$(echo "$info" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')"
-  [ -d "$src" ] || { log "go mod download gave no source directory: $info"; exit 1; }
+  src="$(module_dir "github.com/prometheus/prometheus@$prom_module_version")"
   tmp="$prom_dir.tmp"
   rm -rf "$tmp" && mkdir -p "$tmp"
-  ldflags="-s -w -X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION"
-  ldflags+=" -X github.com/prometheus/common/version.Branch=module-$prom_module_version"
-  ldflags+=" -X github.com/prometheus/common/version.BuildUser=otel-service-template"
-  for cmd in prometheus promtool; do
-    log "prometheus $PROMETHEUS_VERSION: go build ./cmd/$cmd (a cold build takes minutes)"
-    (cd "$src" && go build -trimpath -ldflags "$ldflags" -o "$tmp/$cmd" "./cmd/$cmd") >&2
-  done
+  build_prometheus_cmds "$src" "$tmp" "$PROMETHEUS_VERSION" "$prom_module_version" prometheus promtool
   rm -rf "$prom_dir" && mv "$tmp" "$prom_dir"
   log "prometheus $PROMETHEUS_VERSION: built in $((SECONDS - start)) s"
+fi
+
+# --- Alertmanager and amtool ---
+am_dir="$cache/alertmanager-$ALERTMANAGER_VERSION-$go_version"
+if [ -x "$am_dir/alertmanager" ] && [ -x "$am_dir/amtool" ]; then
+  log "alertmanager $ALERTMANAGER_VERSION: cached in $am_dir"
+else
+  start=$SECONDS
+  log "alertmanager $ALERTMANAGER_VERSION: downloading github.com/prometheus/alertmanager@v$ALERTMANAGER_VERSION"
+  src="$(module_dir "github.com/prometheus/alertmanager@v$ALERTMANAGER_VERSION")"
+  tmp="$am_dir.tmp"
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  # GOMODCACHE is read-only and `go build -overlay` refuses to replace files under it: build a copy.
+  cp -R "$src" "$tmp/src" && chmod -R u+w "$tmp/src"
+  for ui in elm mantine; do
+    mkdir -p "$tmp/src/ui/app/dist/$ui"
+    echo '<!doctype html><title>Alertmanager</title><p>Built without the web UI: use the API or amtool.</p>' \
+      >"$tmp/src/ui/app/dist/$ui/index.html"
+  done
+  build_prometheus_cmds "$tmp/src" "$tmp" "$ALERTMANAGER_VERSION" "v$ALERTMANAGER_VERSION" alertmanager amtool
+  rm -rf "$tmp/src" "$am_dir" && mv "$tmp" "$am_dir"
+  log "alertmanager $ALERTMANAGER_VERSION: built in $((SECONDS - start)) s"
 fi
 
 # --- OpenTelemetry Collector ---
@@ -93,5 +135,6 @@ else
 fi
 
 json_string() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
-printf '{"otelcol":%s,"prometheus":%s,"promtool":%s}\n' \
-  "$(json_string "$col_dir/otelcol")" "$(json_string "$prom_dir/prometheus")" "$(json_string "$prom_dir/promtool")"
+printf '{"otelcol":%s,"prometheus":%s,"promtool":%s,"alertmanager":%s,"amtool":%s}\n' \
+  "$(json_string "$col_dir/otelcol")" "$(json_string "$prom_dir/prometheus")" "$(json_string "$prom_dir/promtool")" \
+  "$(json_string "$am_dir/alertmanager")" "$(json_string "$am_dir/amtool")"

@@ -18,13 +18,13 @@ function npm(cwd: string, ...args: string[]) {
 }
 const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' });
 
-/** A clone of the committed repository sharing node_modules (and the Node 24 download) by symlink. */
+/** A clone of the committed repository sharing node_modules (and the Node download) by symlink. */
 function cloneRepository(): string {
   const dir = mkdtempSync(join(tmpdir(), 'rename-'));
   git(ROOT, 'clone', '--quiet', ROOT, dir);
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-  symlinkSync(join(ROOT, 'tools', 'node24', 'node_modules'), join(dir, 'tools', 'node24', 'node_modules'));
-  // A fresh checkout's lockfile is newer than the shared install, and scripts/node24.sh would run
+  symlinkSync(join(ROOT, 'tools', 'node', 'node_modules'), join(dir, 'tools', 'node', 'node_modules'));
+  // A fresh checkout's lockfile is newer than the shared install, and scripts/node.sh would run
   // `npm ci` into the shared node_modules: date it back (the dependencies are the same).
   utimesSync(join(dir, 'package-lock.json'), new Date(0), new Date(0));
   return dir;
@@ -72,6 +72,11 @@ test('when a clone is renamed, then bad names are refused, the name changes ever
     );
     // The example resource stays.
     assert.match(readFileSync(join(dir, 'service', 'src', 'items', 'routes.ts'), 'utf8'), /\/api\/v1\/items/);
+  });
+
+  await t.test('then lint and format checks pass on the renamed project (npm run lint)', () => {
+    const r = npm(dir, 'lint');
+    assert.equal(r.status, 0, r.out);
   });
 
   await t.test('then promtool test rules passes on the renamed rules and their unit tests', async () => {

@@ -28,6 +28,8 @@ test('when `npm start` runs with no Redis, collector or Sentry configured, then 
   killGroupAfter(t, child);
   const lines: string[] = [];
   child.stdout.on('data', (c: Buffer) => lines.push(...c.toString('utf8').split('\n')));
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
   await waitForLine(child, (l) => l.includes('service listening'), 30_000);
 
   const health = await fetch(`http://127.0.0.1:${port}/api/health`);
@@ -38,6 +40,8 @@ test('when `npm start` runs with no Redis, collector or Sentry configured, then 
   assert.equal(((await list.json()) as { total: number }).total, 0);
   const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
   assert.match(await metrics.text(), /service_build_info/);
+  // Nothing from Node itself either: no deprecation warning (module hooks), no note on a missing .env.
+  assert.equal(stderr, '', 'the start wrote to stderr');
 
   // Ctrl-C in a terminal signals the whole process group, npm included.
   const stopped = waitForLine(child, (l) => l.includes('shutting down'), 10_000);
@@ -81,6 +85,8 @@ test('when `.env.example` is copied to `.env` and `npm start` runs, then the ser
     detached: true,
   });
   killGroupAfter(t, child);
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
   await waitForLine(child, (l) => l.includes('service listening'), 30_000);
 
   const health = await fetch(`http://127.0.0.1:${port}/api/health`);
@@ -88,6 +94,7 @@ test('when `.env.example` is copied to `.env` and `npm start` runs, then the ser
   assert.deepEqual(await health.json(), { status: 'ok' });
   // DATABASE_PATH from the file, relative to the project the command ran in.
   assert.ok(existsSync(join(dir, 'data', 'from-dotenv.db')), 'the SQLite file named in .env was not created');
+  assert.equal(stderr, '', 'the start wrote to stderr');
   const exited = once(child, 'exit');
   process.kill(-(child.pid ?? 0), 'SIGINT');
   await exited;

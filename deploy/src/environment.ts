@@ -1,5 +1,6 @@
 // The pod's configuration: ports, the dependencies' addresses (documented placeholders), the ConfigMap
 // and the Secret's keys. Every name here is a variable service/src/config.ts reads (a test checks).
+import { AGENT, COLLECTOR_NAMESPACE, TAIL_SAMPLING_RATIO_PERCENT } from './collector.ts';
 import { NAME } from './identity.ts';
 
 /** Container ports, named so probes, Service, ServiceMonitor and NetworkPolicy refer to them by name. */
@@ -19,12 +20,29 @@ export const PEERS = {
     port: 5432,
     podLabels: { 'app.kubernetes.io/name': 'postgresql' },
   },
-  /** The OpenTelemetry Collector's OTLP/HTTP receiver, a Service `otel-collector` in `observability`. */
-  collector: {
-    url: 'http://otel-collector.observability.svc:4318',
-    port: 4318,
-    namespace: 'observability',
-    podLabels: { 'app.kubernetes.io/name': 'opentelemetry-collector' },
+  /**
+   * The node's collector agent (agent.ts): its OTLP/HTTP port through the Service `otel-agent`, whose
+   * `internalTrafficPolicy: Local` keeps the traffic on the pod's own node.
+   */
+  agent: {
+    url: `http://${AGENT.name}.${COLLECTOR_NAMESPACE}.svc:${AGENT.ports.otlpHttp}`,
+    port: AGENT.ports.otlpHttp,
+    namespace: COLLECTOR_NAMESPACE,
+    podLabels: AGENT.selectorLabels,
+  },
+  /** Tempo's OTLP/gRPC receiver, where the gateway sends the traces it keeps. */
+  tempo: {
+    endpoint: 'tempo.monitoring.svc:4317',
+    port: 4317,
+    namespace: 'monitoring',
+    podLabels: { 'app.kubernetes.io/name': 'tempo' },
+  },
+  /** Loki's native OTLP endpoint, where the gateway sends log records. */
+  loki: {
+    url: 'http://loki.monitoring.svc:3100/otlp',
+    port: 3100,
+    namespace: 'monitoring',
+    podLabels: { 'app.kubernetes.io/name': 'loki' },
   },
   /** The Prometheus that scrapes /metrics: prometheus-operator's pods in `monitoring`. */
   prometheus: {
@@ -73,9 +91,14 @@ export const CONFIG: Readonly<Record<string, string>> = {
   // max_connections (100 by default) with room for migrations and humans.
   DATABASE_POOL_MAX: '5',
   OTEL_SERVICE_NAME: NAME,
-  OTEL_EXPORTER_OTLP_ENDPOINT: PEERS.collector.url,
+  OTEL_EXPORTER_OTLP_ENDPOINT: PEERS.agent.url,
   // JSON: V8's native JSON.stringify instead of the JavaScript protobuf writer on the request thread (a
-  // fifth fewer instructions per item-route request, decisions.md); the collector's receiver takes both.
+  // fifth fewer instructions per item-route request, decisions.md); the agent's receiver takes both.
   OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+  // Logs leave by stdout, where the node agent reads them: an OTLP record of each line as well would
+  // ship every line twice (and cost ~23 µs a request). Unset it where no node agent runs.
+  OTEL_LOGS_EXPORTER: 'none',
   OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=production',
+  // The gateway's share of the rest: the service links exemplars only within it (one number, two readers).
+  TAIL_SAMPLING_RATIO_PERCENT: String(TAIL_SAMPLING_RATIO_PERCENT),
 };

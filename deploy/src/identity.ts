@@ -29,10 +29,21 @@ const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'packa
  */
 export const IMAGE = `registry.example.com/${NAME}:${pkg.version}`;
 
-/** The image's `USER node`: uid and gid 1000 in the node:24-slim base image. */
+/** The image's `USER node`: uid and gid 1000 in the node:26-slim base image. */
 export const IMAGE_UID = 1000;
 
-/** Metadata for a namespaced object: no namespace, so `kubectl apply -n` or an overlay chooses it. */
+/**
+ * The API's namespace, created by the base with Pod Security `restricted` enforced (namespaces.ts). Named
+ * in every object, so nothing lands in whatever namespace the kubeconfig points at; an overlay's
+ * `namespace:` still moves it.
+ */
+export const NAMESPACE = NAME;
+
+/** Metadata for one of the API's namespaced objects. */
 export function meta(suffix?: string, extraLabels: Record<string, string> = {}) {
-  return { name: suffix ? `${NAME}-${suffix}` : NAME, labels: { ...LABELS, ...extraLabels } };
+  return {
+    name: suffix ? `${NAME}-${suffix}` : NAME,
+    namespace: NAMESPACE,
+    labels: { ...LABELS, ...extraLabels },
+  };
 }

@@ -2,9 +2,14 @@
 import type { Model } from '@kubernetes-models/base';
 import { Secret } from 'kubernetes-models/v1';
 import { stringify } from 'yaml';
+import { agentObjects } from './agent.ts';
+import { alertmanagerConfig, WEBHOOK_URL_KEY } from './alerting.ts';
+import { collectorPodMonitor } from './collector.ts';
 import { SECRET_KEYS, SECRET_NAME } from './environment.ts';
-import { LABELS } from './identity.ts';
+import { gatewayObjects } from './gateway.ts';
+import { LABELS, NAMESPACE } from './identity.ts';
 import { dashboardConfigMaps, prometheusRules, serviceMonitor } from './monitoring.ts';
+import { apiNamespace, collectorNamespace } from './namespaces.ts';
 import { networkPolicy } from './network-policy.ts';
 import {
   configMap,
@@ -17,8 +22,12 @@ import {
 
 type Objects = () => readonly Model<unknown>[];
 
-/** The kustomization's resources, in apply order (ConfigMap and ServiceAccount before the pods). */
+/**
+ * The kustomization's resources, in apply order: the namespaces first, then the API's objects
+ * (ConfigMap and ServiceAccount before the pods), then the collectors' two tiers.
+ */
 export const RESOURCES: Readonly<Record<string, Objects>> = {
+  'namespaces.yaml': () => [apiNamespace(), collectorNamespace()],
   'serviceaccount.yaml': () => [serviceAccount()],
   'configmap.yaml': () => [configMap()],
   'deployment.yaml': () => [deployment()],
@@ -28,7 +37,11 @@ export const RESOURCES: Readonly<Record<string, Objects>> = {
   'networkpolicy.yaml': () => [networkPolicy()],
   'servicemonitor.yaml': () => [serviceMonitor()],
   'prometheusrules.yaml': prometheusRules,
+  'alertmanagerconfig.yaml': () => [alertmanagerConfig()],
   'dashboards.yaml': dashboardConfigMaps,
+  'otel-agent.yaml': agentObjects,
+  'otel-gateway.yaml': gatewayObjects,
+  'otel-podmonitor.yaml': () => [collectorPodMonitor()],
 };
 
 /** The Secret's shape with placeholder values; deliberately not a kustomization resource. */
@@ -36,13 +49,15 @@ export const SECRET_EXAMPLE = 'secret.example.yaml';
 
 export function secretExample() {
   return new Secret({
-    metadata: { name: SECRET_NAME, labels: { ...LABELS } },
+    metadata: { name: SECRET_NAME, namespace: NAMESPACE, labels: { ...LABELS } },
     type: 'Opaque',
     stringData: {
       [SECRET_KEYS.apiTokens]: 'replace-with-token-1,replace-with-token-2',
       [SECRET_KEYS.adminToken]: 'replace-with-at-least-32-random-characters',
       [SECRET_KEYS.sentryDsn]: 'https://public-key@o0.ingest.sentry.io/0',
       [SECRET_KEYS.databasePassword]: 'replace-with-the-database-password',
+      // Read by the AlertmanagerConfig's receivers, not by the pods.
+      [WEBHOOK_URL_KEY]: 'https://replace-with-your-webhook.example.com/alerts',
     },
   });
 }
@@ -77,7 +92,7 @@ export function files(): Record<string, string> {
   for (const [file, build] of Object.entries(RESOURCES)) out[file] = HEADER + documents(build());
   out[SECRET_EXAMPLE] =
     `${HEADER}# The Secret the Deployment reads. Create your own (never commit it), e.g.\n` +
-    `#   kubectl create secret generic ${SECRET_NAME} --from-literal=${SECRET_KEYS.adminToken}=... ...\n` +
+    `#   kubectl -n ${NAMESPACE} create secret generic ${SECRET_NAME} --from-literal=${SECRET_KEYS.adminToken}=... ...\n` +
     documents([secretExample()]);
   return out;
 }

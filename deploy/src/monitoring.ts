@@ -9,6 +9,7 @@ import {
 } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { ConfigMap } from 'kubernetes-models/v1';
 import { parse } from 'yaml';
+import { withLinkBases } from './alerting.ts';
 import { meta, NAME, SELECTOR_LABELS } from './identity.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -40,10 +41,18 @@ export function ruleFiles(): string[] {
     .sort();
 }
 
-/** One PrometheusRule per file, groups copied as they are: one source of truth for both stacks. */
+/**
+ * One PrometheusRule per file, groups copied as they are (one source of truth for both stacks), except
+ * the alerts' links, whose base URLs are written in (alerting.ts, LINK_BASES).
+ */
 export function prometheusRules() {
   return ruleFiles().map((file) => {
     const { groups } = parse(readFileSync(join(RULES_DIR, file), 'utf8')) as { groups: RuleGroups };
+    for (const rule of groups.flatMap((g) => g.rules ?? []))
+      if (rule.annotations)
+        rule.annotations = Object.fromEntries(
+          Object.entries(rule.annotations).map(([k, v]) => [k, withLinkBases(v)]),
+        );
     return new PrometheusRule({
       metadata: meta(basename(file).replace(/\.ya?ml$/, ''), { 'prometheus-rule-file': file }),
       spec: { groups },

@@ -1,14 +1,18 @@
-// Dependencies: database queries (SQLite or PostgreSQL), Redis rate-limit commands, and the PostgreSQL pool.
+// Dependencies: database queries (SQLite or PostgreSQL), Redis rate-limit commands, the PostgreSQL pool,
+// and the downstream HTTP services the code calls.
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { dashboard, prom, quantile, rateBy, SEL, timeseries, withTargets } from './common.ts';
 
 const DB = 'db_client_operation_duration_seconds';
+const CLIENT = 'http_client_request_duration_seconds';
+// A failed downstream call: a 5xx, or no response at all (empty status, error_type set).
+const FAILED = 'http_response_status_code=~"5..|"';
 
 export function dependencies() {
   return dashboard(
     'items-api-dependencies',
     'Dependencies',
-    'Database queries (SQLite, or PostgreSQL with DATABASE_URL) and Redis rate-limit commands (db_client_operation_duration_seconds): rate, latency and errors per system and operation; the PostgreSQL connection pool.',
+    'Database queries (SQLite, or PostgreSQL with DATABASE_URL) and Redis rate-limit commands (db_client_operation_duration_seconds): rate, latency and errors per system and operation; the PostgreSQL connection pool; outgoing HTTP calls per downstream host (http_client_request_duration_seconds).',
   )
     .withRow(new RowBuilder('Operations'))
     .withPanel(
@@ -99,6 +103,50 @@ export function dependencies() {
           prom(`sum(db_client_connection_max{${SEL}})`, 'max'),
           prom(`sum(db_client_connection_pending_requests{${SEL}})`, 'pending'),
           prom(`sum(rate(db_client_connection_timeouts_total{${SEL}}[$__rate_interval]))`, 'timeouts/s'),
+        ],
+      ),
+    )
+    .withRow(new RowBuilder('Downstream HTTP calls'))
+    .withPanel(
+      withTargets(
+        timeseries(
+          'Downstream calls per second',
+          'Outgoing fetch() and node:http calls per downstream host (server_address; past 20 hosts, `other`) and status, or error_type when no response came (refused, timeout, DNS).',
+          'reqps',
+        ).span(8),
+        [
+          prom(
+            rateBy('server_address, http_response_status_code, error_type', `${CLIENT}_count`),
+            '{{server_address}} {{http_response_status_code}}{{error_type}}',
+          ),
+        ],
+      ),
+    )
+    .withPanel(
+      withTargets(
+        timeseries(
+          'Downstream failure ratio',
+          'Share of calls per host that got a 5xx or no response (alert DownstreamCallsFailing above 5 % for 5 minutes).',
+          'percentunit',
+        ).span(8),
+        [
+          prom(
+            `(${rateBy('server_address', `${CLIENT}_count`, FAILED)} or ${rateBy('server_address', `${CLIENT}_count`)} * 0) / ${rateBy('server_address', `${CLIENT}_count`)}`,
+            '{{server_address}}',
+          ),
+        ],
+      ),
+    )
+    .withPanel(
+      withTargets(
+        timeseries(
+          'Downstream latency',
+          'p50 and p99 per host, from the call to the response head (alert DownstreamCallsSlow: p99 over 1 s for 10 minutes). The dots are exemplars: the client span of a call.',
+          's',
+        ).span(8),
+        [
+          prom(quantile(0.5, CLIENT, 'server_address'), 'p50 {{server_address}}'),
+          prom(quantile(0.99, CLIENT, 'server_address'), 'p99 {{server_address}}', { exemplar: true }),
         ],
       ),
     )

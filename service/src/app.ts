@@ -1,7 +1,6 @@
 // createApp(deps): middleware order, routers and the error handler. It never listens.
 import express, { type Express } from 'express';
 import type { Dependencies } from './dependencies.ts';
-import { ITEMS_PATH, itemRoutes } from './items/routes.ts';
 import { OPENAPI_PATH, openApiHandler } from './openapi.ts';
 import { accessLog } from './platform/access-log.ts';
 import { createAuth } from './platform/auth.ts';
@@ -9,6 +8,7 @@ import { trustProxySetting } from './platform/client-ip.ts';
 import { cors } from './platform/cors.ts';
 import { rememberFailedRequest, reportUnexpectedError } from './platform/error-reporting.ts';
 import { notFoundHandler, problemHandler } from './platform/errors.ts';
+import { exemplarPolicy } from './platform/exemplar-policy.ts';
 import { adminHealthRoutes, HEALTH_PATH, probeRoutes } from './platform/health/routes.ts';
 import { httpMetrics } from './platform/http-metrics.ts';
 import { jsonBody } from './platform/json-body.ts';
@@ -41,7 +41,7 @@ export function createApp(deps: Dependencies): Express {
     middlewareSeries([
       securityHeaders({ hsts: config.isProduction }),
       requestId(),
-      httpMetrics(deps.metrics),
+      httpMetrics(deps.metrics, exemplarPolicy(config.tailSamplingRatioPercent)),
       accessLog(deps.logger),
       (_req, res, next) => {
         if (deps.lifecycle.draining) res.setHeader('Connection', 'close');
@@ -55,7 +55,7 @@ export function createApp(deps: Dependencies): Express {
   // 5. Liveness and readiness: before any rate limit (probes must never be throttled).
   app.use(HEALTH_PATH, probeRoutes(deps));
   // The OpenAPI document: public, static and cached by clients, so outside the rate limits too.
-  app.get(OPENAPI_PATH, openApiHandler());
+  app.get(OPENAPI_PATH, openApiHandler(deps.components.map((c) => c.component)));
   // 6. Rate limits: general on everything below, api on /api/v1, admin on admin routes (before the
   //    token check, so token guessing is limited too). The api middleware comes first: it counts the
   //    general tier with its own in one Redis command, and the general middleware skips it then.
@@ -65,7 +65,9 @@ export function createApp(deps: Dependencies): Express {
   const adminGuard = [limits.admin, requireRole('admin')];
   app.use(HEALTH_PATH, adminHealthRoutes(deps, adminGuard));
 
-  app.use(ITEMS_PATH, itemRoutes({ items: deps.items, requireRole, parse, jsonBody: body }));
+  // The components (service/src/components.ts), each on its own path.
+  const kit = { requireRole, parse, jsonBody: body, logger: deps.logger };
+  for (const { component, routes } of deps.components) app.use(component.path, routes(kit));
 
   const admin = express.Router();
   admin.use(...adminGuard);

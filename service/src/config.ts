@@ -1,7 +1,9 @@
 // The only module that reads the environment: validates it once, fails fast with every bad key listed.
 import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
+import { COMPONENTS } from './components.ts';
 import { PACKAGE_VERSION } from './package-info.ts';
+import type { Component } from './platform/component.ts';
 
 export const environments = ['development', 'test', 'production'] as const;
 export type Environment = (typeof environments)[number];
@@ -111,6 +113,9 @@ export const envSchema = z.object({
   HTTP_MAX_HEADER_BYTES: positiveInt.default(16 * 1024),
   SERVICE_VERSION: z.string().min(1).optional(),
   BUILD_REVISION: z.string().min(1).default('unknown'),
+  // The share of fast, successful traces the gateway's tail sampler keeps; exemplars come only from
+  // traces it keeps, so the service must know the same number (observability/collector/gateway.yaml).
+  TAIL_SAMPLING_RATIO_PERCENT: z.coerce.number().min(0).max(100).default(10),
 });
 
 export interface Config {
@@ -146,6 +151,10 @@ export interface Config {
     readonly maxHeaderBytes: number;
   };
   readonly debugRoutes: boolean;
+  /** TAIL_SAMPLING_RATIO_PERCENT: the gateway's share of the rest, which exemplars stay within. */
+  readonly tailSamplingRatioPercent: number;
+  /** Each component's own variables (its `env` schema), parsed, by component name. */
+  readonly componentSettings: Readonly<Record<string, unknown>>;
 }
 
 export type DatabaseConfig =
@@ -236,11 +245,37 @@ export function withoutEmptyValues(source: NodeJS.ProcessEnv): NodeJS.ProcessEnv
   return env;
 }
 
-export function loadConfig(raw: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * The components' own variables, validated with the service's (one refusal lists every bad key).
+ * `components` is service/src/components.ts unless a test passes the list it runs.
+ */
+function componentSettings(
+  source: NodeJS.ProcessEnv,
+  components: readonly Component[],
+): { settings: Record<string, unknown>; problems: string[] } {
+  const settings: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const c of components) {
+    if (!c.env) continue;
+    const parsed = c.env.safeParse(source);
+    if (parsed.success) settings[c.name] = parsed.data;
+    else problems.push(...parsed.error.issues.map((i) => `${i.path.join('.') || c.name}: ${i.message}`));
+  }
+  return { settings, problems };
+}
+
+export function loadConfig(
+  raw: NodeJS.ProcessEnv = process.env,
+  components: readonly Component[] = COMPONENTS,
+): Config {
   const source = withoutEmptyValues(raw);
   const parsed = envSchema.safeParse(source);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  const own = componentSettings(source, components);
+  if (!parsed.success || own.problems.length > 0) {
+    throw new ConfigError([
+      ...(parsed.error?.issues ?? []).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+      ...own.problems,
+    ]);
   }
   const e = parsed.data;
   const problems = e.NODE_ENV === 'production' ? productionProblems(e) : [];
@@ -317,5 +352,7 @@ export function loadConfig(raw: NodeJS.ProcessEnv = process.env): Config {
       maxHeaderBytes: e.HTTP_MAX_HEADER_BYTES,
     },
     debugRoutes: !isProduction,
+    tailSamplingRatioPercent: e.TAIL_SAMPLING_RATIO_PERCENT,
+    componentSettings: Object.freeze(own.settings),
   });
 }

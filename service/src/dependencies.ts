@@ -1,24 +1,24 @@
 // Builds (and closes) everything the app depends on, from config alone: the composition root.
+import { COMPONENTS } from './components.ts';
 import type { Config } from './config.ts';
-import { postgresMigrations } from './items/migrations/postgres.ts';
-import { sqliteMigrations } from './items/migrations/sqlite.ts';
-import { createPostgresItemRepository } from './items/repository.postgres.ts';
-import { createSqliteItemRepository } from './items/repository.sqlite.ts';
-import type { ItemRepository } from './items/repository.ts';
-import { createItemService, type ItemService } from './items/service.ts';
 // --- hardening (issue 4) ---
 import { clientKey } from './platform/client-ip.ts';
+import type { Component, HttpKit } from './platform/component.ts';
 import { createInstrument } from './platform/db-telemetry.ts';
+import { exemplarPolicy } from './platform/exemplar-policy.ts';
 import { createRequestStats, type RequestStats } from './platform/health/request-stats.ts';
+import { observeHttpClients } from './platform/http-client-metrics.ts';
 import { createLifecycle, type Lifecycle } from './platform/lifecycle.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
 import { createMetrics, type Metrics } from './platform/metrics.ts';
+import { collectMigrations, MigrationRefused } from './platform/migrations.ts';
 import { createPostgres } from './platform/postgres.ts';
 import { createRateLimits, type RateLimits } from './platform/rate-limit/limiter.ts';
 import { createRedis, type RedisConnection } from './platform/redis.ts';
 // --- end hardening ---
 import { createSecurityEvents, type SecurityEvents } from './platform/security-events.ts';
 import { openDatabase, SQLITE_NAMESPACE, SQLITE_SYSTEM } from './platform/sqlite.ts';
+import { StartupRefused } from './platform/startup-error.ts';
 import { telemetryHandle } from './platform/telemetry-handle.ts';
 
 export interface Dependencies {
@@ -26,9 +26,10 @@ export interface Dependencies {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly securityEvents: SecurityEvents;
-  /** The item store: which backend, and how to close it. */
+  /** The store every component keeps its data in: which backend, and how to close it. */
   readonly database: Database;
-  readonly items: ItemService;
+  /** The components, open on the database, in mount order; the app mounts their routers. */
+  readonly components: readonly OpenComponent[];
   /** Readiness probe of the database (rejects when it cannot serve). */
   readonly pingDatabase: () => Promise<void>;
   // --- hardening (issue 4) ---
@@ -44,40 +45,96 @@ export interface Dependencies {
 export interface Database {
   /** db.system.name of the store: the readiness check is named after it. */
   readonly backend: 'sqlite' | 'postgresql';
-  readonly repository: ItemRepository;
+  /** Readiness: one cheap query, answered within DATABASE_READY_TIMEOUT_MS. */
+  ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface OpenComponent {
+  readonly component: Component;
+  readonly routes: (kit: HttpKit) => import('express').Router;
 }
 
 // Readiness asks the database one cheap question and waits no longer than this (probes time out at 1 s).
 const DATABASE_READY_TIMEOUT_MS = 500;
 
-async function openItemStore(config: Config, metrics: Metrics, logger: Logger): Promise<Database> {
+// The readiness query keeps the span and series it had when items were the only component.
+const PING = { operation: 'SELECT', collection: 'items', text: 'SELECT 1' } as const;
+
+async function openStore(
+  config: Config,
+  metrics: Metrics,
+  logger: Logger,
+  components: readonly Component[],
+): Promise<{ database: Database; open: readonly OpenComponent[] }> {
   const db = config.database;
+  const opened = (store: Parameters<Component['open']>[0]) =>
+    components.map((c) => {
+      if (c.env && !(c.name in config.componentSettings))
+        throw new Error(
+          `the configuration was loaded without component ${c.name}: pass loadConfig the same list`,
+        );
+      return { component: c, ...c.open(store, config.componentSettings[c.name]) };
+    });
   if (db.kind === 'sqlite') {
-    const sqlite = openDatabase(db.path, sqliteMigrations);
+    const migrations = collectMigrations(
+      components.map((c) => ({ component: c.name, migrations: c.migrations.sqlite })),
+    );
+    const sqlite = openDatabase(db.path, migrations);
     const instrument = createInstrument(metrics, { system: SQLITE_SYSTEM, namespace: SQLITE_NAMESPACE });
     return {
-      backend: 'sqlite',
-      repository: createSqliteItemRepository(sqlite, instrument),
-      async close() {
-        if (sqlite.isOpen) sqlite.close();
+      database: {
+        backend: 'sqlite',
+        async ping() {
+          instrument(PING, () => sqlite.prepare(PING.text).get());
+        },
+        async close() {
+          if (sqlite.isOpen) sqlite.close();
+        },
       },
+      open: opened({ backend: 'sqlite', db: sqlite, instrument }),
     };
   }
+  const migrations = collectMigrations(
+    components.map((c) => ({ component: c.name, migrations: c.migrations.postgresql })),
+  );
   const pg = createPostgres({ config: db, metrics, logger, applicationName: config.serviceName });
+  const pingTimeoutMs = Math.min(DATABASE_READY_TIMEOUT_MS, db.statementTimeoutMs);
   // Migrates before serving when the database answers; when it does not, start-up goes on
-  // (readiness 503, items 503) and the migrations are retried until it does.
-  await pg.start(postgresMigrations);
+  // (readiness 503, components 503) and the migrations are retried until it does.
+  await pg.start(migrations).catch(async (err: unknown) => {
+    await pg.close();
+    throw err;
+  });
   return {
-    backend: 'postgresql',
-    repository: createPostgresItemRepository(pg, Math.min(DATABASE_READY_TIMEOUT_MS, db.statementTimeoutMs)),
-    close: () => pg.close(),
+    database: { backend: 'postgresql', ping: () => pg.ping(pingTimeoutMs), close: () => pg.close() },
+    open: opened({ backend: 'postgresql', pg, pingTimeoutMs }),
   };
+}
+
+/** One log line for a refused migration, then StartupRefused: server.ts exits 1 without more output. */
+function refuse(err: MigrationRefused, config: Config, logger: Logger): never {
+  const cause = err.cause as { name?: unknown; code?: unknown; message?: unknown } | undefined;
+  logger.fatal(
+    {
+      backend: config.database.kind,
+      reason: err.reason,
+      migration: err.migration,
+      ...(cause ? { error: { type: cause.name, code: cause.code, message: cause.message } } : {}),
+    },
+    'database migration refused',
+  );
+  throw new StartupRefused(`database migration refused: ${err.message}`, { cause: err });
 }
 
 export interface DependencyOptions {
   /** Where log lines go (stdout by default); tests pass a stream they can read. */
   readonly logDestination?: import('pino').DestinationStream;
+  /**
+   * The components to run: service/src/components.ts unless given. Only tests pass a list (the
+   * service's own plus a fixture component under test/), so the production list stays the one place.
+   */
+  readonly components?: readonly Component[];
 }
 
 // How long start-up waits for Redis before serving on the in-memory fallback.
@@ -96,8 +153,9 @@ export async function createDependencies(
   });
   const metrics = createMetrics({ version: config.serviceVersion, revision: config.revision });
   const securityEvents = createSecurityEvents({ metrics, logger });
-  const database = await openItemStore(config, metrics, logger);
-  const repo = database.repository;
+  const { database, open } = await openStore(config, metrics, logger, opts.components ?? COMPONENTS).catch(
+    (err: unknown) => (err instanceof MigrationRefused ? refuse(err, config, logger) : Promise.reject(err)),
+  );
 
   // --- hardening (issue 4) ---
   const redis = config.redisUrl
@@ -123,6 +181,12 @@ export async function createDependencies(
   });
   const requestStats = createRequestStats();
   // --- end hardening ---
+  // Last: nothing below can fail and leave the subscription behind.
+  const stopClientMetrics = observeHttpClients(
+    metrics,
+    telemetryHandle().isOwnTraffic,
+    exemplarPolicy(config.tailSamplingRatioPercent),
+  );
 
   return {
     config,
@@ -130,13 +194,14 @@ export async function createDependencies(
     metrics,
     securityEvents,
     database,
-    items: createItemService(repo),
-    pingDatabase: () => repo.ping(),
+    components: open,
+    pingDatabase: () => database.ping(),
     redis,
     rateLimits,
     lifecycle: createLifecycle(),
     requestStats,
     async close() {
+      stopClientMetrics();
       rateLimits.close();
       requestStats.close();
       await redis?.close();

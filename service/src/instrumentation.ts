@@ -1,16 +1,29 @@
 // Telemetry bootstrap, loaded by the start command (`node --import`) before any app module.
 // It imports nothing of the app: the app finds what it set up through the telemetry handle.
-import { register } from 'node:module';
 
-// The ESM trap: with "type": "module", Express, pino and node:http are loaded through the ESM loader,
-// where require-in-the-middle never sees them, so spans lose http.route and logs lose trace ids.
-// The import-in-the-middle loader hook must be registered first, and the SDK (which registers the
-// per-module hooks) loaded only afterwards, hence the dynamic import.
-register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+// `.env` when it exists (`npm start` and the image alike); variables already set win over the file.
+// Read here rather than by node's --env-file-if-exists, which on Node 26 writes a line to stderr on
+// every start without the file (a pod never has one).
+try {
+  process.loadEnvFile('.env');
+} catch (err) {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+    process.stderr.write(`Refusing to start: .env cannot be read: ${String(err)}\n`);
+    process.exit(1);
+  }
+}
+
+// The SDK set-up registers the module hooks (sdk.ts) before any app module loads; imported
+// dynamically so that a failure to load it is caught here.
 try {
   const { installTelemetry } = await import('./telemetry/sdk.ts');
-  installTelemetry();
+  await installTelemetry();
 } catch (err) {
+  // An instrumentation named but not installed is a configuration mistake: refuse, as for bad settings.
+  if (err instanceof Error && err.name === 'InstrumentationSetupError') {
+    process.stderr.write(`Refusing to start: ${err.message}\n`);
+    process.exit(1);
+  }
   // Telemetry must never keep the service down: it starts without, and the start-up self-check
   // reports the missing instrumentation as an error line and a metric.
   process.stderr.write(`telemetry set-up failed, continuing without it: ${String(err)}\n`);

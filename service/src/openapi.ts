@@ -2,15 +2,21 @@
 // headers; served at GET /api/openapi.json and written to docs/openapi.json by `npm run openapi`.
 import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import { itemPaths, itemSchemas } from './items/openapi.ts';
+import { COMPONENTS } from './components.ts';
 import { PACKAGE_VERSION } from './package-info.ts';
-import { headerComponents, type JsonSchema, operation, problemSchema } from './platform/openapi-builder.ts';
+import type { Component } from './platform/component.ts';
+import {
+  headerComponents,
+  type JsonSchema,
+  json,
+  operation,
+  problemSchema,
+} from './platform/openapi-builder.ts';
 
 export const OPENAPI_PATH = '/api/openapi.json';
 /** Clients and gateways may keep it this long; the ETag makes a later check cheap. */
 const MAX_AGE_SECONDS = 300;
 
-const json = (ref: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } });
 const obj = (properties: Record<string, object>, required = Object.keys(properties)): JsonSchema => ({
   type: 'object',
   properties,
@@ -196,8 +202,22 @@ function platformPaths(): Record<string, Record<string, object>> {
   };
 }
 
-/** The document. Deterministic: the same sources give byte-for-byte the same JSON. */
-export function openApiDocument(): Record<string, unknown> {
+// Two components declaring the same path or schema name would silently replace one another.
+function merged<T>(what: string, parts: readonly Readonly<Record<string, T>>[]): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const part of parts)
+    for (const [key, value] of Object.entries(part)) {
+      if (key in out) throw new Error(`OpenAPI ${what} ${key} is declared twice`);
+      out[key] = value;
+    }
+  return out;
+}
+
+/**
+ * The document of the platform's routes and every component's. Deterministic: the same sources give
+ * byte-for-byte the same JSON. Tests pass a list with a fixture component.
+ */
+export function openApiDocument(components: readonly Component[] = COMPONENTS): Record<string, unknown> {
   return {
     openapi: '3.1.1',
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
@@ -208,9 +228,13 @@ export function openApiDocument(): Record<string, unknown> {
         'Errors are application/problem+json (RFC 9457). Rate-limited routes carry RateLimit and RateLimit-Policy (draft-ietf-httpapi-ratelimit-headers); a 429 carries Retry-After. Every response carries X-Request-Id. x-rate-limit-tiers names the tiers that count an operation.',
     },
     // No top-level servers: the default is the host that served the document (OpenAPI 3.1, 4.8.1).
-    paths: { ...itemPaths(), ...platformPaths() },
+    paths: merged('path', [...components.map((c) => c.openapi.paths()), platformPaths()]),
     components: {
-      schemas: { Problem: problemSchema(), ...itemSchemas, ...healthSchemas },
+      schemas: merged('schema', [
+        { Problem: problemSchema(components.flatMap((c) => c.problems ?? [])) },
+        ...components.map((c) => c.openapi.schemas ?? {}),
+        healthSchemas,
+      ]),
       headers: headerComponents(),
       securitySchemes: {
         apiToken: {
@@ -228,12 +252,13 @@ export function openApiDocument(): Record<string, unknown> {
   };
 }
 
-/** GET /api/openapi.json: the document, rendered once, with an ETag and a public max-age. */
 /** The document as served and as committed in docs/openapi.json. */
-export const renderOpenApiDocument = (): string => `${JSON.stringify(openApiDocument(), null, 2)}\n`;
+export const renderOpenApiDocument = (components: readonly Component[] = COMPONENTS): string =>
+  `${JSON.stringify(openApiDocument(components), null, 2)}\n`;
 
-export function openApiHandler(): RequestHandler {
-  const body = renderOpenApiDocument();
+/** GET /api/openapi.json: the document, rendered once, with an ETag and a public max-age. */
+export function openApiHandler(components: readonly Component[] = COMPONENTS): RequestHandler {
+  const body = renderOpenApiDocument(components);
   const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
   return (req, res) => {
     // Replaces the no-store every other response gets (security-headers.ts): this one is public.

@@ -6,10 +6,11 @@ import { createApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createDependencies, type Dependencies } from './dependencies.ts';
 import { clientErrorHandler, connectHandler } from './platform/client-error.ts';
+import type { Component } from './platform/component.ts';
 import { startMetricsServer } from './platform/metrics-server.ts';
 import { tracedRequests } from './platform/server-span.ts';
 import { installFatalHandlers, installShutdown } from './platform/shutdown.ts';
-import { listenFailure, StartupError } from './platform/startup-error.ts';
+import { listenFailure, StartupError, StartupRefused } from './platform/startup-error.ts';
 import { telemetryHandle } from './platform/telemetry-handle.ts';
 import { checkInstrumentation } from './telemetry/self-check.ts';
 
@@ -93,10 +94,14 @@ export async function startService(config: Config, deps?: Dependencies): Promise
   return { deps: d, app, server, metricsServer, url: urlOf(server), metricsUrl: urlOf(metricsServer), stop };
 }
 
-async function main(): Promise<void> {
+/**
+ * The process. `components` defaults to service/src/components.ts; only a test entry passes a list
+ * (test/fixtures/components/server.ts), to run a fixture component in a real, instrumented process.
+ */
+export async function main(components?: readonly Component[]): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig();
+    config = loadConfig(undefined, components);
   } catch (err) {
     if (err instanceof ConfigError) {
       // One bad variable: one line naming it; several: a list, one line each.
@@ -110,8 +115,10 @@ async function main(): Promise<void> {
   }
   let svc: RunningService;
   try {
-    svc = await startService(config);
+    svc = await startService(config, components && (await createDependencies(config, { components })));
   } catch (err) {
+    // Already said in one structured log line (a refused migration).
+    if (err instanceof StartupRefused) process.exit(1);
     // One line naming the variable to change; anything else is ours and keeps its stack trace.
     if (err instanceof StartupError) {
       process.stderr.write(`Refusing to start: ${err.message}\n`);

@@ -2,13 +2,15 @@
 import { strict as assert } from 'node:assert';
 import { Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
+import { createTestDatabase } from '../../test/support/postgres.ts';
 import { loadConfig } from '../src/config.ts';
 import { createDependencies } from '../src/dependencies.ts';
+import type { Component } from '../src/platform/component.ts';
 import { createLogger } from '../src/platform/logger.ts';
 import { createMetrics, type Metrics } from '../src/platform/metrics.ts';
 import { createPostgres, type Postgres } from '../src/platform/postgres.ts';
 import { type RunningService, startService } from '../src/server.ts';
-import { assertDocumented } from './openapi-contract.ts';
+import { type Contract, createContract, serviceContract } from './openapi-contract.ts';
 
 export const API_TOKEN = 'test-api-token-0123456789abcdef';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123';
@@ -34,6 +36,8 @@ export class LogCapture {
 
 export interface TestService extends RunningService {
   readonly logs: LogCapture;
+  /** The OpenAPI contract every response is checked against (its `seen` reports coverage). */
+  readonly contract: Contract;
   fetch(path: string, init?: RequestInit): Promise<Response>;
 }
 
@@ -43,6 +47,8 @@ export interface TestServiceOptions {
    * takes apart on purpose (the benchmark's layer toggles); the document describes the whole app.
    */
   readonly checkContract?: boolean;
+  /** The components to run instead of service/src/components.ts (the service's own plus a fixture). */
+  readonly components?: readonly Component[];
 }
 
 export async function startTestService(
@@ -50,31 +56,50 @@ export async function startTestService(
   env: Record<string, string> = {},
   options: TestServiceOptions = {},
 ): Promise<TestService> {
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    PORT: '0',
-    METRICS_PORT: '0',
-    LOG_LEVEL: 'info',
-    API_TOKENS: API_TOKEN,
-    ADMIN_TOKEN,
-    ...env,
-  });
+  const config = loadConfig(
+    {
+      NODE_ENV: 'test',
+      PORT: '0',
+      METRICS_PORT: '0',
+      LOG_LEVEL: 'info',
+      API_TOKENS: API_TOKEN,
+      ADMIN_TOKEN,
+      ...env,
+    },
+    options.components,
+  );
   const logs = new LogCapture();
-  const deps = await createDependencies(config, { logDestination: logs.stream });
+  const deps = await createDependencies(config, {
+    logDestination: logs.stream,
+    ...(options.components ? { components: options.components } : {}),
+  });
   const svc = await startService(config, deps);
   t.after(() => svc.stop());
+  const contract = options.components ? createContract(options.components) : serviceContract;
   return {
     ...svc,
     logs,
+    contract,
     // Every response a component test receives is checked against the OpenAPI document.
     fetch: async (path, init) => {
       const res = await fetch(`${svc.url}${path}`, init);
       if (options.checkContract !== false)
-        await assertDocumented(init?.method ?? 'GET', `${svc.url}${path}`, res.clone());
+        await contract.assertDocumented(init?.method ?? 'GET', `${svc.url}${path}`, res.clone());
       return res;
     },
   };
 }
+
+/**
+ * The environment that puts the service on each backend: an in-memory SQLite database, and a fresh
+ * PostgreSQL database dropped after the test. A component's tests loop over it to run on both.
+ */
+export const BACKENDS: Readonly<
+  Record<'sqlite' | 'postgresql', (t: TestContext) => Promise<Record<string, string>>>
+> = {
+  sqlite: async () => ({ DATABASE_PATH: ':memory:' }),
+  postgresql: async (t) => ({ DATABASE_URL: (await createTestDatabase(t)).url }),
+};
 
 export const buildItem = (overrides: Partial<{ name: string; quantity: number }> = {}) => ({
   name: 'widget',

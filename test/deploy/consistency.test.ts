@@ -7,11 +7,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import { parse } from 'yaml';
+import { withLinkBases } from '../../deploy/src/alerting.ts';
 import { type Config, loadConfig } from '../../service/src/config.ts';
 import { startTestService } from '../../service/test/helpers.ts';
 import { knownEnvironmentVariables } from '../support/known-env.ts';
 import {
-  appliedObjects,
+  apiObjects,
   configMapEnvironment,
   type K8sObject,
   only,
@@ -20,7 +21,7 @@ import {
   readManifest,
 } from './support.ts';
 
-const objects = appliedObjects();
+const objects = apiObjects();
 const deployment = only(objects, 'Deployment');
 const pod = deployment.spec.template.spec;
 const container = pod.containers[0];
@@ -135,7 +136,7 @@ test('when Prometheus scrapes through the ServiceMonitor, then the port chain en
   assert.match(await res.text(), /# EOF\n$/);
 });
 
-test('when the rules are read, then each PrometheusRule equals its prometheus/rules file', () => {
+test("when the rules are read, then each PrometheusRule equals its prometheus/rules file, the alerts' link bases written in", () => {
   const rulesDir = join(ROOT, 'prometheus', 'rules');
   const rules = objects.filter((o) => o.kind === 'PrometheusRule');
   const files = rules.map((r) => r.metadata.labels['prometheus-rule-file']).sort();
@@ -145,6 +146,9 @@ test('when the rules are read, then each PrometheusRule equals its prometheus/ru
   for (const r of rules) {
     const file = r.metadata.labels['prometheus-rule-file'];
     const { groups } = parse(readFileSync(join(rulesDir, file), 'utf8'));
+    for (const rule of groups.flatMap((g: K8sObject) => g.rules))
+      for (const [k, v] of Object.entries<string>(rule.annotations ?? {}))
+        rule.annotations[k] = withLinkBases(v);
     assert.ok(
       isDeepStrictEqual(r.spec.groups, groups),
       `${r.metadata.name} differs from prometheus/rules/${file}: run \`npm run k8s\``,

@@ -1,6 +1,7 @@
 // The committed Kubernetes base is exactly what deploy/src generates, every object in it validates
 // against its OpenAPI schema (Kubernetes 1.36 / prometheus-operator 0.90 models) and, for built-in kinds,
-// against the Kubernetes 1.31 API types (the oldest version supported); kustomize builds it.
+// against the Kubernetes 1.31 API types (the oldest version supported), every pod passes the Pod Security
+// level its namespace enforces; kustomize builds it.
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { stringify } from 'yaml';
 import { files, RESOURCES, SECRET_EXAMPLE } from '../../deploy/src/index.ts';
 import {
   appliedObjects,
+  CLUSTER_SCOPED,
   K8S_DIR,
   type K8sObject,
   kustomizationResources,
@@ -20,7 +22,7 @@ import {
   readManifest,
 } from './support.ts';
 
-const key = (o: K8sObject) => `${o.kind}/${o.metadata.name}`;
+const key = (o: K8sObject) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 const byKey = (objects: K8sObject[]) => new Map(objects.map((o) => [key(o), o]));
 
 test('when the manifests are generated from deploy/src, then the committed YAML is identical', () => {
@@ -36,16 +38,25 @@ test('when the manifests are generated from deploy/src, then the committed YAML 
     );
 });
 
-test('when every committed object is checked against its schema, then each validates and none is namespaced', () => {
+test('when every committed object is checked against its schema, then each validates and lands in a namespace the base creates', () => {
   const all = [...appliedObjects(), ...readManifest(SECRET_EXAMPLE)];
+  const namespaces = new Set(all.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name));
+  assert.ok(namespaces.size >= 2, 'the API and the collectors each need a namespace of their own');
   for (const o of all) {
     const Model = MODELS[`${o.apiVersion}/${o.kind}`];
     assert.ok(Model, `${o.apiVersion} ${o.kind}: no schema to validate it against`);
     assert.doesNotThrow(() => new Model(o).validate(), `${key(o)} does not validate`);
-    assert.equal(o.metadata.namespace, undefined, `${key(o)} names a namespace; the base must not`);
+    // Named, so nothing lands in whatever namespace the kubeconfig happens to point at.
+    if (CLUSTER_SCOPED.has(o.kind))
+      assert.equal(o.metadata.namespace, undefined, `${key(o)} is cluster-scoped`);
+    else assert.ok(namespaces.has(o.metadata.namespace), `${key(o)}: its namespace is not in the base`);
   }
   const kinds = new Set(all.map((o) => o.kind));
   for (const kind of [
+    'Namespace',
+    'DaemonSet',
+    'ClusterRole',
+    'ClusterRoleBinding',
     'Deployment',
     'Service',
     'HorizontalPodAutoscaler',
@@ -54,7 +65,9 @@ test('when every committed object is checked against its schema, then each valid
     'NetworkPolicy',
     'ConfigMap',
     'ServiceMonitor',
+    'PodMonitor',
     'PrometheusRule',
+    'AlertmanagerConfig',
     'Secret',
   ])
     assert.ok(kinds.has(kind), `no ${kind} in the base`);
@@ -99,13 +112,67 @@ test('when the built-in objects are decoded into the Kubernetes 1.31 API types, 
   assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
   assert.match(
     r.stdout,
-    /checked (\d+) objects against k8s\.io\/api v0\.31\.\d+, 3 custom resources .*, 0 failed/,
+    /checked (\d+) objects against k8s\.io\/api v0\.31\.\d+, (\d+) custom resources .*, 0 failed/,
   );
-  const checked = Number(/checked (\d+)/.exec(r.stdout)?.[1]);
-  const builtIn = [...appliedObjects(), ...readManifest(SECRET_EXAMPLE)].filter(
-    (o) => !o.apiVersion.startsWith('monitoring.coreos.com/'),
+  const [, checked, custom] = /checked (\d+) objects .*, (\d+) custom/.exec(r.stdout) ?? [];
+  const all = [...appliedObjects(), ...readManifest(SECRET_EXAMPLE)];
+  const builtIn = all.filter((o) => !o.apiVersion.startsWith('monitoring.coreos.com/'));
+  assert.equal(Number(checked), builtIn.length);
+  assert.equal(Number(custom), all.length - builtIn.length);
+  // Each workload was judged by its own namespace's enforce label: the API's at `restricted`.
+  const workloads = builtIn.filter((o) => o.spec?.template?.spec);
+  assert.match(r.stdout, new RegExp(`${workloads.length} pod templates evaluated .*, 0 refused`));
+  for (const w of workloads) {
+    const ns = builtIn.find((o) => o.kind === 'Namespace' && o.metadata.name === w.metadata.namespace);
+    const level = ns?.metadata.labels?.['pod-security.kubernetes.io/enforce'];
+    assert.ok(level, `${key(w)}: its namespace enforces no Pod Security level`);
+    assert.match(
+      r.stdout,
+      new RegExp(`${w.kind}/${w.metadata.name} in ${w.metadata.namespace}: allowed by ${level}:`),
+    );
+  }
+  const api = workloads.find((w) => w.metadata.labels['app.kubernetes.io/component'] === 'api');
+  assert.match(
+    r.stdout,
+    new RegExp(`Deployment/${api?.metadata.name} in \\S+: allowed by restricted:v1\\.31`),
   );
-  assert.equal(checked, builtIn.length);
+});
+
+/** The namespaces of the base, relabelled, followed by the given workloads, as one YAML stream. */
+function withNamespaces(levels: Record<string, string>, ...workloads: K8sObject[]): string {
+  const namespaces = readManifest('namespaces.yaml').map((n) => {
+    const level = levels[n.metadata.name];
+    if (level) n.metadata.labels['pod-security.kubernetes.io/enforce'] = level;
+    return n;
+  });
+  return [...namespaces, ...workloads].map((o) => stringify(o)).join('---\n');
+}
+
+test('when a pod breaks the Pod Security level of its namespace, then the 1.31 check refuses it', () => {
+  const [api] = readManifest('deployment.yaml');
+  const agent = readManifest('otel-agent.yaml').find((o) => o.kind === 'DaemonSet');
+  assert.ok(api && agent);
+  // The agent as it is, moved into the API's `restricted` namespace: hostPath and uid 0.
+  const moved = structuredClone(agent);
+  moved.metadata.namespace = api.metadata.namespace;
+  let r = checkAgainst131(withNamespaces({}, moved));
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.match(
+    r.stdout,
+    /DaemonSet\/otel-agent in \S+: forbidden by restricted:v1\.31: .*"hostPath".*runAsNonRoot != true.*runAsUser=0/,
+  );
+  // Where it belongs, `baseline` would still refuse it: only `privileged` admits a hostPath.
+  r = checkAgainst131(withNamespaces({ [agent.metadata.namespace]: 'baseline' }, agent));
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /forbidden by baseline:latest: hostPath volumes/);
+});
+
+test('when the gateway is judged at `restricted`, then it passes: only the agent needs the collectors’ namespace to be privileged', () => {
+  const gateway = readManifest('otel-gateway.yaml').find((o) => o.kind === 'Deployment');
+  assert.ok(gateway);
+  const r = checkAgainst131(withNamespaces({ [gateway.metadata.namespace]: 'restricted' }, gateway));
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /Deployment\/otel-gateway in observability: allowed by restricted:latest/);
 });
 
 test('when an object uses a field Kubernetes 1.31 does not know, then the 1.31 check refuses it though the newer schemas accept it', () => {

@@ -1,6 +1,7 @@
 // The pod as a process: the image's command with the Deployment's environment, on a read-only root file
 // system (a tmpfs on each emptyDir, of which there are none), against real Redis, PostgreSQL and OTLP.
-// It starts, its probes answer, items land in PostgreSQL, and SIGTERM ends it within the grace period.
+// It starts, its probes answer, items land in PostgreSQL, its log lines go to stdout only, and SIGTERM
+// ends it within the grace period.
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -10,9 +11,9 @@ import { startOtlpReceiver } from '../support/otlp-receiver.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { collectOutput, freePort, waitForLine } from '../support/process.ts';
 import { startRedis } from '../support/redis-server.ts';
-import { appliedObjects, only, podEnvironment, ROOT, SECRET_VALUES } from './support.ts';
+import { apiObjects, only, podEnvironment, ROOT, SECRET_VALUES } from './support.ts';
 
-const deployment = only(appliedObjects(), 'Deployment');
+const deployment = only(apiObjects(), 'Deployment');
 const pod = deployment.spec.template.spec;
 const container = pod.containers[0];
 
@@ -30,7 +31,7 @@ function sandboxed(command: string[]): [string, string[]] {
   return ['unshare', ['--user', '--map-root-user', '--mount', 'sh', '-c', script, 'pod', ...command]];
 }
 
-/** The Dockerfile's CMD, with this machine's Node 24 for `node`. */
+/** The Dockerfile's CMD, with the project's Node (scripts/node.sh) for `node`. */
 function imageCommand(): string[] {
   const line = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
     .split('\n')
@@ -54,7 +55,7 @@ test('when the sandbox is set up, then the project directory and /tmp refuse wri
   assert.equal(r.stdout.trim(), 'done');
 });
 
-test('when the image command runs with the Deployment’s environment on a read-only root, then it serves, stores items in PostgreSQL and stops within the grace period', async (t) => {
+test('when the image command runs with the Deployment’s environment on a read-only root, then it serves, stores items in PostgreSQL, logs to stdout only and stops within the grace period', async (t) => {
   const [redis, db, otlp] = await Promise.all([startRedis(t), createTestDatabase(t), startOtlpReceiver()]);
   t.after(() => otlp.close());
   // Secret files on /dev/shm, a mount of its own that the sandbox leaves as it is (a pod has one too).
@@ -122,7 +123,19 @@ test('when the image command runs with the Deployment’s environment on a read-
     seconds < pod.terminationGracePeriodSeconds,
     `shutdown took ${seconds}s, the kubelet kills at ${pod.terminationGracePeriodSeconds}s`,
   );
-  await otlp.waitForSpan((s) => s.name.includes('/api/v1/items'), 5_000);
+  const span = await otlp.waitForSpan((s) => s.name.includes('/api/v1/items'), 5_000);
+  // Each log line leaves once: on stdout, where the node agent reads it with the request's trace id,
+  // and never as an OTLP record as well (the exporter has flushed by the time the process exits).
+  const lines = output
+    .stdout()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { trace_id?: string });
+  assert.ok(
+    lines.some((l) => l.trace_id === span.traceId),
+    'no stdout line carries the request’s trace id',
+  );
+  assert.equal(otlp.logs.length, 0, 'the pod exported log records over OTLP too');
   const all = output.stdout() + output.stderr();
   assert.doesNotMatch(all, /EROFS|read-only file system/i, 'the process tried to write to its file system');
   t.diagnostic(

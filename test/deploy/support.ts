@@ -4,14 +4,17 @@ import { strict as assert } from 'node:assert';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  PodMonitor,
   PrometheusRule,
   ServiceMonitor,
 } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
-import { Deployment } from 'kubernetes-models/apps/v1';
+import { AlertmanagerConfig } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1alpha1';
+import { DaemonSet, Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import { ConfigMap, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
@@ -22,6 +25,10 @@ type ModelClass = new (data: any) => { validate(): void };
 
 /** Every kind the base may contain, by `apiVersion/kind`; anything else has no schema here. */
 export const MODELS: Readonly<Record<string, ModelClass>> = {
+  'v1/Namespace': Namespace,
+  'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
+  'apps/v1/DaemonSet': DaemonSet,
   'v1/ServiceAccount': ServiceAccount,
   'v1/ConfigMap': ConfigMap,
   'v1/Secret': Secret,
@@ -31,7 +38,9 @@ export const MODELS: Readonly<Record<string, ModelClass>> = {
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
   'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
+  'monitoring.coreos.com/v1/PodMonitor': PodMonitor,
   'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule,
+  'monitoring.coreos.com/v1alpha1/AlertmanagerConfig': AlertmanagerConfig,
 };
 
 // Manifests are plain YAML; tests reach into them by path, and a wrong path fails the assertion.
@@ -65,6 +74,17 @@ export function kustomizationResources(): string[] {
 export function appliedObjects(): K8sObject[] {
   return kustomizationResources().flatMap(readManifest);
 }
+
+/** Kinds that live in no namespace. */
+export const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding']);
+
+/** The objects of one part of the base by `app.kubernetes.io/component`: `api`, `agent` or `gateway`. */
+export function componentObjects(component: string): K8sObject[] {
+  return appliedObjects().filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === component);
+}
+
+/** The API's own objects (the collectors have a Deployment, Services and NetworkPolicies too). */
+export const apiObjects = () => componentObjects('api');
 
 export function only(objects: K8sObject[], kind: string): K8sObject {
   const found = objects.filter((o) => o.kind === kind);
@@ -100,7 +120,7 @@ export const SECRET_VALUES: Readonly<Record<string, string>> = {
 
 /** The ConfigMap data the container takes through envFrom. */
 export function configMapEnvironment(): Record<string, string> {
-  const objects = appliedObjects();
+  const objects = apiObjects();
   const container = only(objects, 'Deployment').spec.template.spec.containers[0];
   const env: Record<string, string> = {};
   for (const from of container.envFrom ?? []) {
@@ -115,7 +135,7 @@ export function configMapEnvironment(): Record<string, string> {
 
 /** The files the pod's Secret volumes provide, by path in the container, as `secretName/key`. */
 function mountedSecretFiles(): Map<string, string> {
-  const pod = only(appliedObjects(), 'Deployment').spec.template.spec;
+  const pod = only(apiObjects(), 'Deployment').spec.template.spec;
   const container = pod.containers[0];
   const files = new Map<string, string>();
   for (const m of container.volumeMounts ?? []) {
@@ -133,7 +153,7 @@ function mountedSecretFiles(): Map<string, string> {
  * temporary directory standing in for the Secret volume.
  */
 export function podEnvironment(dir: string): Record<string, string> {
-  const container = only(appliedObjects(), 'Deployment').spec.template.spec.containers[0];
+  const container = only(apiObjects(), 'Deployment').spec.template.spec.containers[0];
   const env: Record<string, string> = { ...imageEnvironment(), ...configMapEnvironment() };
   for (const e of container.env ?? []) {
     if (e.value !== undefined) env[e.name] = e.value;
@@ -151,4 +171,61 @@ export function podEnvironment(dir: string): Record<string, string> {
     env[name] = file;
   }
   return env;
+}
+
+/** A pod as NetworkPolicy sees it: its namespace, its labels and its named container ports. */
+export interface PolicyPeer {
+  namespace: string;
+  labels: Record<string, string>;
+  ports?: { name: string; containerPort: number }[];
+}
+
+const matches = (selector: K8sObject | undefined, labels: Record<string, string>) =>
+  Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v) &&
+  (selector?.matchExpressions ?? []).length === 0;
+
+/** The labels a namespace of the base carries, with the one Kubernetes adds to every namespace. */
+function namespaceLabels(name: string): Record<string, string> {
+  const ns = appliedObjects().find((o) => o.kind === 'Namespace' && o.metadata.name === name);
+  return { ...ns?.metadata.labels, 'kubernetes.io/metadata.name': name };
+}
+
+/**
+ * Whether `policy` lets `peer` in (Ingress, to a pod the policy selects) or out (Egress, to `peer`) on
+ * TCP `port`, named ports resolved on the receiving pod. The pod-to-pod subset of the NetworkPolicy
+ * semantics this base uses: matchLabels selectors, no ipBlock for pods, no matchExpressions.
+ */
+export function admits(
+  policy: K8sObject,
+  direction: 'Ingress' | 'Egress',
+  peer: PolicyPeer,
+  port: number,
+  receiver: PolicyPeer,
+): boolean {
+  const rules: K8sObject[] = policy.spec[direction === 'Ingress' ? 'ingress' : 'egress'] ?? [];
+  const peerMatches = (p: K8sObject) => {
+    if (p.ipBlock) return false;
+    const inNamespace = p.namespaceSelector
+      ? matches(p.namespaceSelector, namespaceLabels(peer.namespace))
+      : peer.namespace === policy.metadata.namespace;
+    return inNamespace && (!p.podSelector || matches(p.podSelector, peer.labels));
+  };
+  const portMatches = (p: K8sObject) =>
+    (p.protocol ?? 'TCP') === 'TCP' &&
+    (p.port === undefined ||
+      p.port === port ||
+      receiver.ports?.find((c) => c.name === p.port)?.containerPort === port);
+  return rules.some((r) => {
+    const peers: K8sObject[] | undefined = direction === 'Ingress' ? r.from : r.to;
+    return (!peers || peers.some(peerMatches)) && (!r.ports || r.ports.some(portMatches));
+  });
+}
+
+/** A workload's pod as a policy peer. */
+export function podOf(workload: K8sObject): PolicyPeer {
+  return {
+    namespace: workload.metadata.namespace,
+    labels: workload.spec.template.metadata.labels,
+    ports: workload.spec.template.spec.containers.flatMap((c: K8sObject) => c.ports ?? []),
+  };
 }

@@ -85,12 +85,10 @@ describe('PostgreSQL faults', () => {
 
     await proxy.open();
     await expectRecovered(svc);
-    const versions = await db.query<{ version: number }>(
-      'SELECT version FROM schema_migrations ORDER BY version',
-    );
+    const applied = await db.query<{ name: string }>('SELECT name FROM applied_migrations ORDER BY name');
     assert.deepEqual(
-      versions.map((v) => v.version),
-      [1, 2],
+      applied.map((v) => v.name),
+      ['items/0001-create', 'items/0002-by-creation'],
     );
   });
 

@@ -17,6 +17,7 @@ import { startOtlpReceiver } from '../support/otlp-receiver.ts';
 import { startServiceProcess } from '../support/service-process.ts';
 import { stackBinaries } from '../support/stack-binaries.ts';
 import { COLLECTOR_CONFIG, COLLECTOR_MANIFEST, startCollector } from './support/collector.ts';
+import { AGENT_CONFIG, GATEWAY_CONFIG, GATEWAY_FEATURE_GATES } from './support/otelcol.ts';
 import { startOtlpGrpcReceiver } from './support/otlp-grpc-receiver.ts';
 import { COMPOSE_FILE } from './support/paths.ts';
 import { JOB, startPrometheus, testPrometheusConfig } from './support/prometheus.ts';
@@ -31,9 +32,16 @@ const KINDS = ['receivers', 'processors', 'exporters', 'extensions'] as const;
 /** `otlp_grpc/tempo` is an instance of the component type `otlp_grpc`. */
 const typeOf = (id: string) => id.split('/')[0] ?? id;
 
+/** Every config the distribution runs: compose's, the node agent's and the gateway's. */
+const CONFIGS = [COLLECTOR_CONFIG, AGENT_CONFIG, GATEWAY_CONFIG];
+
 async function validate(otelcol: string, file: string): Promise<{ ok: boolean; output: string }> {
   try {
-    const { stdout, stderr } = await run(otelcol, ['validate', `--config=${file}`]);
+    // The agent's k8s_attributes refuses to start without the node it filters on (downward API in Kubernetes).
+    const env = { ...process.env, K8S_NODE_NAME: 'validate-node' };
+    const { stdout, stderr } = await run(otelcol, ['validate', `--config=${file}`, GATEWAY_FEATURE_GATES], {
+      env,
+    });
     return { ok: true, output: stdout + stderr };
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string };
@@ -41,13 +49,13 @@ async function validate(otelcol: string, file: string): Promise<{ ok: boolean; o
   }
 }
 
-test('when the collector distribution is built from the manifest, then it has exactly the components the config uses, at the compose image’s release', async () => {
+test('when the collector distribution is built from the manifest, then it has exactly the components the configs use, at the compose image’s release', async () => {
   const { otelcol } = await stackBinaries();
-  const config = readYaml(COLLECTOR_CONFIG);
+  const configs = CONFIGS.map(readYaml);
   const { stdout } = await run(otelcol, ['components']);
   const built = parse(stdout) as Record<string, { name: string }[] | undefined>;
   for (const kind of KINDS) {
-    const used = [...new Set(Object.keys(config[kind] ?? {}).map(typeOf))].sort();
+    const used = [...new Set(configs.flatMap((c) => Object.keys(c[kind] ?? {})).map(typeOf))].sort();
     const have = (built[kind] ?? []).map((c) => c.name).sort();
     assert.deepEqual(have, used, `${kind}: built ${have.join(', ')}; the config uses ${used.join(', ')}`);
   }
@@ -81,20 +89,23 @@ test('when the compose Prometheus image is compared with the built Prometheus, t
   }
 });
 
-test('when otelcol validates the config file, then it accepts it, and it refuses a pipeline that names an undefined exporter', async (t) => {
+test('when otelcol validates each config file, then it accepts it, and it refuses a pipeline that names an undefined exporter', async (t) => {
   const { otelcol } = await stackBinaries();
-  const good = await validate(otelcol, COLLECTOR_CONFIG);
-  assert.ok(good.ok, `otelcol validate refused ${COLLECTOR_CONFIG}:\n${good.output}`);
-
-  // The check has teeth: the same file with the logs exporter's definition removed is refused.
   const dir = mkdtempSync(join(tmpdir(), 'otelcol-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const broken = readYaml(COLLECTOR_CONFIG);
-  delete broken.exporters['otlp_http/loki'];
-  writeFileSync(join(dir, 'broken.yaml'), stringify(broken));
-  const bad = await validate(otelcol, join(dir, 'broken.yaml'));
-  assert.equal(bad.ok, false, 'validate accepted a pipeline with an undefined exporter');
-  assert.match(bad.output, /otlp_http\/loki/);
+  for (const file of CONFIGS) {
+    const good = await validate(otelcol, file);
+    assert.ok(good.ok, `otelcol validate refused ${file}:\n${good.output}`);
+
+    // The check has teeth: the same file with the logs pipeline's exporter definition removed is refused.
+    const broken = readYaml(file);
+    const exporter: string = broken.service.pipelines.logs.exporters[0];
+    delete broken.exporters[exporter];
+    writeFileSync(join(dir, 'broken.yaml'), stringify(broken));
+    const bad = await validate(otelcol, join(dir, 'broken.yaml'));
+    assert.equal(bad.ok, false, `validate accepted ${file} with the exporter ${exporter} undefined`);
+    assert.ok(bad.output.includes(exporter), bad.output);
+  }
 });
 
 test('when a request goes through the service, the real collector and Prometheus 3, then its span reaches the Tempo stand-in, its access log the Loki stand-in, and its exemplar carries the same trace id', async (t) => {
@@ -118,6 +129,8 @@ test('when a request goes through the service, the real collector and Prometheus
     OTEL_SERVICE_NAME: JOB,
     OTEL_EXPORTER_OTLP_ENDPOINT: collector.otlpHttpUrl,
     OTEL_TRACES_SAMPLER: 'always_on',
+    // As in compose: the single collector keeps every trace, so every request is an exemplar.
+    TAIL_SAMPLING_RATIO_PERCENT: '100',
     OTEL_BSP_SCHEDULE_DELAY: '200',
     OTEL_BLRP_SCHEDULE_DELAY: '200',
   });

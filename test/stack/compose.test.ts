@@ -67,7 +67,16 @@ test('when the compose-spec validator sees an unknown service key, then it rejec
 });
 
 test('when the stack is listed, then it has every service the issue names, each image pinned to a version', () => {
-  for (const name of ['api', 'redis', 'prometheus', 'grafana', 'otel-collector', 'tempo', 'loki'])
+  for (const name of [
+    'api',
+    'redis',
+    'prometheus',
+    'alertmanager',
+    'grafana',
+    'otel-collector',
+    'tempo',
+    'loki',
+  ])
     assert.ok(services[name], `service ${name} is missing`);
   assert.equal(services.api.build.dockerfile, 'Dockerfile');
   assert.ok(existsSync(join(ROOT, services.api.build.context, services.api.build.dockerfile)));
@@ -86,7 +95,7 @@ test('when services depend on each other, then every target exists and waits on 
       assert.equal(spec.condition, expected, `${name} -> ${target}: condition`);
     }
   }
-  for (const name of ['api', 'redis', 'prometheus', 'grafana', 'tempo', 'loki'])
+  for (const name of ['api', 'redis', 'prometheus', 'alertmanager', 'grafana', 'tempo', 'loki'])
     assert.ok(services[name]?.healthcheck?.test, `${name} has no healthcheck`);
   assert.ok(services.api.depends_on.redis);
   assert.ok(services.grafana.depends_on.prometheus && services.grafana.depends_on.tempo);

@@ -7,6 +7,7 @@ import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { startDownstreamStub } from '../support/downstream-stub.ts';
 import { startOtlpReceiver } from '../support/otlp-receiver.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { startRedis } from '../support/redis-server.ts';
@@ -59,6 +60,8 @@ test('when the service runs under a traffic mix and a real Prometheus scrapes it
         const copy = structuredClone(c);
         delete copy.global.scrape_interval;
         delete copy.global.evaluation_interval;
+        // Alertmanager is alerting.test.ts's subject; this test runs without one.
+        delete copy.alerting;
         copy.rule_files = copy.rule_files.map((f: string) => f.replace(`${join(ROOT, 'prometheus')}/`, ''));
         for (const job of copy.scrape_configs) {
           delete job.dns_sd_configs;
@@ -81,27 +84,39 @@ test('when the service runs under a traffic mix and a real Prometheus scrapes it
   t.after(() => tempo.close());
   t.after(() => loki.close());
   const collector = await startCollector(t, { tempo: tempo.endpoint, loki: `${loki.url}/otlp` });
+  // A downstream for the outgoing-call panels: the template's own API calls nobody, so the service runs
+  // from a test-only entry that composes it as server.ts does, with listing items calling the stub
+  // (fetch and node:http; one path answers 503).
+  const downstream = await startDownstreamStub();
+  t.after(() => downstream.close());
   // The start command of the README and the Dockerfile, instrumentation first.
-  const service = await startServiceProcess(t, {
-    HOST: '127.0.0.1',
-    METRICS_HOST: '127.0.0.1',
-    REDIS_URL: redis.url,
-    // PostgreSQL, as in compose: the pool panel and the database panels get data.
-    DATABASE_URL: (await createTestDatabase(t)).url,
-    API_TOKENS: E2E_API_TOKEN,
-    ADMIN_TOKEN: E2E_ADMIN_TOKEN,
-    CORS_ORIGINS: ALLOWED_ORIGIN,
-    TRUST_PROXY: '1',
-    RATE_LIMIT_GENERAL_POINTS: String(LIMITS.general),
-    RATE_LIMIT_API_POINTS: String(LIMITS.api),
-    RATE_LIMIT_ADMIN_POINTS: String(LIMITS.admin),
-    OTEL_SERVICE_NAME: JOB,
-    OTEL_EXPORTER_OTLP_ENDPOINT: collector.otlpHttpUrl,
-    // The SDK default (http/protobuf), as in the compose stack.
-    OTEL_TRACES_SAMPLER: 'always_on',
-    // Export spans quickly, so the stand-ins have them by the time the exemplars are checked.
-    OTEL_BSP_SCHEDULE_DELAY: '200',
-  });
+  const service = await startServiceProcess(
+    t,
+    {
+      HOST: '127.0.0.1',
+      METRICS_HOST: '127.0.0.1',
+      REDIS_URL: redis.url,
+      // PostgreSQL, as in compose: the pool panel and the database panels get data.
+      DATABASE_URL: (await createTestDatabase(t)).url,
+      API_TOKENS: E2E_API_TOKEN,
+      ADMIN_TOKEN: E2E_ADMIN_TOKEN,
+      CORS_ORIGINS: ALLOWED_ORIGIN,
+      TRUST_PROXY: '1',
+      RATE_LIMIT_GENERAL_POINTS: String(LIMITS.general),
+      RATE_LIMIT_API_POINTS: String(LIMITS.api),
+      RATE_LIMIT_ADMIN_POINTS: String(LIMITS.admin),
+      OTEL_SERVICE_NAME: JOB,
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.otlpHttpUrl,
+      // The SDK default (http/protobuf), as in the compose stack.
+      OTEL_TRACES_SAMPLER: 'always_on',
+      // As in compose: the single collector keeps every trace, so every request may be an exemplar.
+      TAIL_SAMPLING_RATIO_PERCENT: '100',
+      // Export spans quickly, so the stand-ins have them by the time the exemplars are checked.
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+      DOWNSTREAM_URLS: `${downstream.url}/inventory,${downstream.url}/fail`,
+    },
+    { entry: 'test/support/fixtures/service-with-downstream.ts' },
+  );
   const prometheus = await startPrometheus(
     t,
     testPrometheusConfig(new URL(service.metricsUrl).host, `${SCRAPE_SECONDS}s`),
@@ -204,15 +219,18 @@ test('when the service runs under a traffic mix and a real Prometheus scrapes it
   await t.test(
     'when Prometheus is asked for exemplars, then their trace ids are among the spans the collector delivered to the Tempo stand-in',
     async () => {
-      const series = await prometheus.exemplars(
-        `http_server_request_duration_seconds_bucket{job="${JOB}"}`,
-        start,
-        Date.now() / 1000,
-      );
-      const traceIds = new Set(
-        series.flatMap((s) => s.exemplars.map((e) => e.labels.trace_id).filter((id): id is string => !!id)),
-      );
-      assert.ok(traceIds.size > 0, `no exemplar with a trace_id (${series.length} series with exemplars)`);
+      const exemplarTraceIds = async (metric: string) => {
+        const series = await prometheus.exemplars(`${metric}{job="${JOB}"}`, start, Date.now() / 1000);
+        const ids = series.flatMap((s) =>
+          s.exemplars.map((e) => e.labels.trace_id).filter((id): id is string => !!id),
+        );
+        assert.ok(ids.length > 0, `${metric}: no exemplar with a trace_id (${series.length} series)`);
+        return ids;
+      };
+      const traceIds = new Set([
+        ...(await exemplarTraceIds('http_server_request_duration_seconds_bucket')),
+        ...(await exemplarTraceIds('http_client_request_duration_seconds_bucket')),
+      ]);
       // The batch exporter sends every 200 ms; give it a moment rather than racing it.
       const exported = () => new Set(tempo.spans.map((s) => s.traceId));
       const deadline = Date.now() + 10_000;

@@ -14,6 +14,7 @@ const ROOT = join(import.meta.dirname, '..', '..');
 export function otelVariablesReadByCode(): string[] {
   const src =
     readFileSync(join(ROOT, 'service/src/telemetry/sdk.ts'), 'utf8') +
+    readFileSync(join(ROOT, 'service/src/telemetry/instrumentations.ts'), 'utf8') +
     readFileSync(join(ROOT, 'service/src/instrumentation.ts'), 'utf8');
   return [...new Set(src.match(/\bOTEL_[A-Z_]*[A-Z]\b(?!\s*:)/g) ?? [])];
 }

@@ -15,6 +15,8 @@ export interface SpawnOptions {
   readonly instrumentation?: boolean;
   /** How long to wait for "service listening" (default 30 s), e.g. while the test holds a lock start-up needs. */
   readonly listenTimeoutMs?: number;
+  /** The entry module instead of service/src/server.ts (a test-only composition under test/support/fixtures). */
+  readonly entry?: string;
 }
 
 export interface ServiceProcess {
@@ -41,7 +43,7 @@ export interface ServiceProcess {
 /** The start command with exactly `env` (plus PATH and HOME), nothing waited for or cleaned up. */
 export function spawnRaw(env: Record<string, string>, opts: SpawnOptions = {}): ChildProcess {
   const preload = opts.instrumentation === false ? [] : ['--import', './service/src/instrumentation.ts'];
-  return spawn(process.execPath, [...preload, 'service/src/server.ts'], {
+  return spawn(process.execPath, [...preload, opts.entry ?? 'service/src/server.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

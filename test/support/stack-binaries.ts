@@ -1,5 +1,6 @@
-// The stack's own binaries for tests (the collector distribution, Prometheus 3, promtool): the paths
-// that `npm run stack:binaries` prints, built once and cached by scripts/stack-binaries.sh.
+// The stack's own binaries for tests (the collector distribution, Prometheus 3, promtool, Alertmanager,
+// amtool): the paths that `npm run stack:binaries` prints, built once and cached by
+// scripts/stack-binaries.sh.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,6 +9,8 @@ export interface StackBinaries {
   readonly otelcol: string;
   readonly prometheus: string;
   readonly promtool: string;
+  readonly alertmanager: string;
+  readonly amtool: string;
 }
 
 const SCRIPT = join(import.meta.dirname, '..', '..', 'scripts', 'stack-binaries.sh');
@@ -23,7 +26,7 @@ export function stackBinaries(): Promise<StackBinaries> {
     ({ stdout }) => {
       const line = stdout.trim().split('\n').at(-1) ?? '';
       const paths = JSON.parse(line) as StackBinaries;
-      for (const key of ['otelcol', 'prometheus', 'promtool'] as const)
+      for (const key of ['otelcol', 'prometheus', 'promtool', 'alertmanager', 'amtool'] as const)
         if (typeof paths[key] !== 'string') throw new Error(`stack-binaries printed no ${key}: ${line}`);
       return paths;
     },

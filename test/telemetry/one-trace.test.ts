@@ -24,6 +24,8 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
       OTEL_BLRP_SCHEDULE_DELAY: '100',
       SENTRY_DSN: sentry.dsn,
       SERVICE_VERSION: '9.8.7',
+      // No tail sampler behind this service: every trace is kept, so every request is an exemplar.
+      TAIL_SAMPLING_RATIO_PERCENT: '100',
     });
 
     const traceId = hexId(16);

@@ -23,7 +23,8 @@ async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs
 }
 
 test('when Prometheus scrapes the service, then it stores exemplars that carry the request trace id', async (t) => {
-  const svc = await startServiceProcess(t, {});
+  // No tail sampler behind this service: every trace is kept, so every request is an exemplar.
+  const svc = await startServiceProcess(t, { TAIL_SAMPLING_RATIO_PERCENT: '100' });
   const dir = mkdtempSync(join(tmpdir(), 'prom-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const promPort = await freePort();

@@ -4,6 +4,7 @@ go 1.22.0
 
 require (
 	k8s.io/api v0.31.14
+	k8s.io/pod-security-admission v0.31.14
 	sigs.k8s.io/yaml v1.4.0
 )
 
@@ -21,6 +22,7 @@ require (
 	gopkg.in/inf.v0 v0.9.1 // indirect
 	gopkg.in/yaml.v2 v2.4.0 // indirect
 	k8s.io/apimachinery v0.31.14 // indirect
+	k8s.io/component-base v0.31.14 // indirect
 	k8s.io/klog/v2 v2.130.1 // indirect
 	k8s.io/utils v0.0.0-20240711033017-18e509b52bc8 // indirect
 	sigs.k8s.io/json v0.0.0-20221116044647-bc3834ca7abd // indirect

@@ -1,7 +1,15 @@
 // The items API in the OpenAPI document (service/src/openapi.ts): its paths, built from the zod
 // schemas the routes validate with (schemas.ts), and the shape of what it answers.
 import { z } from 'zod';
-import { type OpenApiPaths, operation, schemaOf } from '../platform/openapi-builder.ts';
+import {
+  body,
+  json,
+  type OpenApiPaths,
+  operation,
+  pathParameter,
+  queryParameters,
+  schemaOf,
+} from '../platform/component.ts';
 import { ITEMS_PATH } from './routes.ts';
 import { createItemSchema, itemIdSchema, listQuerySchema, patchItemSchema } from './schemas.ts';
 
@@ -36,31 +44,7 @@ export const itemSchemas = {
   },
 };
 
-const idParameter = {
-  name: 'id',
-  in: 'path',
-  required: true,
-  description: 'The item id.',
-  schema: schemaOf(itemIdSchema, 'input'),
-};
-
-const json = (ref: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } });
-const body = (schema: z.ZodType, description: string) => ({
-  required: true,
-  description,
-  content: { 'application/json': { schema: schemaOf(schema, 'input') } },
-});
-
-/** Query parameters from the strict object schema that validates the query string. */
-function queryParameters(schema: z.ZodType): object[] {
-  const s = schemaOf(schema, 'input') as { properties?: Record<string, object>; required?: string[] };
-  return Object.entries(s.properties ?? {}).map(([name, property]) => ({
-    name,
-    in: 'query',
-    required: s.required?.includes(name) ?? false,
-    schema: property,
-  }));
-}
+const idParameter = pathParameter('id', itemIdSchema, 'The item id.');
 
 export function itemPaths(): OpenApiPaths {
   const read = {

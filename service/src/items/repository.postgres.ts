@@ -29,7 +29,7 @@ const SQL = {
   delete: 'DELETE FROM items WHERE id = $1',
 } as const;
 
-export function createPostgresItemRepository(db: Postgres, pingTimeoutMs: number): ItemRepository {
+export function createPostgresItemRepository(db: Postgres): ItemRepository {
   // Outages and timeouts become 503 problems (Retry-After), constraint errors 4xx; the rest stays a 500.
   const run = async <R extends pg.QueryResultRow>(
     operation: string,
@@ -65,9 +65,6 @@ export function createPostgresItemRepository(db: Postgres, pingTimeoutMs: number
     },
     async delete(id) {
       return ((await run('DELETE', 'delete', [id])).rowCount ?? 0) > 0;
-    },
-    async ping() {
-      await db.ping(pingTimeoutMs);
     },
   };
 }

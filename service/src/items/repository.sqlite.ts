@@ -30,7 +30,6 @@ const SQL = {
   count: 'SELECT count(*) AS n FROM items',
   update: 'UPDATE items SET name = ?, quantity = ?, updated_at = ? WHERE id = ?',
   delete: 'DELETE FROM items WHERE id = ?',
-  ping: 'SELECT 1',
 } as const;
 
 export function createSqliteItemRepository(db: DatabaseSync, instrument: Instrument): ItemRepository {
@@ -69,9 +68,6 @@ export function createSqliteItemRepository(db: DatabaseSync, instrument: Instrum
     },
     async delete(id) {
       return instrument(q('DELETE', SQL.delete), () => stmt.delete.run(id)).changes > 0;
-    },
-    async ping() {
-      instrument(q('SELECT', SQL.ping), () => db.prepare(SQL.ping).get());
     },
   };
 }

@@ -12,8 +12,6 @@ export interface ItemRepository {
   update(item: Item): Promise<boolean>;
   /** False when no item has that id. */
   delete(id: string): Promise<boolean>;
-  /** Cheap liveness probe for readiness checks. */
-  ping(): Promise<void>;
 }
 
 /** The query spec both implementations trace: same operation and collection names, their own SQL. */

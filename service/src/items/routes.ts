@@ -1,17 +1,13 @@
 // HTTP mapping of the items use cases: parse, call the service, shape the response. Nothing else.
-import { type RequestHandler, Router } from 'express';
-import type { RequireRole } from '../platform/auth.ts';
-import type { Parse } from '../platform/validation.ts';
+import { Router } from 'express';
+import type { HttpKit } from '../platform/component.ts';
 import { createItemSchema, itemIdSchema, listQuerySchema, patchItemSchema } from './schemas.ts';
 import type { ItemService } from './service.ts';
 
 export const ITEMS_PATH = '/api/v1/items';
 
-export interface ItemRoutesDeps {
+export interface ItemRoutesDeps extends HttpKit {
   readonly items: ItemService;
-  readonly requireRole: RequireRole;
-  readonly parse: Parse;
-  readonly jsonBody: readonly RequestHandler[];
 }
 
 export function itemRoutes({ items, requireRole, parse, jsonBody }: ItemRoutesDeps): Router {

@@ -1,6 +1,6 @@
 // The shapes the items API accepts and returns.
 import { z } from 'zod';
-import { text } from '../platform/validation.ts';
+import { pageQuerySchema, text } from '../platform/component.ts';
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
@@ -23,19 +23,7 @@ export const patchItemSchema = z
 
 export const itemIdSchema = z.uuid('must be an item id (UUID)');
 
-const intParam = (min: number, max: number, fallback: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().min(min, `must be ${min} or more`).max(max, `must be ${max} or less`))
-    .optional()
-    .transform((v) => v ?? fallback);
-
-export const listQuerySchema = z.strictObject({
-  limit: intParam(1, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE),
-  offset: intParam(0, Number.MAX_SAFE_INTEGER, 0),
-});
+export const listQuerySchema = pageQuerySchema(MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE);
 
 export type CreateItem = z.infer<typeof createItemSchema>;
 export type PatchItem = z.infer<typeof patchItemSchema>;

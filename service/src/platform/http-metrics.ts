@@ -2,6 +2,7 @@
 // http_server_active_requests. Labels are bounded: known methods or _OTHER, route templates or "unmatched".
 import { TraceFlags, trace } from '@opentelemetry/api';
 import type { Express, Request, RequestHandler } from 'express';
+import { ATTR_EXEMPLAR, type ExemplarPolicy } from './exemplar-policy.ts';
 import type { Metrics } from './metrics.ts';
 
 export const UNMATCHED_ROUTE = 'unmatched';
@@ -62,27 +63,40 @@ export function routeTemplate(req: Request): string {
   return t;
 }
 
-export function httpMetrics(metrics: Metrics): RequestHandler {
+export function httpMetrics(metrics: Metrics, exemplars: ExemplarPolicy): RequestHandler {
   const { httpRequestDuration: duration, httpActiveRequests: active } = metrics;
   return (req, res, next) => {
     const start = performance.now();
     // The server span (Express layer spans are not active yet): its ids become the exemplar.
     const span = trace.getActiveSpan();
     active.inc();
-    res.once('close', () => {
+    // Ahead of the server span's own 'close' listener (server-span.ts), which ends the span: the mark
+    // that makes the gateway keep an exemplar's trace must be on the span before it ends.
+    res.prependOnceListener('close', () => {
       active.dec();
+      const seconds = (performance.now() - start) / 1000;
       const ctx = span?.spanContext();
+      // Only a span this process records (and exports) is a trace to link to, and only one the gateway keeps.
+      const linked =
+        span !== undefined &&
+        ctx !== undefined &&
+        span.isRecording() &&
+        (ctx.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED &&
+        exemplars.links(ctx, res.statusCode, seconds);
+      if (linked) span.setAttribute(ATTR_EXEMPLAR, true);
       duration.observe({
         labels: {
           http_request_method: methodLabel(req.method),
           http_route: routeTemplate(req),
           http_response_status_code: String(res.statusCode),
         },
-        value: (performance.now() - start) / 1000,
-        // prom-client types exemplar labels as the metric's own label names; they are not.
-        exemplarLabels: (ctx && (ctx.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED
-          ? { trace_id: ctx.traceId, span_id: ctx.spanId }
-          : {}) as Record<string, string>,
+        value: seconds,
+        // prom-client types exemplar labels as the metric's own label names; they are not. An empty
+        // set leaves the bucket's previous exemplar in place.
+        exemplarLabels: (linked ? { trace_id: ctx.traceId, span_id: ctx.spanId } : {}) as Record<
+          string,
+          string
+        >,
       });
     });
     next();

@@ -65,6 +65,16 @@ export function createMetrics(build: BuildInfo) {
     registers: [],
   });
   registry.registerMetric(httpRequestDuration);
+  // Outgoing calls (platform/http-client-metrics.ts), fetch() and node:http alike.
+  const httpClientRequestDuration = new Histogram({
+    name: 'http_client_request_duration_seconds',
+    help: 'Duration of outgoing HTTP requests (fetch and node:http), until the response head or the error.',
+    labelNames: ['http_request_method', 'server_address', 'http_response_status_code', 'error_type'] as const,
+    buckets: HTTP_DURATION_BUCKETS,
+    enableExemplars: true,
+    registers: [],
+  });
+  registry.registerMetric(httpClientRequestDuration);
   const httpActiveRequests = new Gauge({
     name: 'http_server_active_requests',
     help: 'Number of HTTP server requests in flight.',
@@ -219,6 +229,7 @@ export function createMetrics(build: BuildInfo) {
     rateLimitDegraded,
     httpRequestDuration,
     httpActiveRequests,
+    httpClientRequestDuration,
     dbOperationDuration,
     dbConnectionTimeouts,
     observeDbPool,

@@ -23,6 +23,38 @@ export function schemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSchema 
   return rest;
 }
 
+/** A response or request body by reference to components.schemas. */
+export const json = (ref: string) => ({
+  'application/json': { schema: { $ref: `#/components/schemas/${ref}` } },
+});
+
+/** A required JSON request body, its schema from the zod schema that validates it. */
+export const body = (schema: z.ZodType, description: string) => ({
+  required: true,
+  description,
+  content: { 'application/json': { schema: schemaOf(schema, 'input') } },
+});
+
+/** Query parameters from the strict object schema that validates the query string. */
+export function queryParameters(schema: z.ZodType): object[] {
+  const s = schemaOf(schema, 'input') as { properties?: Record<string, object>; required?: string[] };
+  return Object.entries(s.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: 'query',
+    required: s.required?.includes(name) ?? false,
+    schema: property,
+  }));
+}
+
+/** A path parameter (`{name}` in the path), from the zod schema that validates it. */
+export const pathParameter = (name: string, schema: z.ZodType, description: string) => ({
+  name,
+  in: 'path',
+  required: true,
+  description,
+  schema: schemaOf(schema, 'input'),
+});
+
 /** Every problem `type` the service sends (docs/contract.md, "Errors"), by status. */
 export const PROBLEM_TYPES = {
   'about:blank': {
@@ -70,9 +102,22 @@ export const PROBLEM_TYPES = {
 } as const satisfies Record<string, { statuses: readonly number[]; when: string; errors?: boolean }>;
 
 export type ProblemType = keyof typeof PROBLEM_TYPES;
-const short = (t: ProblemType) => (t === 'about:blank' ? t : t.slice('/problems/'.length));
+const short = (t: string) => (t === 'about:blank' ? t : t.slice('/problems/'.length));
 /** The problems an operation may answer beyond what its traits imply, by short name. */
 export type ExtraProblem = 'validation-error' | 'not-found' | 'conflict' | 'dependency-unavailable';
+
+/** A problem type a component declares (its `problems`), to name in an operation's traits too. */
+export interface OwnProblemType {
+  readonly type: `/problems/${string}`;
+  readonly statuses: readonly number[];
+  readonly when: string;
+}
+
+/** Declares a component's own problem type: `new HttpProblem(status, { type: name })` sends it. */
+export const problemType = (
+  name: string,
+  spec: { readonly statuses: readonly number[]; readonly when: string },
+): OwnProblemType => ({ type: `/problems/${name}`, ...spec });
 
 export type Tier = 'general' | 'api' | 'admin';
 
@@ -84,7 +129,7 @@ export interface Traits {
   readonly auth?: 'api' | 'admin';
   /** A JSON request body goes through the body parser. */
   readonly body?: boolean;
-  readonly problems?: readonly ExtraProblem[];
+  readonly problems?: readonly (ExtraProblem | OwnProblemType)[];
 }
 
 const ALWAYS: readonly ProblemType[] = [
@@ -110,6 +155,7 @@ const BEFORE_LIMITS = new Set([400, 408, 413, 417, 431, 500, 503]);
 
 function problemsOf(traits: Traits): ProblemType[] {
   const types = new Set<ProblemType>(ALWAYS);
+  // Declared as a union with the platform's keys: operation() reads statuses through statusesOf.
   if (traits.tiers.length > 0) types.add('/problems/rate-limited');
   if (traits.tiers.includes('admin')) types.add('/problems/rate-limiter-unavailable');
   if (traits.auth) {
@@ -125,7 +171,7 @@ function problemsOf(traits: Traits): ProblemType[] {
       '/problems/unsupported-encoding',
     ] as const)
       types.add(t);
-  for (const p of traits.problems ?? []) types.add(EXTRA[p]);
+  for (const p of traits.problems ?? []) if (typeof p === 'string') types.add(EXTRA[p]);
   return [...types];
 }
 
@@ -157,14 +203,17 @@ interface Operation {
  * (listing the problem types it may carry), the shared headers on every response, and its security.
  */
 export function operation(traits: Traits, op: Operation): object {
-  const byStatus = new Map<number, ProblemType[]>();
+  const byStatus = new Map<number, string[]>();
+  const add = (type: string, status: number) => byStatus.set(status, [...(byStatus.get(status) ?? []), type]);
   for (const type of problemsOf(traits))
     for (const status of PROBLEM_TYPES[type].statuses) {
       // about:blank covers 404 and 409 only where the operation says so.
       if (type === 'about:blank' && status === 404 && !traits.problems?.includes('not-found')) continue;
       if (type === 'about:blank' && status === 409 && !traits.problems?.includes('conflict')) continue;
-      byStatus.set(status, [...(byStatus.get(status) ?? []), type]);
+      add(type, status);
     }
+  for (const p of traits.problems ?? [])
+    if (typeof p !== 'string') for (const status of p.statuses) add(p.type, status);
   const responses: Record<string, object> = {};
   for (const [status, response] of Object.entries(op.responses))
     responses[status] = {
@@ -197,8 +246,12 @@ export function operation(traits: Traits, op: Operation): object {
 }
 
 /** The RFC 9457 problem details object as the service writes it (errors/traceId: extension members). */
-export function problemSchema(): JsonSchema {
-  const types = Object.keys(PROBLEM_TYPES);
+export function problemSchema(own: readonly OwnProblemType[] = []): JsonSchema {
+  const when = new Map<string, string>([
+    ...Object.entries(PROBLEM_TYPES).map(([t, spec]) => [t, spec.when] as const),
+    ...own.map((p) => [p.type, p.when] as const),
+  ]);
+  const types = [...when.keys()];
   return {
     type: 'object',
     description:
@@ -208,7 +261,7 @@ export function problemSchema(): JsonSchema {
       type: {
         type: 'string',
         enum: types,
-        description: types.map((t) => `${t}: ${PROBLEM_TYPES[t as ProblemType].when}`).join('; '),
+        description: types.map((t) => `${t}: ${when.get(t)}`).join('; '),
       },
       title: { type: 'string' },
       status: { type: 'integer', minimum: 400, maximum: 599 },

@@ -9,6 +9,13 @@ import { createInstrument, type Instrument, type QuerySpec } from './db-telemetr
 import { HttpProblem } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import {
+  APPLIED_MIGRATIONS_TABLE,
+  type Migration,
+  MigrationRefused,
+  pendingMigrations,
+  previouslyApplied,
+} from './migrations.ts';
 
 // DB_SYSTEM_NAME_VALUE_POSTGRESQL lives in the unstable "incubating" entry point; the value is fixed.
 export const POSTGRESQL_SYSTEM = 'postgresql';
@@ -24,12 +31,6 @@ const MIGRATION_TIMEOUT_MS = 60_000;
 const MIGRATION_RETRY_MS = [500, 1_000, 2_000, 5_000] as const;
 
 type PostgresConfig = Extract<DatabaseConfig, { kind: 'postgresql' }>;
-
-export interface PgMigration {
-  readonly version: number;
-  readonly name: string;
-  readonly sql: string;
-}
 
 /** Raised while the database cannot serve: unreachable, too slow, or not migrated yet. */
 export class DatabaseUnavailableError extends Error {
@@ -165,7 +166,7 @@ export interface Postgres {
     name?: string,
   ): Promise<pg.QueryResult<R>>;
   /** Applies pending migrations once; start() retries it while the database is unreachable. */
-  start(migrations: readonly PgMigration[]): Promise<void>;
+  start(migrations: readonly Migration[]): Promise<void>;
   /** Readiness: migrated, and `SELECT 1` answered within timeoutMs. */
   ping(timeoutMs: number): Promise<void>;
   readonly migrated: boolean;
@@ -252,7 +253,7 @@ export function createPostgres({ config, metrics, logger, applicationName }: Pos
     }
   }
 
-  async function migrate(migrations: readonly PgMigration[]): Promise<number[]> {
+  async function migrate(migrations: readonly Migration[]): Promise<string[]> {
     // Its own connection, not the pool's: the session holds the advisory lock, and it needs a
     // longer statement timeout than requests get.
     const client = new ClosingClient({
@@ -265,39 +266,69 @@ export function createPostgres({ config, metrics, logger, applicationName }: Pos
     const run = (operation: string, collection: string, text: string, values: unknown[] = []) =>
       instrument({ operation, collection, text }, () => client.query(text, values));
     await client.connect();
-    const applied: number[] = [];
+    const applied: string[] = [];
+    const transaction = async (work: () => Promise<void>) => {
+      await client.query('BEGIN');
+      try {
+        await work();
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      }
+    };
+    const record = (name: string) =>
+      run('INSERT', MIGRATION_LOCK_NAME, `INSERT INTO ${APPLIED_MIGRATIONS_TABLE} (name) VALUES ($1)`, [
+        name,
+      ]);
     try {
       await run('SELECT', MIGRATION_LOCK_NAME, MIGRATION_LOCK, [MIGRATION_LOCK_NAME]);
       try {
-        await run(
-          'CREATE',
+        const tables = await run(
+          'SELECT',
           MIGRATION_LOCK_NAME,
-          `CREATE TABLE IF NOT EXISTS schema_migrations (
-            version integer PRIMARY KEY,
-            name text NOT NULL,
-            applied_at timestamptz NOT NULL DEFAULT now()
-          )`,
+          'SELECT to_regclass($1) IS NOT NULL AS named, to_regclass($2) IS NOT NULL AS numbered',
+          [APPLIED_MIGRATIONS_TABLE, MIGRATION_LOCK_NAME],
         );
-        const done = await run('SELECT', MIGRATION_LOCK_NAME, 'SELECT version FROM schema_migrations');
-        const have = new Set(done.rows.map((r: { version: number }) => r.version));
-        for (const m of migrations) {
-          if (have.has(m.version)) continue;
-          // DDL is transactional in PostgreSQL: a failed migration leaves no half-built schema.
-          await client.query('BEGIN');
-          try {
-            await run('MIGRATE', MIGRATION_LOCK_NAME, m.sql);
+        const { named, numbered } = tables.rows[0] as { named: boolean; numbered: boolean };
+        if (!named) {
+          // Releases before named migrations numbered them in schema_migrations; that table stays as it
+          // was (an older replica still reads it), its versions are recorded here by name once.
+          const versions = numbered
+            ? (await run('SELECT', MIGRATION_LOCK_NAME, 'SELECT version FROM schema_migrations')).rows.map(
+                (r: { version: number }) => r.version,
+              )
+            : [];
+          const names = previouslyApplied(versions);
+          await transaction(async () => {
             await run(
-              'INSERT',
+              'CREATE',
               MIGRATION_LOCK_NAME,
-              'INSERT INTO schema_migrations (version, name) VALUES ($1, $2)',
-              [m.version, m.name],
+              `CREATE TABLE ${APPLIED_MIGRATIONS_TABLE} (
+                name text PRIMARY KEY,
+                applied_at timestamptz NOT NULL DEFAULT now()
+              )`,
             );
-            await client.query('COMMIT');
+            for (const name of names) await record(name);
+          });
+        }
+        const done = await run('SELECT', MIGRATION_LOCK_NAME, `SELECT name FROM ${APPLIED_MIGRATIONS_TABLE}`);
+        for (const m of pendingMigrations(
+          migrations,
+          done.rows.map((r: { name: string }) => r.name),
+        )) {
+          // DDL is transactional in PostgreSQL: a failed migration leaves no half-built schema.
+          try {
+            await transaction(async () => {
+              await run('MIGRATE', MIGRATION_LOCK_NAME, m.sql);
+              await record(m.name);
+            });
           } catch (err) {
-            await client.query('ROLLBACK').catch(() => {});
-            throw err;
+            // A lost connection is retried; a statement the database refuses needs a person.
+            if (isDatabaseUnavailable(err)) throw err;
+            throw new MigrationRefused('migration failed', m.name, { cause: err });
           }
-          applied.push(m.version);
+          applied.push(m.name);
         }
       } finally {
         await run('SELECT', MIGRATION_LOCK_NAME, MIGRATION_UNLOCK, [MIGRATION_LOCK_NAME]).catch(() => {});
@@ -308,18 +339,18 @@ export function createPostgres({ config, metrics, logger, applicationName }: Pos
     return applied;
   }
 
-  async function migrateOnce(migrations: readonly PgMigration[]): Promise<void> {
+  async function migrateOnce(migrations: readonly Migration[]): Promise<void> {
     const applied = await migrate(migrations);
     migrated = true;
     noteSuccess();
     logger.info(
-      { database: namespace, applied, version: migrations.at(-1)?.version ?? 0 },
+      { database: namespace, applied, version: migrations.at(-1)?.name ?? null },
       'database migrations up to date',
     );
   }
 
   // While the database is unreachable the service runs (readiness 503, items 503) and keeps trying.
-  async function retryInBackground(migrations: readonly PgMigration[]): Promise<void> {
+  async function retryInBackground(migrations: readonly Migration[]): Promise<void> {
     for (let attempt = 0; !closed; attempt++) {
       const wait = MIGRATION_RETRY_MS[Math.min(attempt, MIGRATION_RETRY_MS.length - 1)] ?? 5_000;
       try {

@@ -10,6 +10,14 @@ export class StartupError extends Error {
   }
 }
 
+/** Start-up stopped and the reason is already logged (one structured line): exit 1, print nothing more. */
+export class StartupRefused extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StartupRefused';
+  }
+}
+
 const LISTEN_REASONS: Readonly<Record<string, string>> = {
   EADDRINUSE: 'is already in use by another process',
   EACCES: 'needs privileges this process does not have (ports below 1024)',

@@ -25,6 +25,8 @@ export interface TelemetryHandle {
   shutdown(timeoutMs: number): Promise<void>;
   /** Names of the instrumentations that really patched their module (the ESM self-check). */
   patched(): readonly string[];
+  /** Names of the instrumentations that are enabled (telemetry/instrumentations.ts and OTEL_NODE_*_INSTRUMENTATIONS). */
+  readonly instrumentations?: readonly string[];
   /**
    * Opens the sink that turns log lines into OTLP log records in pino's worker thread; absent when
    * logs are not exported. The logger passes pino's `transport`: the preloaded telemetry must not
@@ -33,6 +35,8 @@ export interface TelemetryHandle {
   readonly logRecords?: (transport: typeof pino.transport) => LogRecordSink;
   /** Report an unexpected error to Sentry (no-op when Sentry is off), with its request's context. */
   captureException(err: unknown, context?: ErrorContext): void;
+  /** True for the OTLP exporters' and Sentry's own endpoints (host without brackets or with, port as text). */
+  isOwnTraffic(host: string, port: string): boolean;
   readonly sentryEnabled: boolean;
   readonly exportEnabled: boolean;
   /**
@@ -49,6 +53,7 @@ const noop: TelemetryHandle = {
   shutdown: async () => {},
   patched: () => [],
   captureException: () => {},
+  isOwnTraffic: () => false,
   sentryEnabled: false,
   exportEnabled: false,
   state: 'absent',

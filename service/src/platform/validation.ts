@@ -32,6 +32,23 @@ export function text(opts: { multiline?: boolean } = {}) {
     .regex(opts.multiline ? MULTI_LINE : SINGLE_LINE, CONTROL_MESSAGE);
 }
 
+/** A whole-number query parameter in min..max, `fallback` when absent (query strings are strings). */
+export const intParam = (min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().min(min, `must be ${min} or more`).max(max, `must be ${max} or less`))
+    .optional()
+    .transform((v) => v ?? fallback);
+
+/** `?limit=1..maxLimit&offset=0..` of a paged list; nothing else is accepted. */
+export const pageQuerySchema = (maxLimit: number, defaultLimit: number) =>
+  z.strictObject({
+    limit: intParam(1, maxLimit, defaultLimit),
+    offset: intParam(0, Number.MAX_SAFE_INTEGER, 0),
+  });
+
 function isTextIssue(issue: z.core.$ZodIssue): boolean {
   if (issue.code === 'custom') return (issue.params as { rule?: unknown } | undefined)?.rule === 'text';
   return (

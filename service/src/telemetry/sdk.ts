@@ -5,9 +5,8 @@
 // @see https://opentelemetry.io/docs/languages/js/exporters/
 import { randomUUID } from 'node:crypto';
 import type { RequestOptions } from 'node:http';
+import { createRequire, isBuiltin, syncBuiltinESMExports } from 'node:module';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import {
   defaultResource,
   detectResources,
@@ -18,10 +17,13 @@ import {
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { register as registerModuleHooks } from 'import-in-the-middle/register-hooks.mjs';
 import { PACKAGE_VERSION } from '../package-info.ts';
 import { type LogRecordSink, TELEMETRY_HANDLE, type TelemetryHandle } from '../platform/telemetry-handle.ts';
+import { loadInstrumentations } from './instrumentations.ts';
 import type { LogRecordsWorkerOptions } from './log-records-worker.ts';
 import { ChunkedOtlpTraceExporter } from './otlp-export.ts';
+import { consistentAlwaysOnSampler } from './sampler.ts';
 import { captureException, closeSentry, flushSentry, startSentry } from './sentry.ts';
 
 // ATTR_DEPLOYMENT_ENVIRONMENT_NAME is only in the unstable "incubating" entry point; the name is fixed.
@@ -46,11 +48,18 @@ function endpointOf(url: string | undefined): { host: string; port: string } | u
   return { host: u.hostname, port: u.port || (u.protocol === 'https:' ? '443' : '80') };
 }
 
-function isTo(req: RequestOptions, target: { host: string; port: string }): boolean {
-  const host = (req.hostname ?? req.host ?? '').replace(/^\[|\]$/g, '');
-  const port = String(req.port ?? (req.protocol === 'https:' ? 443 : 80));
-  return host === target.host.replace(/^\[|\]$/g, '') && port === target.port;
+const bare = (host: string) => host.replace(/^\[|\]$/g, '');
+
+/** Whether host:port is one of `urls` (our exporters' and Sentry's endpoints). */
+function endpointsMatcher(urls: readonly (string | undefined)[]): (host: string, port: string) => boolean {
+  const targets = urls.map(endpointOf).filter((e) => e !== undefined);
+  return (host, port) => targets.some((t) => bare(t.host) === bare(host) && t.port === port);
 }
+
+const hostPortOf = (req: RequestOptions): [string, string] => [
+  req.hostname ?? req.host ?? '',
+  String(req.port ?? (req.protocol === 'https:' ? 443 : 80)),
+];
 
 // InstrumentationBase records the exports it patched on its module definitions (`_modules`).
 // The public getModuleDefinitions() returns fresh definitions, so it cannot tell; this internal field
@@ -60,6 +69,19 @@ const patchedItsModule = (i: Patchable): boolean =>
   (i as unknown as { _modules?: readonly { moduleExports?: unknown }[] })._modules?.some(
     (d) => d.moduleExports !== undefined,
   ) ?? false;
+
+/**
+ * The modules the instrumentations patch, as their module definitions name them (`http` brings
+ * `node:http` along): the in-thread hooks wrap these and leave every other module alone.
+ */
+export function modulesToHook(instrumentations: readonly Patchable[]): string[] {
+  const names = instrumentations.flatMap((i) =>
+    ((i as { getModuleDefinitions?: () => { name: string }[] }).getModuleDefinitions?.() ?? []).map(
+      (d) => d.name,
+    ),
+  );
+  return [...new Set(names)];
+}
 
 function withTimeout(work: Promise<unknown>, timeoutMs: number): Promise<void> {
   return new Promise<void>((resolve) => {
@@ -78,7 +100,7 @@ function withTimeout(work: Promise<unknown>, timeoutMs: number): Promise<void> {
   });
 }
 
-export function startTelemetry(env: Env = process.env): TelemetryHandle {
+export async function startTelemetry(env: Env = process.env): Promise<TelemetryHandle> {
   const sentryDsn = str(env, 'SENTRY_DSN');
   const serviceName = str(env, 'OTEL_SERVICE_NAME') ?? DEFAULT_SERVICE_NAME;
   const version = str(env, 'SERVICE_VERSION') ?? PACKAGE_VERSION;
@@ -93,8 +115,12 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
   const exportTraces =
     !disabled && tracesEndpoint !== undefined && str(env, 'OTEL_TRACES_EXPORTER') !== 'none';
   const exportLogs = !disabled && logsEndpoint !== undefined && str(env, 'OTEL_LOGS_EXPORTER') !== 'none';
+  // Our own exporters' and Sentry's HTTP calls must not become spans (they would trace themselves),
+  // nor outgoing-call metrics (platform/http-client-metrics.ts asks the handle).
+  const isOwnTraffic = endpointsMatcher([tracesEndpoint, logsEndpoint, sentryDsn]);
 
   const base = {
+    isOwnTraffic,
     flush: (timeoutMs: number) =>
       withTimeout(sentryDsn ? flushSentry(timeoutMs) : Promise.resolve(), timeoutMs),
     shutdown: (timeoutMs: number) =>
@@ -104,25 +130,32 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
   };
   if (disabled) return { ...base, patched: () => [], exportEnabled: false, state: 'disabled' };
 
-  // Our own exporters' and Sentry's HTTP calls must not become spans (they would trace themselves).
-  const ownTraffic = [tracesEndpoint, logsEndpoint, sentryDsn].map(endpointOf).filter((e) => e !== undefined);
-
-  // Outgoing HTTP calls only: the server span of each incoming request is the app's own
-  // (platform/server-span.ts says why). No Express instrumentation either: Express layers make no
-  // spans, and http.route and the span name come from the app's routing. SQLite spans and security
-  // span events sit directly on the server span.
-  const http = new HttpInstrumentation({
-    disableIncomingRequestInstrumentation: true,
-    ignoreOutgoingRequestHook: (req) => ownTraffic.some((t) => isTo(req, t)),
+  // The instrumentations and their configuration: instrumentations.ts, the one place to add one.
+  // No Express instrumentation: Express layers make no spans, and http.route and the span name come
+  // from the app's routing. No ioredis instrumentation by default: Redis is the rate limiter's store,
+  // one round trip per request, and its outcome is on the server span (rate-limit/limiter.ts).
+  const loaded = await loadInstrumentations(env, {
+    isOwnRequest: (req) => isOwnTraffic(...hostPortOf(req)),
+    isOwnOrigin: (origin) => {
+      const u = new URL(origin);
+      return isOwnTraffic(u.hostname, u.port || (u.protocol === 'https:' ? '443' : '80'));
+    },
   });
-  // Adds trace_id, span_id, trace_flags to every line logged inside a span. Its log sending (an OTel
-  // log record built on the request thread for every line) is off: the worker-thread transport below
-  // makes the records from the lines instead.
-  const pino = new PinoInstrumentation({ disableLogSending: true });
-  // No ioredis instrumentation: Redis is the rate limiter's store, one round trip per request, and its
-  // outcome is on the server span (rate_limit.* attributes, rate-limit/limiter.ts) rather than in a
-  // client span of its own to build and export for every request.
-  const instrumentations: Record<string, Patchable> = { http, pino };
+  const instrumentations: Record<string, Patchable> = Object.fromEntries(
+    loaded.map((l) => [l.name, l.instrumentation]),
+  );
+  // The ESM trap: with "type": "module", pino and node:http are loaded through the ESM loader, where
+  // require-in-the-middle never sees them (logs without trace ids, calls without client spans).
+  // Packages: import-in-the-middle's hooks, in this thread (module.registerHooks: no loader thread,
+  // no deprecation warning), for the listed modules only. Built-ins: patched through require() now,
+  // and syncBuiltinESMExports() carries the patched functions into their ESM named exports; hooked
+  // by import-in-the-middle too, the CommonJS patch landed first and the http instrumentation, which
+  // patches once, left the named exports alone (docs/decisions.md).
+  const modules = modulesToHook(Object.values(instrumentations));
+  const require = createRequire(import.meta.url);
+  for (const builtin of modules.filter((m) => isBuiltin(m))) require(builtin);
+  syncBuiltinESMExports();
+  registerModuleHooks({ include: modules.filter((m) => !isBuiltin(m)) });
 
   const protocol = (signal: 'TRACES' | 'LOGS') =>
     str(env, `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) ??
@@ -155,6 +188,9 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
     [ATTR_SERVICE_INSTANCE_ID]: randomUUID(),
   });
   const sdk = new NodeSDK({
+    // Unless OTEL_TRACES_SAMPLER names another, the default (parentbased_always_on) with `ot=th:0` in
+    // the tracestate, so that the gateway samples traces consistently with the exemplars (sampler.ts).
+    ...(str(env, 'OTEL_TRACES_SAMPLER') === undefined ? { sampler: consistentAlwaysOnSampler() } : {}),
     resource: defaultResource().merge(own),
     resourceDetectors: [hostDetector, envDetector],
     instrumentations: Object.values(instrumentations),
@@ -217,6 +253,7 @@ export function startTelemetry(env: Env = process.env): TelemetryHandle {
       Object.entries(instrumentations)
         .filter(([, i]) => patchedItsModule(i))
         .map(([name]) => name),
+    instrumentations: Object.keys(instrumentations),
     exportEnabled: exportTraces,
     state: 'enabled',
     ...(records ? { logRecords: records.open } : {}),
@@ -330,8 +367,8 @@ function logRecordsPipe(options: LogRecordsWorkerOptions, env: Env) {
   };
 }
 
-export function installTelemetry(env: Env = process.env): TelemetryHandle {
-  const handle = startTelemetry(env);
+export async function installTelemetry(env: Env = process.env): Promise<TelemetryHandle> {
+  const handle = await startTelemetry(env);
   (globalThis as Record<symbol, unknown>)[TELEMETRY_HANDLE] = handle;
   return handle;
 }

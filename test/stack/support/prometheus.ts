@@ -1,9 +1,7 @@
 // A real Prometheus for a test (Prometheus 3, built by scripts/stack-binaries.sh at the compose image's
 // release): its config derived from the compose one, its own TSDB in a temp dir, stopped in t.after;
 // plus the few HTTP API calls the stack tests make.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -11,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
 import { freePort } from '../../support/process.ts';
 import { stackBinaries } from '../../support/stack-binaries.ts';
+import { startDaemon } from './daemon.ts';
 import { PROMETHEUS_DIR } from './paths.ts';
 
 export const JOB = 'items-api';
@@ -22,16 +21,32 @@ export function composePrometheusConfig(): PromConfig {
   return parse(readFileSync(join(PROMETHEUS_DIR, 'prometheus.yml'), 'utf8'));
 }
 
+export interface TestConfigOptions {
+  /** host:port of a test Alertmanager; without one, alerts stay in Prometheus (no `alerting`). */
+  readonly alertmanager?: string;
+  /** A rule file (as prometheus.yml names it) to load from another path, e.g. a test-rendered copy. */
+  readonly ruleFiles?: Readonly<Record<string, string>>;
+}
+
 /**
  * The compose scrape config with only what cannot hold here replaced: the api target is a static
  * 127.0.0.1 address instead of compose DNS discovery, intervals are 1s so a short test has many
- * samples, and rule files are absolute paths to the project's own rules.
+ * samples, rule files are absolute paths to the project's own rules, and alerts go to the test's
+ * Alertmanager, if any.
  */
-export function testPrometheusConfig(target: string, scrapeInterval = '1s'): PromConfig {
+export function testPrometheusConfig(
+  target: string,
+  scrapeInterval = '1s',
+  options: TestConfigOptions = {},
+): PromConfig {
   const config = composePrometheusConfig();
   config.global.scrape_interval = scrapeInterval;
   config.global.evaluation_interval = scrapeInterval;
-  config.rule_files = (config.rule_files as string[]).map((f) => join(PROMETHEUS_DIR, f));
+  config.rule_files = (config.rule_files as string[]).map(
+    (f) => options.ruleFiles?.[f] ?? join(PROMETHEUS_DIR, f),
+  );
+  if (options.alertmanager === undefined) delete config.alerting;
+  else config.alerting.alertmanagers = [{ static_configs: [{ targets: [options.alertmanager] }] }];
   const job = (config.scrape_configs as PromConfig[]).find((j) => j.job_name === JOB);
   if (!job) throw new Error(`prometheus.yml has no ${JOB} job`);
   delete job.dns_sd_configs;
@@ -96,42 +111,20 @@ export async function startPrometheus(t: TestContext, config: PromConfig): Promi
   writeFileSync(configFile, stringify(config));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const output: string[] = [];
   const { prometheus } = await stackBinaries();
-  const child: ChildProcess = spawn(
-    prometheus,
-    [
+  await startDaemon(t, {
+    name: 'prometheus',
+    binary: prometheus,
+    dir,
+    url,
+    args: [
       `--config.file=${configFile}`,
       `--storage.tsdb.path=${join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
       '--enable-feature=exemplar-storage',
       '--log.level=warn',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  child.stdout?.on('data', (c: Buffer) => output.push(c.toString('utf8')));
-  child.stderr?.on('data', (c: Buffer) => output.push(c.toString('utf8')));
-  const exited = once(child, 'exit');
-  t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
   });
-
-  const until = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`prometheus exited (${child.exitCode}):\n${output.join('')}`);
-    const ready = await fetch(`${url}/-/ready`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ready) break;
-    if (Date.now() > until) throw new Error(`prometheus not ready after 20 s:\n${output.join('')}`);
-    await sleep(100);
-  }
 
   const self: TestPrometheus = {
     url,

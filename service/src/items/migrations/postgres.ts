@@ -1,10 +1,9 @@
-// PostgreSQL schema of the items component, versioned in schema_migrations (platform/postgres.ts): append only.
-import type { PgMigration } from '../../platform/postgres.ts';
+// PostgreSQL schema of the items component (platform/postgres.ts applies it by name): append only.
+import type { Migration } from '../../platform/component.ts';
 
-export const postgresMigrations: readonly PgMigration[] = [
+export const postgresMigrations: readonly Migration[] = [
   {
-    version: 1,
-    name: 'create items',
+    name: 'items/0001-create',
     // bigint: quantities up to Number.MAX_SAFE_INTEGER, as the API accepts (schemas.ts).
     sql: `CREATE TABLE items (
       id uuid PRIMARY KEY,
@@ -14,5 +13,8 @@ export const postgresMigrations: readonly PgMigration[] = [
       updated_at timestamptz NOT NULL
     )`,
   },
-  { version: 2, name: 'items by creation', sql: 'CREATE INDEX items_created_at ON items (created_at, id)' },
+  {
+    name: 'items/0002-by-creation',
+    sql: 'CREATE INDEX items_created_at ON items (created_at, id)',
+  },
 ];

@@ -1,14 +1,19 @@
-// SQLite schema of the items component, versioned by PRAGMA user_version (platform/sqlite.ts): append only.
-import type { Migration } from '../../platform/sqlite.ts';
+// SQLite schema of the items component (platform/sqlite.ts applies it by name): append only.
+import type { Migration } from '../../platform/component.ts';
 
 export const sqliteMigrations: readonly Migration[] = [
-  (db) =>
-    db.exec(`CREATE TABLE items (
+  {
+    name: 'items/0001-create',
+    sql: `CREATE TABLE items (
       id TEXT PRIMARY KEY,
       name TEXT NOT NULL,
       quantity INTEGER NOT NULL CHECK (quantity >= 0),
       created_at TEXT NOT NULL,
       updated_at TEXT NOT NULL
-    ) STRICT`),
-  (db) => db.exec('CREATE INDEX items_created_at ON items (created_at, id)'),
+    ) STRICT`,
+  },
+  {
+    name: 'items/0002-by-creation',
+    sql: 'CREATE INDEX items_created_at ON items (created_at, id)',
+  },
 ];
