@@ -83,8 +83,8 @@ export function gatewayDeployment() {
                 ...commonPorts(),
               ],
               env: [
-                { name: 'TEMPO_ENDPOINT', value: PEERS.tempo.endpoint },
-                { name: 'LOKI_ENDPOINT', value: PEERS.loki.url },
+                { name: 'TEMPO_OTLP_ENDPOINT', value: PEERS.tempo.endpoint },
+                { name: 'LOKI_OTLP_ENDPOINT', value: PEERS.loki.url },
                 { name: 'TAIL_SAMPLING_RATIO_PERCENT', value: String(TAIL_SAMPLING_RATIO_PERCENT) },
                 goMemLimit(MEMORY_LIMIT_MI),
               ],

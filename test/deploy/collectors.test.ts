@@ -214,14 +214,14 @@ test('when the agent exports, then its loadbalancing exporter resolves the gatew
   );
 });
 
-test('when the gateway exports, then its policy opens DNS and the ports of TEMPO_ENDPOINT and LOKI_ENDPOINT', () => {
+test('when the gateway exports, then its policy opens DNS and the ports of TEMPO_OTLP_ENDPOINT and LOKI_OTLP_ENDPOINT', () => {
   const env = podVariables(gateway);
   const policy = only(gatewayObjects, 'NetworkPolicy');
   const egress = new Set(
     policy.spec.egress.flatMap((r: K8sObject) => r.ports.map((p: K8sObject) => `${p.protocol}/${p.port}`)),
   );
   assert.ok(egress.has('UDP/53'), 'no DNS');
-  for (const name of ['TEMPO_ENDPOINT', 'LOKI_ENDPOINT']) {
+  for (const name of ['TEMPO_OTLP_ENDPOINT', 'LOKI_OTLP_ENDPOINT']) {
     const port = portOf(env[name] ?? assert.fail(`${name} is not set`));
     assert.ok(egress.has(`TCP/${port}`), `${name} uses port ${port}, which the egress rules do not open`);
   }

@@ -55,8 +55,8 @@ async function startGateway(t: TestContext) {
     t,
     GATEWAY_CONFIG,
     {
-      TEMPO_ENDPOINT: tempo.endpoint,
-      LOKI_ENDPOINT: `${loki.url}/otlp`,
+      TEMPO_OTLP_ENDPOINT: tempo.endpoint,
+      LOKI_OTLP_ENDPOINT: `${loki.url}/otlp`,
       TAIL_SAMPLING_RATIO_PERCENT: String(RATIO_PERCENT),
       TAIL_SAMPLING_DECISION_WAIT: `${DECISION_WAIT_S}s`,
     },

@@ -6,7 +6,7 @@ import type { Instrumentation, InstrumentationConfig } from '@opentelemetry/inst
 import type { HttpInstrumentationConfig } from '@opentelemetry/instrumentation-http';
 import type { PinoInstrumentationConfig } from '@opentelemetry/instrumentation-pino';
 import type { UndiciInstrumentationConfig } from '@opentelemetry/instrumentation-undici';
-import { redactQuery, redactUrl } from './http-filters.ts';
+import { REDACTED, redactQuery, redactUrl } from './http-filters.ts';
 
 /** What an entry's configuration may depend on. */
 export interface InstrumentationContext {
@@ -34,6 +34,16 @@ export const INSTRUMENTATIONS: Readonly<Record<string, InstrumentationEntry>> = 
     config: (ctx): HttpInstrumentationConfig => ({
       disableIncomingRequestInstrumentation: true,
       ignoreOutgoingRequestHook: (req) => ctx.isOwnRequest(req),
+      // Its own redaction knows a short list of exact names; ours matches token-like names (http-filters.ts).
+      startOutgoingSpanHook: (req) => {
+        const path = req.path ?? '/';
+        if (!path.includes('?')) return {};
+        const port = req.port == null ? '' : String(req.port);
+        let host = req.host || req.hostname || 'localhost';
+        if (!host.includes(':') && port !== '' && port !== '80' && port !== '443') host += `:${port}`;
+        const auth = req.auth ? `${REDACTED}:${REDACTED}@` : '';
+        return { 'url.full': `${req.protocol ?? 'http:'}//${auth}${host}${redactUrl(path)}` };
+      },
     }),
   },
   // fetch() (undici, Node's global fetch) is not node:http: it needs its own instrumentation, or its
