@@ -37,12 +37,20 @@ export interface ProfileSummary {
  */
 export const COST_CENTRES: readonly {
   name: string;
+  /** The promise of the template this work keeps (the summary's "which promise holds it"). */
+  promise?: string;
   anywhere?: boolean;
   test: (url: string, fn: string) => boolean;
 }[] = [
-  { name: 'garbage collection', anywhere: true, test: (_u, fn) => fn === '(garbage collector)' },
+  {
+    name: 'garbage collection',
+    promise: 'every layer (their garbage)',
+    anywhere: true,
+    test: (_u, fn) => fn === '(garbage collector)',
+  },
   {
     name: 'OTel spans: batch export (OTLP encoding, HTTP)',
+    promise: "100 % of the contract's spans leave the process",
     anywhere: true,
     // The template's exporters encode chunks after the first on later turns of the loop, where no
     // batch processor frame is on the stack: the serializer's own files say which signal it is.
@@ -53,6 +61,7 @@ export const COST_CENTRES: readonly {
   },
   {
     name: 'OTel log records: batch export (OTLP encoding, HTTP)',
+    promise: 'OTLP log records (off with OTEL_LOGS_EXPORTER=none)',
     anywhere: true,
     test: (u, fn) =>
       u.includes('/otlp-transformer/dist/logs/') ||
@@ -61,38 +70,56 @@ export const COST_CENTRES: readonly {
   },
   {
     name: 'OTel export responses (OTLP HTTP transport, both signals)',
+    promise: "100 % of the contract's spans leave the process",
     anywhere: true,
     test: (u) => u.includes('/otlp-exporter-base/'),
   },
   {
     // The records themselves are made in pino's worker thread, whose profile is a separate file.
     name: "OTel log records: handing each line to pino's worker thread (thread-stream)",
+    promise: 'OTLP log records (off with OTEL_LOGS_EXPORTER=none)',
     anywhere: true,
     test: (u) => u.includes('/thread-stream/'),
   },
   {
     name: 'Redis commands (ioredis, its instrumentation, socket writes and replies)',
+    promise: 'rate limits shared across replicas',
     anywhere: true,
     test: (u) => u.includes('/ioredis/') || u.includes('instrumentation-ioredis'),
   },
   {
     name: 'pino-http child logger (one per request)',
+    promise: 'one access line per request, with trace ids',
     anywhere: true,
     test: (u, fn) => fn === 'child' && u.includes('/pino/lib/proto'),
   },
   {
     name: 'log lines (pino-http, pino serialisation, redaction, file write)',
+    promise: 'one access line per request, with trace ids',
     test: (u) => /\/(pino|pino-http|sonic-boom|@pinojs\/redact|pino-std-serializers)\//.test(u),
   },
-  { name: 'Sentry (errors only)', test: (u) => u.includes('/@sentry/') },
-  { name: 'helmet', test: (u) => u.includes('/helmet/') },
-  { name: 'prom-client', test: (u) => u.includes('/prom-client/') },
+  {
+    name: 'Sentry (errors only)',
+    promise: 'errors reported to Sentry',
+    test: (u) => u.includes('/@sentry/'),
+  },
+  { name: 'helmet', promise: 'security headers', test: (u) => u.includes('/helmet/') },
+  { name: 'prom-client', promise: 'RED metrics with exemplars', test: (u) => u.includes('/prom-client/') },
   {
     name: 'OTel server span (server-span.ts, context, span life cycle)',
+    promise: 'a server span and a query span per request, trace context everywhere',
     test: (u) => u.includes('/@opentelemetry/') || u.endsWith('/service/src/platform/server-span.ts'),
   },
-  { name: 'Express and router (incl. response writes)', test: (u) => /\/(express|router)\//.test(u) },
-  { name: 'template code', test: (u) => /\/service\/src\//.test(u) && !u.includes('/node_modules/') },
+  {
+    name: 'Express and router (incl. response writes)',
+    promise: '(bare Express does this too)',
+    test: (u) => /\/(express|router)\//.test(u),
+  },
+  {
+    name: 'template code',
+    promise: 'auth, validation, problem+json, limits, request ids (and the query)',
+    test: (u) => /\/service\/src\//.test(u) && !u.includes('/node_modules/'),
+  },
 ];
 const OTHER_CENTRE = 'Node.js core (HTTP parsing, sockets, timers, promises)';
 
@@ -196,21 +223,4 @@ export function summariseProfile(
       .sort((a, b) => b[1] - a[1])
       .map(([name, us]) => ({ name, ms: us / 1000, share: total > 0 ? us / total : 0 })),
   };
-}
-
-if (import.meta.main) {
-  // Optional third argument: only the last N seconds of the profile (skips start-up).
-  const raw = JSON.parse(readFileSync(process.argv[2] as string, 'utf8')) as CpuProfile;
-  const last = Number(process.argv[4] ?? Number.NaN);
-  const s = summariseProfile(
-    process.argv[2] as string,
-    Number(process.argv[3] ?? 25),
-    Number.isFinite(last) ? { fromUs: raw.endTime - last * 1e6, toUs: raw.endTime } : undefined,
-  );
-  console.log(`busy ${s.totalMs.toFixed(0)} ms`);
-  for (const x of s.byCentre ?? []) console.log(`${(x.share * 100).toFixed(1).padStart(5)} %  ${x.name}`);
-  console.log('');
-  for (const x of s.byPackage) console.log(`${(x.share * 100).toFixed(1).padStart(5)} %  ${x.name}`);
-  console.log('');
-  for (const x of s.byFunction) console.log(`${(x.share * 100).toFixed(1).padStart(5)} %  ${x.name}`);
 }

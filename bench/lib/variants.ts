@@ -1,6 +1,7 @@
 // The stacks a run compares, and how to start each: command line, environment, and what it serves.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { configMap, deployment } from '../../deploy/src/workload.ts';
 import { ENCODE_CHUNK } from '../../service/src/telemetry/otlp-export.ts';
 import { BENCH_ADMIN_TOKEN, BENCH_API_TOKEN } from '../servers/common.ts';
 import { APP_LAYERS } from '../servers/layers.ts';
@@ -172,6 +173,72 @@ export interface RunContext {
   readonly databasePath: string;
 }
 
+/**
+ * The pod's environment as the manifests ship it: the ConfigMap the container reads and the
+ * container's own `env`, from the TypeScript that generates deploy/kubernetes (so the two cannot
+ * drift). Entries the cluster fills in (Secret keys, fields of the pod) are named in `runtime`.
+ */
+export function podEnvironment(): { values: Record<string, string>; runtime: string[] } {
+  const config = configMap();
+  const container = deployment().spec?.template.spec?.containers[0];
+  if (!container) throw new Error('bench: the Deployment has no container');
+  const values: Record<string, string> = {};
+  const runtime: string[] = [];
+  for (const from of container.envFrom ?? []) {
+    if (from.configMapRef?.name !== config.metadata?.name)
+      throw new Error(`bench: the container reads an unknown source ${JSON.stringify(from)}`);
+    Object.assign(values, config.data);
+  }
+  for (const e of container.env ?? []) {
+    if (e.value !== undefined) values[e.name] = e.value;
+    else runtime.push(e.name);
+  }
+  return { values, runtime };
+}
+
+/**
+ * What the benchmark changes in the pod's environment, and nothing else: where things are (listen
+ * addresses, the local OTLP and Sentry sinks, Redis, the SQLite file that stands in for PostgreSQL
+ * as in the bare stack), the Secret's values, and limiter budgets that one load generator never
+ * exhausts (it is one client; the Redis round trip is the same). `undefined` removes the key.
+ */
+export function localOverrides(ctx: RunContext): Record<string, string | undefined> {
+  const unlimited = '1000000000';
+  return {
+    HOST: '127.0.0.1',
+    PORT: '0',
+    METRICS_HOST: '127.0.0.1',
+    METRICS_PORT: '0',
+    REDIS_URL: ctx.redisUrl,
+    OTEL_EXPORTER_OTLP_ENDPOINT: ctx.otlpUrl,
+    SENTRY_DSN: ctx.sentryDsn,
+    DATABASE_URL: undefined,
+    DATABASE_PASSWORD_FILE: undefined,
+    DATABASE_PATH: ctx.databasePath,
+    API_TOKENS: BENCH_API_TOKEN,
+    ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
+    RATE_LIMIT_GENERAL_POINTS: unlimited,
+    RATE_LIMIT_API_POINTS: unlimited,
+    RATE_LIMIT_ADMIN_POINTS: unlimited,
+    // Nothing to drain between rounds: no load balancer to wait for.
+    SHUTDOWN_DELAY_MS: '0',
+  };
+}
+
+/** The full template's environment: the pod's, with localOverrides applied. */
+export function templateEnvironment(ctx: RunContext): Record<string, string> {
+  const { values, runtime } = podEnvironment();
+  const local = localOverrides(ctx);
+  const env: Record<string, string | undefined> = { ...values, ...local };
+  // A value the cluster fills in (`$(VAR)`, a pod field, a Secret) must have a local stand-in here.
+  for (const [key, value] of Object.entries(env))
+    if (value?.includes('$(') && !(key in local))
+      throw new Error(`bench: ${key}=${value} refers to the pod; give it a local value in localOverrides`);
+  for (const key of runtime)
+    if (!(key in local)) throw new Error(`bench: ${key} is filled in by the cluster; give it a local value`);
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
 export interface LaunchSpec {
   readonly args: string[];
   readonly env: NodeJS.ProcessEnv;
@@ -203,34 +270,13 @@ export function launchSpec(v: Variant, ctx: RunContext, extraEnv: NodeJS.Process
       },
     };
 
-  // The template: its production configuration, from its own variables. Limits are high enough
-  // never to reject; shutdown does not wait for load balancers (nothing to drain between rounds).
-  const env: NodeJS.ProcessEnv = {
-    ...base,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    METRICS_HOST: '127.0.0.1',
-    METRICS_PORT: '0',
-    LOG_LEVEL: 'info',
-    DATABASE_PATH: ctx.databasePath,
-    API_TOKENS: BENCH_API_TOKEN,
-    ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
-    REDIS_URL: ctx.redisUrl,
-    CORS_ORIGINS: 'https://app.example.com',
-    RATE_LIMIT_GENERAL_POINTS: '1000000000',
-    RATE_LIMIT_API_POINTS: '1000000000',
-    RATE_LIMIT_ADMIN_POINTS: '1000000000',
-    SHUTDOWN_DELAY_MS: '0',
-    OTEL_SERVICE_NAME: 'items-api',
-    OTEL_TRACES_SAMPLER: 'always_on',
-  };
+  // The template: the pod's environment as the manifests ship it, with only what localOverrides names replaced.
+  const env: NodeJS.ProcessEnv = { ...base, ...templateEnvironment(ctx), ...extraEnv, ...v.env };
   if (v.layers !== 'all') env.BENCH_LAYERS = (v.layers ?? []).filter((l) => l in APP_LAYERS).join(',');
-  Object.assign(env, v.env ?? {});
   const otel = has(v, 'otel');
   const sentry = has(v, 'sentry');
-  if (otel) env.OTEL_EXPORTER_OTLP_ENDPOINT = ctx.otlpUrl;
-  else env.OTEL_SDK_DISABLED = 'true';
-  if (sentry) env.SENTRY_DSN = ctx.sentryDsn;
+  if (!otel) env.OTEL_SDK_DISABLED = 'true';
+  if (!sentry) delete env.SENTRY_DSN;
   const start = startCommand(ctx.root);
   const preload = otel || sentry ? start.preload : [];
   const dropped = v.withoutNodeFlags ?? [];

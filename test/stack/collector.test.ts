@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
+import { ENCODE_CHUNK } from '../../service/src/telemetry/otlp-export.ts';
 import { startOtlpReceiver } from '../support/otlp-receiver.ts';
 import { startServiceProcess } from '../support/service-process.ts';
 import { stackBinaries } from '../support/stack-binaries.ts';
@@ -223,4 +224,35 @@ test('when a request goes through the service, the real collector and Prometheus
       }
     },
   );
+});
+
+test('when spans leave as http/json in a batch of several encoding chunks, then the real collector accepts the spliced document and forwards every span', async (t) => {
+  const tempo = await startOtlpGrpcReceiver();
+  t.after(() => tempo.close());
+  const loki = await startOtlpReceiver({ pathPrefix: '/otlp' });
+  t.after(() => loki.close());
+  const collector = await startCollector(t, { tempo: tempo.endpoint, loki: `${loki.url}/otlp` });
+  // Not a multiple of the chunk, so the last chunk is a short one; only full batches leave.
+  const batch = ENCODE_CHUNK * 2 + 7;
+  const service = await startServiceProcess(t, {
+    OTEL_SERVICE_NAME: JOB,
+    OTEL_EXPORTER_OTLP_ENDPOINT: collector.otlpHttpUrl,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_BSP_SCHEDULE_DELAY: '600000',
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE: String(batch),
+    RATE_LIMIT_GENERAL_POINTS: '100000',
+    RATE_LIMIT_API_POINTS: '100000',
+  });
+  const ids = Array.from({ length: batch }, (_, i) => `json-${i}`);
+  for (const id of ids)
+    assert.equal(
+      (await fetch(`${service.url}/api/v1/items`, { headers: { 'x-request-id': id } })).status,
+      200,
+    );
+  // Only full batches leave (the schedule never fires): the collector forwards whole spliced documents.
+  const deadline = Date.now() + 20_000;
+  while (tempo.spans.length < batch && Date.now() < deadline) await sleep(200);
+  assert.ok(tempo.spans.length >= batch, `the collector forwarded ${tempo.spans.length} of ${batch} spans`);
+  assert.equal(tempo.spans.length % batch, 0, 'whole batches, every chunk of each');
+  assert.equal(new Set(tempo.spans.map((s) => s.spanId)).size, tempo.spans.length, 'no span twice');
 });

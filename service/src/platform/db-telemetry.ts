@@ -4,7 +4,7 @@
 // and the pg one names spans and fills attributes its own way (no db.collection.name, a span per
 // pool connect), so the two backends would draw two pictures on the same dashboard. One wrapper
 // gives both the same span name, attributes and metric labels.
-import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { type Attributes, context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import {
   ATTR_DB_COLLECTION_NAME,
   ATTR_DB_NAMESPACE,
@@ -42,11 +42,33 @@ const errorTypeOf = (err: unknown): string => {
   return err instanceof Error ? err.name : 'Error';
 };
 
+/** What a query needs for its span and its histogram, the same on every run of it. */
+interface Prepared {
+  readonly operation: string;
+  readonly collection: string;
+  readonly summary: string;
+  readonly attributes: Attributes;
+  /** The duration histogram's child for a query that succeeded, its labels built once. */
+  readonly ok: { observe(value: number): void };
+}
+
 export function createInstrument(metrics: Metrics, target: DbTarget): Instrument {
-  return <T>(spec: QuerySpec, run: () => T): T => {
+  const labels = (spec: QuerySpec, errorType: string) => ({
+    db_system_name: target.system,
+    db_operation_name: spec.operation,
+    db_collection_name: spec.collection,
+    error_type: errorType,
+  });
+  // Repositories pass a few fixed queries: one entry per SQL text (the SDK copies span attributes).
+  const prepared = new Map<string, Prepared>();
+  const prepare = (spec: QuerySpec): Prepared => {
+    const hit = prepared.get(spec.text);
+    if (hit && hit.operation === spec.operation && hit.collection === spec.collection) return hit;
     const summary = `${spec.operation} ${spec.collection}`;
-    const span = tracer.startSpan(summary, {
-      kind: SpanKind.CLIENT,
+    const p: Prepared = {
+      operation: spec.operation,
+      collection: spec.collection,
+      summary,
       attributes: {
         [ATTR_DB_SYSTEM_NAME]: target.system,
         [ATTR_DB_NAMESPACE]: target.namespace,
@@ -55,26 +77,27 @@ export function createInstrument(metrics: Metrics, target: DbTarget): Instrument
         [ATTR_DB_QUERY_TEXT]: spec.text,
         [ATTR_DB_QUERY_SUMMARY]: summary,
       },
-    });
+      ok: metrics.dbOperationDuration.labels(labels(spec, '')),
+    };
+    prepared.set(spec.text, p);
+    return p;
+  };
+  return <T>(spec: QuerySpec, run: () => T): T => {
+    const p = prepare(spec);
+    const span = tracer.startSpan(p.summary, { kind: SpanKind.CLIENT, attributes: p.attributes });
     const start = process.hrtime.bigint();
-    const end = (errorType: string) => {
+    const seconds = () => Number(process.hrtime.bigint() - start) / 1e9;
+    const succeed = () => {
       span.end();
-      metrics.dbOperationDuration.observe(
-        {
-          db_system_name: target.system,
-          db_operation_name: spec.operation,
-          db_collection_name: spec.collection,
-          error_type: errorType,
-        },
-        Number(process.hrtime.bigint() - start) / 1e9,
-      );
+      p.ok.observe(seconds());
     };
     const fail = (err: unknown) => {
       const errorType = errorTypeOf(err);
       span.recordException(err as Error);
       span.setAttribute(ATTR_ERROR_TYPE, errorType);
       span.setStatus({ code: SpanStatusCode.ERROR });
-      end(errorType);
+      span.end();
+      metrics.dbOperationDuration.observe(labels(spec, errorType), seconds());
     };
     let result: T;
     try {
@@ -86,7 +109,7 @@ export function createInstrument(metrics: Metrics, target: DbTarget): Instrument
     if (result instanceof Promise)
       return result.then(
         (value) => {
-          end('');
+          succeed();
           return value;
         },
         (err: unknown) => {
@@ -94,7 +117,7 @@ export function createInstrument(metrics: Metrics, target: DbTarget): Instrument
           throw err;
         },
       ) as T;
-    end('');
+    succeed();
     return result;
   };
 }

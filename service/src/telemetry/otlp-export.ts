@@ -1,5 +1,5 @@
-// The OTLP/HTTP protobuf exporter for spans that encodes a batch a few items per turn of the event
-// loop, then sends it as one request, as the packaged exporter does. (Log records need none of this:
+// The OTLP/HTTP exporter for spans (protobuf or JSON) that encodes a batch a few items per turn of the
+// event loop, then sends it as one request, as the packaged exporters do. (Log records need none of this:
 // they are encoded in pino's worker thread, log-records-worker.ts, away from the requests.)
 //
 // Why not the packaged exporters as they are: they encode a whole batch (512 items by default) in one
@@ -11,8 +11,9 @@
 // How: protobuf messages concatenate. Two encoded ExportTraceServiceRequests written one after the
 // other decode as one request holding both lists of ResourceSpans (the encoding's documented merge
 // rule for repeated fields), so each chunk is encoded by the library's own serializer on its own turn
-// and the chunks leave together. Everything else (endpoint, headers, timeout, compression, retries
-// from the OTEL_EXPORTER_OTLP_* variables) is the library's transport, built as its exporters build it.
+// and the chunks leave together. For http/json the chunks' `resourceSpans` lists are spliced into one
+// document. Everything else (endpoint, headers, timeout, compression, retries from the
+// OTEL_EXPORTER_OTLP_* variables) is the library's transport, built as its exporters build it.
 // @see https://protobuf.dev/programming-guides/encoding/#last-one-wins
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
@@ -21,7 +22,11 @@ import {
   convertLegacyHttpOptions,
   createOtlpHttpExportDelegate,
 } from '@opentelemetry/otlp-exporter-base/node-http';
-import { type ISerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import {
+  type ISerializer,
+  JsonTraceSerializer,
+  ProtobufTraceSerializer,
+} from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 
 /**
@@ -36,24 +41,63 @@ interface Encoded {
   readonly items: number;
 }
 
-class ChunkedProtobufExporter<Item> {
-  readonly #serializer: ISerializer<Item[], unknown>;
+/** An OTLP/HTTP encoding: the library's serializer, and how its encoded chunks make one body. */
+interface Encoding<Item> {
+  readonly contentType: string;
+  readonly serializer: ISerializer<Item[], unknown>;
+  readonly join: (parts: Uint8Array[]) => Uint8Array;
+}
+
+const JSON_HEAD = Buffer.from('{"resourceSpans":[');
+const JSON_TAIL = Buffer.from(']}');
+const COMMA = Buffer.from(',');
+
+/** `{"resourceSpans":[a]}` + `{"resourceSpans":[b]}` -> `{"resourceSpans":[a,b]}`. */
+export function joinJsonChunks(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0] as Uint8Array;
+  const pieces: Uint8Array[] = [JSON_HEAD];
+  for (const [i, p] of parts.entries()) {
+    const b = Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+    const inner = b.subarray(JSON_HEAD.length, b.length - JSON_TAIL.length);
+    if (
+      !b.subarray(0, JSON_HEAD.length).equals(JSON_HEAD) ||
+      !b.subarray(-JSON_TAIL.length).equals(JSON_TAIL)
+    )
+      throw new Error(`OTLP JSON chunk is not one resourceSpans list: ${b.subarray(0, 40).toString()}`);
+    if (i > 0) pieces.push(COMMA);
+    pieces.push(inner);
+  }
+  pieces.push(JSON_TAIL);
+  return Buffer.concat(pieces);
+}
+
+export const TRACE_ENCODINGS: Record<'http/protobuf' | 'http/json', Encoding<ReadableSpan>> = {
+  'http/protobuf': {
+    contentType: 'application/x-protobuf',
+    serializer: ProtobufTraceSerializer,
+    join: (parts) => (parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts)),
+  },
+  'http/json': { contentType: 'application/json', serializer: JsonTraceSerializer, join: joinJsonChunks },
+};
+
+class ChunkedExporter<Item> {
+  readonly #encoding: Encoding<Item>;
   readonly #delegate: IOtlpExportDelegate<Encoded>;
-  readonly #encoding = new Set<Promise<void>>();
+  readonly #pending = new Set<Promise<void>>();
 
   constructor(
     signal: 'TRACES' | 'LOGS',
     path: string,
-    serializer: ISerializer<Item[], unknown>,
+    encoding: Encoding<Item>,
     componentType: string,
     itemName: 'span' | 'log',
   ) {
-    this.#serializer = serializer;
+    this.#encoding = encoding;
     this.#delegate = createOtlpHttpExportDelegate<Encoded, unknown>(
-      convertLegacyHttpOptions({}, signal, path, { 'Content-Type': 'application/x-protobuf' }),
+      convertLegacyHttpOptions({}, signal, path, { 'Content-Type': encoding.contentType }),
       {
         serializeRequest: (encoded) => encoded.body,
-        deserializeResponse: (data) => serializer.deserializeResponse(data),
+        deserializeResponse: (data) => encoding.serializer.deserializeResponse(data),
       },
       componentType,
       { name: itemName, countItems: (encoded) => encoded.items },
@@ -78,8 +122,8 @@ class ChunkedProtobufExporter<Item> {
           error: error instanceof Error ? error : new Error(String(error)),
         }),
       )
-      .finally(() => this.#encoding.delete(work));
-    this.#encoding.add(work);
+      .finally(() => this.#pending.delete(work));
+    this.#pending.add(work);
   }
 
   async #encode(items: Item[]): Promise<Uint8Array> {
@@ -87,16 +131,16 @@ class ChunkedProtobufExporter<Item> {
     for (let i = 0; i < items.length; i += ENCODE_CHUNK) {
       // The first chunk is encoded at once, like the packaged exporter; later ones after pending I/O.
       if (i > 0) await nextTurn();
-      const part = this.#serializer.serializeRequest(items.slice(i, i + ENCODE_CHUNK));
+      const part = this.#encoding.serializer.serializeRequest(items.slice(i, i + ENCODE_CHUNK));
       if (part === undefined)
         throw new Error(`OTLP serializer returned nothing for items ${i}-${i + ENCODE_CHUNK}`);
       parts.push(part);
     }
-    return parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
+    return this.#encoding.join(parts);
   }
 
   async forceFlush(): Promise<void> {
-    await Promise.all(this.#encoding);
+    await Promise.all(this.#pending);
     await this.#delegate.forceFlush();
   }
 
@@ -106,8 +150,8 @@ class ChunkedProtobufExporter<Item> {
   }
 }
 
-export class ChunkedOtlpTraceExporter extends ChunkedProtobufExporter<ReadableSpan> implements SpanExporter {
-  constructor() {
-    super('TRACES', 'v1/traces', ProtobufTraceSerializer, 'otlp_http_span_exporter', 'span');
+export class ChunkedOtlpTraceExporter extends ChunkedExporter<ReadableSpan> implements SpanExporter {
+  constructor(protocol: keyof typeof TRACE_ENCODINGS = 'http/protobuf') {
+    super('TRACES', 'v1/traces', TRACE_ENCODINGS[protocol], 'otlp_http_span_exporter', 'span');
   }
 }
