@@ -8,6 +8,7 @@ import { createDependencies, type Dependencies } from './dependencies.ts';
 import { clientErrorHandler, connectHandler } from './platform/client-error.ts';
 import type { Component } from './platform/component.ts';
 import { startMetricsServer } from './platform/metrics-server.ts';
+import { routableTargets } from './platform/request-target.ts';
 import { tracedRequests } from './platform/server-span.ts';
 import { installFatalHandlers, installShutdown } from './platform/shutdown.ts';
 import { listenFailure, StartupError, StartupRefused } from './platform/startup-error.ts';
@@ -40,7 +41,7 @@ const urlOf = (server: Server) => {
 //   would let a slow client hold a socket up to 30 s past the headers timeout).
 function createHttpServer(config: Config, app: ReturnType<typeof createApp>, d: Dependencies): Server {
   const { http } = config;
-  const traced = tracedRequests(app);
+  const traced = tracedRequests(routableTargets(app));
   const server = createServer(
     {
       headersTimeout: http.headersTimeoutMs,

@@ -126,6 +126,19 @@ describe('bad path encoding', () => {
   });
 });
 
+describe('unparseable request target', () => {
+  test('when the target is one url.parse refuses (an unclosed [ after //, with # or a space), then 400 /problems/malformed-request, a security event, and nothing of ours', async () => {
+    const logs = svc.logs.length;
+    const events = await securityEvents('invalid_input');
+    for (const target of ['//a@[/%00?=#', '//a@[/x#', '//b@[/api/v1/items#x', '//a@[/ b'])
+      for (const method of ['GET', 'POST', 'DELETE'])
+        assertProblem(await send({ method, target, headers: write }), 400, 'malformed-request');
+    assert.ok((await securityEvents('invalid_input')) >= events + 12, 'counted as invalid_input');
+    await svc.waitForLog((l) => l.level === 'warn' && l.event === 'invalid_input');
+    await assertNothingOfOurs(logs);
+  });
+});
+
 describe('corrupt or unsupported compressed body', () => {
   test('when a body is not what its Content-Encoding says (gzip, deflate, br, zstd: garbage or truncated), then 400 /problems/malformed-body and nothing is stored', async () => {
     const logs = svc.logs.length;

@@ -97,4 +97,13 @@ export const FUZZ_REGRESSIONS: readonly Regression[] = [
       body: new Uint8Array(Buffer.from('{"name":"x","quantity":1}', 'utf16le')),
     },
   },
+  {
+    found:
+      "a target url.parse refuses (`//a@[/%00?=#`): the router skipped every middleware, finalhandler's bare HTML 404",
+    request: { method: 'GET', target: '//a@[/%00?=#', headers: [['Accept', 'application/json']] },
+  },
+  {
+    found: 'the same target without Host: the same bare 404 (no middleware ran to refuse the missing Host)',
+    request: { method: 'GET', target: '//a@[/x#', headers: [], host: false },
+  },
 ];

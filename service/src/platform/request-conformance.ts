@@ -4,10 +4,16 @@
 // that these requests reach Express and are refused as problem+json with the security headers.
 import type { RequestHandler } from 'express';
 import { problems } from './errors.ts';
+import { hasUnparseableTarget } from './request-target.ts';
 import type { SecurityEvents } from './security-events.ts';
 
 export function requestConformance(securityEvents: SecurityEvents): RequestHandler {
   return (req, _res, next) => {
+    if (hasUnparseableTarget(req)) {
+      securityEvents.record('invalid_input', { reason: 'bad_target' });
+      next(problems.malformedRequest('The request target is not a valid URL path.'));
+      return;
+    }
     if (req.httpVersionMajor === 1 && req.httpVersionMinor === 1 && req.headers.host === undefined) {
       securityEvents.record('invalid_input', { reason: 'missing_host' });
       next(problems.malformedRequest('An HTTP/1.1 request must carry a Host header.'));
