@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isDeepStrictEqual, promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { stackBinaries } from '../support/stack-binaries.ts';
 import {
@@ -153,7 +154,7 @@ test('when alerts reach the real Alertmanager together, then ServiceDown silence
         a.status.inhibitedBy.length > 0 ? 'inhibited' : a.status.state;
     return out;
   };
-  assert.deepEqual(await stateOf(), {
+  const expected = {
     'ServiceDown/items-api': 'active',
     'ScrapeTargetDown/items-api/api-1:9464': 'inhibited',
     'HeapNearLimit/items-api/api-1:9464': 'inhibited',
@@ -164,7 +165,15 @@ test('when alerts reach the real Alertmanager together, then ServiceDown silence
     'SLOLatencyBurnRateSlow/orders-api': 'active',
     'PagingDependencyDown/items-api': 'active',
     'SLOLatencyBurnRateFast/items-api': 'inhibited',
-  });
+  };
+  // Alertmanager marks an alert inhibited when its dispatcher has processed it, not when it is posted:
+  // poll until the marks settle (seen once in CI: one inhibited alert still read active right after the post).
+  let state = await stateOf();
+  for (const deadline = Date.now() + 10_000; !isDeepStrictEqual(state, expected) && Date.now() < deadline; ) {
+    await sleep(100);
+    state = await stateOf();
+  }
+  assert.deepEqual(state, expected);
   // What is active is delivered, what is inhibited is not (one group per alert name and service).
   await webhook.waitFor((n) => n.groupLabels.alertname === 'SLOAvailabilityBurnRateFast', 10_000);
   await webhook.waitFor((n) => n.groupLabels.alertname === 'ServiceDown' && n.receiver === 'page', 10_000);
