@@ -31,14 +31,8 @@ const urlOf = (server: Server) => {
   return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
 };
 
-// Connection limits, set deliberately:
-// - headersTimeout: a client has this long to send its headers (slowloris is cut off);
-// - requestTimeout: the whole request, body included;
-// - keepAliveTimeout: longer than load balancers' idle timeouts (AWS ALB 60 s, GCP 600 s is
-//   configurable) so the balancer, not us, closes idle upstream sockets and never hits a dead one;
-// - maxHeaderSize: 16 KiB, Node's default, stated so a change is a decision;
-// - connectionsCheckingInterval: how often Node enforces the two timeouts (default 30 s, which
-//   would let a slow client hold a socket up to 30 s past the headers timeout).
+// Connection limits, each a decision (slowloris cut-off, keep-alive above load balancers' idle
+// timeouts, Node's 16 KiB head size stated): docs/decisions.md, "HTTP server limits".
 function createHttpServer(config: Config, app: ReturnType<typeof createApp>, d: Dependencies): Server {
   const { http } = config;
   const traced = tracedRequests(routableTargets(app));

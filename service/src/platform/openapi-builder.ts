@@ -1,10 +1,6 @@
-// Building blocks of the OpenAPI 3.1 document (service/src/openapi.ts): JSON Schema from zod, the
-// problem types (RFC 9457), and the responses and headers an operation gets from the layers in front
-// of it (rate-limit tiers, bearer auth, the JSON body parser).
-//
-// zod 4's own z.toJSONSchema writes JSON Schema 2020-12, the dialect of OpenAPI 3.1, from the very
-// schemas that validate requests; the rest of the document is plain objects. zod-openapi would add a
-// dependency to build what is here a few small functions, and a second way of describing schemas.
+// Building blocks of the OpenAPI 3.1 document (service/src/openapi.ts): JSON Schema from zod's own
+// z.toJSONSchema, the problem types, and the responses the layers in front of an operation add.
+// Why not zod-openapi: docs/decisions.md, "OpenAPI from zod".
 import { z } from 'zod';
 
 export type JsonSchema = Record<string, unknown>;

@@ -1,19 +1,6 @@
-// The OTLP/HTTP exporter for spans (protobuf or JSON) that encodes a batch a few items per turn of the
-// event loop, then sends it as one request, as the packaged exporters do. (Log records need none of this:
-// they are encoded in pino's worker thread, log-records-worker.ts, away from the requests.)
-//
-// Why not the packaged exporters as they are: they encode a whole batch (512 items by default) in one
-// synchronous run, 5-15 ms on one core at the template's load, and every request that arrives
-// meanwhile waits (BENCHMARKS.md, the stall probe). No option splits it: a smaller batch size
-// (OTEL_BSP_MAX_EXPORT_BATCH_SIZE) shortens the run but multiplies the HTTP requests, and the batch
-// processor sends one batch at a time, so small batches also lower the rate it can keep up with.
-//
-// How: protobuf messages concatenate. Two encoded ExportTraceServiceRequests written one after the
-// other decode as one request holding both lists of ResourceSpans (the encoding's documented merge
-// rule for repeated fields), so each chunk is encoded by the library's own serializer on its own turn
-// and the chunks leave together. For http/json the chunks' `resourceSpans` lists are spliced into one
-// document. Everything else (endpoint, headers, timeout, compression, retries from the
-// OTEL_EXPORTER_OTLP_* variables) is the library's transport, built as its exporters build it.
+// The OTLP/HTTP span exporter (protobuf or JSON) that encodes a batch a few items per event-loop turn
+// and sends it as one request: the packaged exporters encode a whole batch in one synchronous run.
+// Why and how (protobuf messages concatenate): docs/decisions.md, "Chunked span export".
 // @see https://protobuf.dev/programming-guides/encoding/#last-one-wins
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';

@@ -1,9 +1,6 @@
-// The head sampler: parentbased_always_on (every span recorded and exported, a caller's "not sampled"
-// respected) that also says so in the W3C tracestate, `ot=th:0` ("sampled at 100 %"). The gateway's tail
-// sampler reads that and takes its share by the trace id's randomness (OTel consistent probability
-// sampling), the same rule the service picks exemplars by (platform/exemplar-policy.ts).
-// Own code rather than @opentelemetry/sampler-composite: that package pins core/sdk-trace 2.x next to
-// our 3.x, for what is one tracestate entry here.
+// parentbased_always_on that also writes `ot=th:0` into the tracestate, so the gateway takes its share
+// by the trace id's randomness, the rule exemplars are picked by (platform/exemplar-policy.ts). Why own
+// code: docs/decisions.md, "Head sampler".
 // @see https://opentelemetry.io/docs/specs/otel/trace/tracestate-probability-sampling/
 import { type Context, createTraceState, trace } from '@opentelemetry/api';
 import {

@@ -144,13 +144,9 @@ export async function startTelemetry(env: Env = process.env): Promise<TelemetryH
   const instrumentations: Record<string, Patchable> = Object.fromEntries(
     loaded.map((l) => [l.name, l.instrumentation]),
   );
-  // The ESM trap: with "type": "module", pino and node:http are loaded through the ESM loader, where
-  // require-in-the-middle never sees them (logs without trace ids, calls without client spans).
-  // Packages: import-in-the-middle's hooks, in this thread (module.registerHooks: no loader thread,
-  // no deprecation warning), for the listed modules only. Built-ins: patched through require() now,
-  // and syncBuiltinESMExports() carries the patched functions into their ESM named exports; hooked
-  // by import-in-the-middle too, the CommonJS patch landed first and the http instrumentation, which
-  // patches once, left the named exports alone (docs/decisions.md).
+  // ESM loads pino and node:http where require-in-the-middle never looks: packages get in-thread
+  // import-in-the-middle hooks (listed modules only); built-ins are patched through require() and
+  // synced into their ESM exports (docs/decisions.md, "In-thread hooks").
   const modules = modulesToHook(Object.values(instrumentations));
   const require = createRequire(import.meta.url);
   for (const builtin of modules.filter((m) => isBuiltin(m))) require(builtin);
@@ -278,13 +274,8 @@ function logRecordsPipe(options: LogRecordsWorkerOptions, env: Env) {
   let stream: TransportStream | undefined;
   let open = false;
   let closed: Promise<void> | undefined;
-  // Lines reach the worker in batches, not one by one. thread-stream hands over what was written in
-  // one turn of the event loop, and wakes the worker for it (a futex wake and two context switches,
-  // on the request thread's core when the service has one core): below saturation every request's
-  // line has a turn of its own, so every request paid a wake-up (bench: 4 context switches per
-  // request at the fixed rate, bare Express 0.75). A batch waits at most HANDOFF_MS (the worker's own
-  // batch waits OTEL_BLRP_SCHEDULE_DELAY, 1 s, anyway); flush, close and process exit hand over what
-  // is pending first, so no line is lost.
+  // Lines reach the worker in batches (at most HANDOFF_MS), not one wake-up per request; flush, close
+  // and exit hand over what is pending first (docs/decisions.md, "Batched log hand-over").
   let pending = '';
   let timer: NodeJS.Timeout | undefined;
   const handOver = () => {
