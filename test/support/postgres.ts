@@ -20,18 +20,20 @@ export interface TestDatabase {
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
 }
 
+/** One statement on the machine's `test` database (CREATE/DROP DATABASE), on a connection of its own. */
+export async function admin(sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
 /** CREATE DATABASE t_<random> for this test; DROP ... WITH (FORCE) when it ends. */
 export async function createTestDatabase(t: TestContext): Promise<TestDatabase> {
   const name = `t_${randomBytes(6).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const c = new pg.Client({ connectionString: ADMIN_URL });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
   await admin(`CREATE DATABASE ${name}`);
   t.after(() => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
   const urlVia = (port: number) => `postgresql://postgres@${PG_HOST}:${port}/${name}`;
