@@ -2,7 +2,7 @@
 // when the committed file differs from what the sources give).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderOpenApiDocument } from '../service/src/openapi.ts';
+import { renderOpenApiDocument } from '../service/src/openapi/document.ts';
 
 export const OPENAPI_FILE = join(import.meta.dirname, '..', 'docs', 'openapi.json');
 

@@ -3,7 +3,7 @@
 // the telemetry layer is on, and sets every other switch through the service's own environment variables.
 import type { Express } from 'express';
 import { loadConfig } from '../../service/src/config.ts';
-import { telemetryHandle } from '../../service/src/platform/telemetry-handle.ts';
+import { telemetryHandle } from '../../service/src/observability/telemetry-handle.ts';
 import { startService } from '../../service/src/server.ts';
 import { announceReady, exitOnSignal, HELLO_BODY, HELLO_PATH } from './common.ts';
 import { keepOnlyLayers } from './layers.ts';

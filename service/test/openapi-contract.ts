@@ -7,9 +7,9 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import type { Component } from '../src/component/define-component.ts';
 import { COMPONENTS } from '../src/components.ts';
-import { openApiDocument } from '../src/openapi.ts';
-import type { Component } from '../src/platform/component.ts';
+import { openApiDocument } from '../src/openapi/document.ts';
 
 type Obj = Record<string, unknown>;
 interface ResponseSpec {

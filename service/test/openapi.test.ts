@@ -9,8 +9,8 @@ import { describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { COMPONENTS } from '../src/components.ts';
-import { OPENAPI_PATH, openApiDocument, renderOpenApiDocument } from '../src/openapi.ts';
-import { PROBLEM_TYPES } from '../src/platform/openapi-builder.ts';
+import { PROBLEM_TYPES } from '../src/openapi/builder.ts';
+import { OPENAPI_PATH, openApiDocument, renderOpenApiDocument } from '../src/openapi/document.ts';
 import {
   ADMIN_TOKEN,
   API_TOKEN,

@@ -9,7 +9,7 @@ import {
   pathParameter,
   queryParameters,
   schemaOf,
-} from '../platform/component.ts';
+} from '../component/define-component.ts';
 import { ITEMS_PATH } from './routes.ts';
 import { createItemSchema, itemIdSchema, listQuerySchema, patchItemSchema } from './schemas.ts';
 

@@ -1,6 +1,6 @@
 // The shapes the items API accepts and returns.
 import { z } from 'zod';
-import { pageQuerySchema, text } from '../platform/component.ts';
+import { pageQuerySchema, text } from '../component/define-component.ts';
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;

@@ -18,8 +18,12 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { register as registerModuleHooks } from 'import-in-the-middle/register-hooks.mjs';
+import {
+  type LogRecordSink,
+  TELEMETRY_HANDLE,
+  type TelemetryHandle,
+} from '../observability/telemetry-handle.ts';
 import { PACKAGE_VERSION } from '../package-info.ts';
-import { type LogRecordSink, TELEMETRY_HANDLE, type TelemetryHandle } from '../platform/telemetry-handle.ts';
 import { loadInstrumentations } from './instrumentations.ts';
 import type { LogRecordsWorkerOptions } from './log-records-worker.ts';
 import { ChunkedOtlpTraceExporter } from './otlp-export.ts';
