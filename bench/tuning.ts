@@ -1,7 +1,7 @@
 // What was changed in the template to make its request path cheap, and why: rendered into BENCHMARKS.md.
 // No number is written here by hand: evidence is computed from the run's own results.
 import type { AllocationResults, ThroughputResults } from './lib/report.ts';
-import { rows } from './lib/report.ts';
+import { rows } from './lib/rows.ts';
 
 export interface Tuning {
   readonly change: string;
