@@ -27,58 +27,57 @@ export const TUNING: readonly Tuning[] = [
   },
   {
     change: "The server span is the template's own, not the HTTP instrumentation's (issue 20)",
-    where: 'service/src/platform/server-span.ts, service/src/server.ts',
+    where: 'service/src/observability/server-span.ts, service/src/server.ts',
     why: "@opentelemetry/instrumentation-http's incoming side wraps the server's `emit` and binds eight listener methods on every request and response object (a map of wrapped listeners per object, own properties added to both), builds metric attributes nobody reads and computes its attributes twice; what it left behind for the garbage collector cost more than the work itself. The template starts the span around the request listener, runs the request's and response's events in its context with one wrapped `emit` each, and names it `METHOD route` from the app's routing when the response closes. No Express instrumentation either: Express layers make no spans.",
   },
   {
     change: 'No Redis span: the limiter outcome is recorded on the server span (issue 20)',
-    where: 'service/src/platform/rate-limit/limiter.ts',
+    where: 'service/src/rate-limit/limiter.ts',
     why: 'the one Redis round trip per request would be a client span to build, keep and encode for every request; `rate_limit.<tier>` and `rate_limit.backend` on the server span carry what an operator reads from it, and its duration and errors are in `db_client_operation_duration_seconds{db_system_name="redis"}`.',
   },
   {
     change: 'Probes and scrapes create no span and no access line',
-    where: 'service/src/telemetry/http-filters.ts, service/src/platform/access-log.ts',
+    where: 'service/src/telemetry/http-filters.ts, service/src/observability/access-log.ts',
     why: 'liveness probes and `/metrics` scrapes run every few seconds forever; filtered before any work is done.',
   },
   {
     change: 'Sentry for errors only, with an explicit integration list',
-    where: 'service/src/telemetry/sentry.ts, service/src/platform/error-reporting.ts',
+    where: 'service/src/telemetry/sentry.ts, service/src/errors/error-reporting.ts',
     why: "no Sentry tracing, no Http integration (it wraps every request a second time, records request sessions and reads request bodies), and no per-request isolation scope (issue 20): an error's tags, breadcrumbs (the request's security span events) and trace ids are added when it is reported, so a request without an error costs Sentry nothing.",
   },
   {
     change: 'Access log serialises method, redacted URL, route, status, duration and request id only',
-    where: 'service/src/platform/access-log.ts',
+    where: 'service/src/observability/access-log.ts',
     why: "pino-http's default serialisers copy every header and the remote address into every line, and wrap them in extra objects.",
   },
   {
     change: "Credentials redacted by one walk of the logged object instead of pino's `redact` paths",
-    where: 'service/src/platform/logger.ts (`redactSecrets`)',
+    where: 'service/src/observability/logger.ts (`redactSecrets`)',
     why: "pino 10's redactor (@pinojs/redact 0.4) parses every configured path string again on every call, and a `*.key` path makes pino call it for every field of every line, strings and numbers included: in the full template that was the largest single source of garbage per request (the allocation tables above show what a request allocates now). The template walks the log object, each child logger's bindings and each serialiser's result once instead, censoring the same field names at any depth (pino's paths reached one level), copying only the objects on the way to a match: a line without credentials allocates nothing. Proposed upstream fix: parse the paths once when the redactor is built and skip the clone when no path matches (fast-redact, which pino 9 used, compiled them into a function).",
   },
   {
     change: 'helmet without the headers that do nothing for JSON',
-    where: 'service/src/platform/security-headers.ts',
+    where: 'service/src/http/security-headers.ts',
     why: 'document-only headers (DNS prefetch, download options, XSS auditor, origin agent cluster, cross-domain policies) are set and sent on every response by default.',
   },
   {
     change: 'Metric children and label values bound once',
-    where: 'service/src/platform/rate-limit/limiter.ts, service/src/platform/http-metrics.ts',
+    where: 'service/src/rate-limit/limiter.ts, service/src/observability/metrics/http-metrics.ts',
     why: 'prom-client hashes the label object on every observation; the limiter binds its children at start-up, and route templates are computed once per Route object instead of per request.',
   },
   {
     change: 'One Redis command for every tier a request passes',
-    where:
-      'service/src/platform/rate-limit/redis-store.ts, service/src/platform/rate-limit/limiter.ts, service/src/app.ts',
+    where: 'service/src/rate-limit/redis-store.ts, service/src/rate-limit/limiter.ts, service/src/app.ts',
     why: "an /api/v1 request passes the general and the api tier, and rate-limiter-flexible's RateLimiterRedis counts one key per command: two EVALSHA round trips per request and, with OTel on, two ioredis client spans to build, encode and export. One Lua script now counts both keys in order (same keys, windows, headers, metrics and memory fallback; a request the general tier rejects is still not counted by the api tier): one round trip and one client span per request.",
   },
   {
     change: "The rate limiter's Redis writes coalesced per event-loop turn",
-    where: 'service/src/platform/redis.ts (`coalesceWrites`)',
+    where: 'service/src/storage/redis.ts (`coalesceWrites`)',
     why: "a write to Redis is a system call that also wakes the Redis process; in the full template's profile it was the largest native cost (`writeUtf8String` under ioredis). The socket is corked until `setImmediate`, so the commands of all requests handled in one turn of the event loop leave in one `writev`, and no command waits for a later turn. ioredis's `enableAutoPipelining` batches the same way but sends from its own callback, which would parent every command's span to the request that opened the batch.",
   },
   {
     change: 'One child logger per request, not a child of a child',
-    where: 'service/src/platform/access-log.ts (no `quietReqLogger`)',
+    where: 'service/src/observability/access-log.ts (no `quietReqLogger`)',
     why: "with `quietReqLogger`, pino-http makes the access line's logger a child of a per-request child logger; pino builds children with `Object.create(parent)`, so a per-request object becomes a prototype, and V8 gives each new prototype its own hidden classes in the old generation, which only a full (major) collection frees. Every request then left old-generation garbage behind, the old generation grew steadily under load, and each major collection it triggered stopped the process (the garbage-collection table under the RSS soak counts them). Without the option there is one child per request, of a long-lived parent; the request id is written into the access line instead.",
   },
   {
@@ -89,17 +88,17 @@ export const TUNING: readonly Tuning[] = [
   {
     change:
       'The middleware every request passes runs as one Express layer; the health routers are mounted at their path',
-    where: 'service/src/platform/middleware-series.ts, service/src/app.ts',
+    where: 'service/src/http/middleware-series.ts, service/src/app.ts',
     why: "Express 5's router does work for every layer a request passes (a path match and its `next` bookkeeping) and more for every router it enters, and the OTel Express instrumentation wraps every layer's handle: per layer and request it pushes and pops the layer path, rebuilds the route and binds the callback to the active context, with the layer spans off too. The eight middlewares every request passes (security headers, request id, metrics, access log, Sentry scope, drain, request stats, CORS) now run as one layer that keeps Express 5's semantics for each (errors, thrown or from a rejected promise, `next('route')`, `next('router')`); the liveness, readiness and admin health routers are mounted at `/api/health`, so other requests pass them with one prefix test instead of entering two routers and testing five routes. The instruction count of the template with every optional layer off (routing, errors and auth only) shows what this saved.",
   },
   {
     change: 'Log lines written with one blocking write each',
-    where: 'service/src/platform/logger.ts',
+    where: 'service/src/observability/logger.ts',
     why: "`pino()` without a destination writes stdout through an asynchronous stream that hands every write to libuv's thread pool: at a moderate rate each access line costs thread switches and a wake-up of the event loop when the write completes (the fixed-rate table counts context switches per request). pino's documented standard mode, `pino.destination({ sync: true })`, is one `write` system call on the event loop; under saturation the asynchronous stream's batching saved nothing measurable, and a line logged just before the process is killed is no longer lost.",
   },
   {
     change: 'Redis client fails fast instead of queueing',
-    where: 'service/src/platform/redis.ts',
+    where: 'service/src/storage/redis.ts',
     why: 'with the offline queue and retries off, a Redis fault costs one command timeout at most and the tiers answer from memory, instead of requests piling up for tens of seconds.',
   },
   {

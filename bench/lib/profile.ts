@@ -108,7 +108,7 @@ export const COST_CENTRES: readonly {
   {
     name: 'OTel server span (server-span.ts, context, span life cycle)',
     promise: 'a server span and a query span per request, trace context everywhere',
-    test: (u) => u.includes('/@opentelemetry/') || u.endsWith('/service/src/platform/server-span.ts'),
+    test: (u) => u.includes('/@opentelemetry/') || u.endsWith('/service/src/observability/server-span.ts'),
   },
   {
     name: 'Express and router (incl. response writes)',

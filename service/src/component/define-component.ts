@@ -50,7 +50,7 @@ export interface ComponentDefinition<R, S extends z.ZodType = z.ZodType<undefine
   readonly dir: string;
   /** Where its router is mounted, e.g. `/api/v1/items` (under /api/v1: the api rate-limit tier). */
   readonly path: string;
-  /** Append only, per backend; each name unique across the service (platform/migrations.ts). */
+  /** Append only, per backend; each name unique across the service (component/migrations.ts). */
   readonly migrations: { readonly sqlite: readonly Migration[]; readonly postgresql: readonly Migration[] };
   readonly repository: {
     readonly sqlite: (store: Extract<Store, { backend: 'sqlite' }>) => R;

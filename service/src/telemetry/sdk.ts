@@ -120,7 +120,7 @@ export async function startTelemetry(env: Env = process.env): Promise<TelemetryH
     !disabled && tracesEndpoint !== undefined && str(env, 'OTEL_TRACES_EXPORTER') !== 'none';
   const exportLogs = !disabled && logsEndpoint !== undefined && str(env, 'OTEL_LOGS_EXPORTER') !== 'none';
   // Our own exporters' and Sentry's HTTP calls must not become spans (they would trace themselves),
-  // nor outgoing-call metrics (platform/http-client-metrics.ts asks the handle).
+  // nor outgoing-call metrics (observability/metrics/http-client-metrics.ts asks the handle).
   const isOwnTraffic = endpointsMatcher([tracesEndpoint, logsEndpoint, sentryDsn]);
 
   const base = {

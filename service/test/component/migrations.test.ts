@@ -1,4 +1,4 @@
-// platform/migrations.ts: which names are refused before anything runs, and what is left to apply.
+// component/migrations.ts: which names are refused before anything runs, and what is left to apply.
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import {

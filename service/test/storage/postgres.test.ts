@@ -1,4 +1,4 @@
-// platform/postgres.ts on a real server: concurrent migrations, the readiness ping, and how failures map to HTTP.
+// storage/postgres.ts on a real server: concurrent migrations, the readiness ping, and how failures map to HTTP.
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';

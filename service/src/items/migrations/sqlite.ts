@@ -1,4 +1,4 @@
-// SQLite schema of the items component (platform/sqlite.ts applies it by name): append only.
+// SQLite schema of the items component (storage/sqlite.ts applies it by name): append only.
 import type { Migration } from '../../component/define-component.ts';
 
 export const sqliteMigrations: readonly Migration[] = [

@@ -65,7 +65,7 @@ export function createMetrics(build: BuildInfo) {
     registers: [],
   });
   registry.registerMetric(httpRequestDuration);
-  // Outgoing calls (platform/http-client-metrics.ts), fetch() and node:http alike.
+  // Outgoing calls (observability/metrics/http-client-metrics.ts), fetch() and node:http alike.
   const httpClientRequestDuration = new Histogram({
     name: 'http_client_request_duration_seconds',
     help: 'Duration of outgoing HTTP requests (fetch and node:http), until the response head or the error.',
@@ -159,7 +159,7 @@ export function createMetrics(build: BuildInfo) {
     },
   });
 
-  // Event loop (platform/event-loop.ts). prom-client's nodejs_eventloop_lag_{min,max,mean,stddev,
+  // Event loop (observability/metrics/event-loop.ts). prom-client's nodejs_eventloop_lag_{min,max,mean,stddev,
   // p50,p90,p99}_seconds include its 10 ms sampling interval, so an idle process reads ~10 ms of
   // "lag"; they are removed and replaced by the delay beyond the interval and the utilisation, both
   // over the time since the previous scrape. (nodejs_eventloop_lag_seconds, one setImmediate round
