@@ -1,6 +1,6 @@
 // The one OpenTelemetry set-up: NodeSDK with the instrumentations the service really uses, an OTLP
-// trace exporter only when an endpoint is set, the worker-thread transport that makes OTLP log
-// records from log lines (log-records-worker.ts), and the telemetry handle the app reads.
+// trace exporter only when an endpoint is set, the log worker that makes OTLP log records from log
+// lines (log-records-pipe.ts), and the telemetry handle the app reads.
 // Reads only the standard OTEL_* variables (plus NODE_ENV, SERVICE_VERSION, SENTRY_DSN for identity).
 // @see https://opentelemetry.io/docs/languages/js/exporters/
 import { randomUUID } from 'node:crypto';
@@ -12,19 +12,17 @@ import {
   detectResources,
   envDetector,
   hostDetector,
+  type Resource,
   resourceFromAttributes,
 } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { register as registerModuleHooks } from 'import-in-the-middle/register-hooks.mjs';
-import {
-  type LogRecordSink,
-  TELEMETRY_HANDLE,
-  type TelemetryHandle,
-} from '../observability/telemetry-handle.ts';
+import { TELEMETRY_HANDLE, type TelemetryHandle } from '../observability/telemetry-handle.ts';
 import { PACKAGE_VERSION } from '../package-info.ts';
 import { loadInstrumentations } from './instrumentations.ts';
+import { logRecordsPipe } from './log-records-pipe.ts';
 import type { LogRecordsWorkerOptions } from './log-records-worker.ts';
 import { ChunkedOtlpTraceExporter } from './otlp-export.ts';
 import { consistentAlwaysOnSampler } from './sampler.ts';
@@ -34,6 +32,8 @@ import { captureException, closeSentry, flushSentry, startSentry } from './sentr
 const ATTR_DEPLOYMENT_ENVIRONMENT_NAME = 'deployment.environment.name';
 const ATTR_SERVICE_INSTANCE_ID = 'service.instance.id';
 const DEFAULT_SERVICE_NAME = 'items-api';
+// The wait for the log worker's export ends this long before the shutdown deadline, leaving time to end it.
+const WORKER_STOP_MARGIN_MS = 250;
 
 type Env = NodeJS.ProcessEnv;
 const str = (env: Env, name: string): string | undefined => {
@@ -104,26 +104,53 @@ function withTimeout(work: Promise<unknown>, timeoutMs: number): Promise<void> {
   });
 }
 
-export async function startTelemetry(env: Env = process.env): Promise<TelemetryHandle> {
-  const sentryDsn = str(env, 'SENTRY_DSN');
-  const serviceName = str(env, 'OTEL_SERVICE_NAME') ?? DEFAULT_SERVICE_NAME;
-  const version = str(env, 'SERVICE_VERSION') ?? PACKAGE_VERSION;
-  const environment = str(env, 'NODE_ENV') ?? 'development';
-  if (sentryDsn) startSentry({ dsn: sentryDsn, environment, release: `${serviceName}@${version}` });
-
+/** What the set-up reads: the standard OTEL_* variables, and the service's identity and SENTRY_DSN. */
+function readSettings(env: Env) {
   const disabled = str(env, 'OTEL_SDK_DISABLED')?.toLowerCase() === 'true';
   const tracesEndpoint =
     str(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? str(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
   const logsEndpoint =
     str(env, 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT') ?? str(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
-  const exportTraces =
-    !disabled && tracesEndpoint !== undefined && str(env, 'OTEL_TRACES_EXPORTER') !== 'none';
-  const exportLogs = !disabled && logsEndpoint !== undefined && str(env, 'OTEL_LOGS_EXPORTER') !== 'none';
-  // Our own exporters' and Sentry's HTTP calls must not become spans (they would trace themselves),
-  // nor outgoing-call metrics (observability/metrics/http-client-metrics.ts asks the handle).
-  const isOwnTraffic = endpointsMatcher([tracesEndpoint, logsEndpoint, sentryDsn]);
+  const protocol = (signal: 'TRACES' | 'LOGS') =>
+    str(env, `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) ??
+    str(env, 'OTEL_EXPORTER_OTLP_PROTOCOL') ??
+    'http/protobuf';
+  return {
+    sentryDsn: str(env, 'SENTRY_DSN'),
+    serviceName: str(env, 'OTEL_SERVICE_NAME') ?? DEFAULT_SERVICE_NAME,
+    version: str(env, 'SERVICE_VERSION') ?? PACKAGE_VERSION,
+    environment: str(env, 'NODE_ENV') ?? 'development',
+    disabled,
+    tracesEndpoint,
+    logsEndpoint,
+    exportTraces: !disabled && tracesEndpoint !== undefined && str(env, 'OTEL_TRACES_EXPORTER') !== 'none',
+    exportLogs: !disabled && logsEndpoint !== undefined && str(env, 'OTEL_LOGS_EXPORTER') !== 'none',
+    tracesProtocol: protocol('TRACES'),
+    logsProtocol: protocol('LOGS'),
+    defaultSampler: str(env, 'OTEL_TRACES_SAMPLER') === undefined,
+    spanBatch: {
+      scheduledDelayMillis: int(env, 'OTEL_BSP_SCHEDULE_DELAY'),
+      maxQueueSize: int(env, 'OTEL_BSP_MAX_QUEUE_SIZE'),
+      maxExportBatchSize: int(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
+      exportTimeoutMillis: int(env, 'OTEL_BSP_EXPORT_TIMEOUT'),
+    },
+    logBatch: {
+      scheduledDelayMillis: int(env, 'OTEL_BLRP_SCHEDULE_DELAY'),
+      maxQueueSize: int(env, 'OTEL_BLRP_MAX_QUEUE_SIZE'),
+      maxExportBatchSize: int(env, 'OTEL_BLRP_MAX_EXPORT_BATCH_SIZE'),
+      exportTimeoutMillis: int(env, 'OTEL_BLRP_EXPORT_TIMEOUT'),
+    },
+  };
+}
+type Settings = ReturnType<typeof readSettings>;
+type OwnTraffic = (host: string, port: string) => boolean;
 
-  const base = {
+/** The handle's Sentry half, the whole handle when the SDK is disabled. */
+function sentryPart(s: Settings, isOwnTraffic: OwnTraffic) {
+  const { sentryDsn } = s;
+  if (sentryDsn)
+    startSentry({ dsn: sentryDsn, environment: s.environment, release: `${s.serviceName}@${s.version}` });
+  return {
     isOwnTraffic,
     flush: (timeoutMs: number) =>
       withTimeout(sentryDsn ? flushSentry(timeoutMs) : Promise.resolve(), timeoutMs),
@@ -132,12 +159,14 @@ export async function startTelemetry(env: Env = process.env): Promise<TelemetryH
     captureException: sentryDsn ? captureException : () => {},
     sentryEnabled: sentryDsn !== undefined,
   };
-  if (disabled) return { ...base, patched: () => [], exportEnabled: false, state: 'disabled' };
+}
 
-  // The instrumentations and their configuration: instrumentations.ts, the one place to add one.
-  // No Express instrumentation: Express layers make no spans, and http.route and the span name come
-  // from the app's routing. No ioredis instrumentation by default: Redis is the rate limiter's store,
-  // one round trip per request, and its outcome is on the server span (rate-limit/limiter.ts).
+/**
+ * The instrumentations (instrumentations.ts, the one place to add one), by name, with their modules
+ * hooked. ESM loads pino and node:http where require-in-the-middle never looks: packages get in-thread
+ * hooks (listed modules only), built-ins are patched through require() (decisions.md, "In-thread hooks").
+ */
+async function installInstrumentations(env: Env, isOwnTraffic: OwnTraffic) {
   const loaded = await loadInstrumentations(env, {
     isOwnRequest: (req) => isOwnTraffic(...hostPortOf(req)),
     isOwnOrigin: (origin) => {
@@ -148,52 +177,54 @@ export async function startTelemetry(env: Env = process.env): Promise<TelemetryH
   const instrumentations: Record<string, Patchable> = Object.fromEntries(
     loaded.map((l) => [l.name, l.instrumentation]),
   );
-  // ESM loads pino and node:http where require-in-the-middle never looks: packages get in-thread
-  // import-in-the-middle hooks (listed modules only); built-ins are patched through require() and
-  // synced into their ESM exports (docs/decisions.md, "In-thread hooks").
   const modules = modulesToHook(Object.values(instrumentations));
   const require = createRequire(import.meta.url);
   for (const builtin of modules.filter((m) => isBuiltin(m))) require(builtin);
   syncBuiltinESMExports();
   registerModuleHooks({ include: modules.filter((m) => !isBuiltin(m)) });
+  return instrumentations;
+}
 
-  const protocol = (signal: 'TRACES' | 'LOGS') =>
-    str(env, `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) ??
-    str(env, 'OTEL_EXPORTER_OTLP_PROTOCOL') ??
-    'http/protobuf';
-  if (exportTraces && !['http/protobuf', 'http/json'].includes(protocol('TRACES')))
+/** Without an endpoint the spans still exist (log correlation, exemplars) but go nowhere. */
+function spanProcessorFor(s: Settings): SpanProcessor {
+  if (!s.exportTraces) return new NoopSpanProcessor();
+  if (!['http/protobuf', 'http/json'].includes(s.tracesProtocol))
     process.stderr.write(
-      `OTEL_EXPORTER_OTLP_PROTOCOL=${protocol('TRACES')} is not supported; using http/protobuf\n`,
+      `OTEL_EXPORTER_OTLP_PROTOCOL=${s.tracesProtocol} is not supported; using http/protobuf\n`,
     );
+  return new BatchSpanProcessor({
+    // Both encodings chunked (otlp-export.ts); http/json costs the request thread less (decisions.md).
+    exporter: new ChunkedOtlpTraceExporter(s.tracesProtocol === 'http/json' ? 'http/json' : 'http/protobuf'),
+    ...s.spanBatch,
+  });
+}
 
-  // Without an endpoint the spans still exist (log correlation, exemplars) but go nowhere.
-  const spanProcessor: SpanProcessor = exportTraces
-    ? new BatchSpanProcessor({
-        // Both encodings chunked (otlp-export.ts); http/json costs the request thread less (decisions.md).
-        exporter: new ChunkedOtlpTraceExporter(
-          protocol('TRACES') === 'http/json' ? 'http/json' : 'http/protobuf',
-        ),
-        scheduledDelayMillis: int(env, 'OTEL_BSP_SCHEDULE_DELAY'),
-        maxQueueSize: int(env, 'OTEL_BSP_MAX_QUEUE_SIZE'),
-        maxExportBatchSize: int(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
-        exportTimeoutMillis: int(env, 'OTEL_BSP_EXPORT_TIMEOUT'),
-      })
-    : new NoopSpanProcessor();
-  // Lowest precedence: OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME (envDetector) override these.
-  // The instance id is made here, not by its detector, so that the log worker's resource has the same.
-  const own = resourceFromAttributes({
-    [ATTR_SERVICE_NAME]: serviceName,
-    [ATTR_SERVICE_VERSION]: version,
-    [ATTR_DEPLOYMENT_ENVIRONMENT_NAME]: environment,
+/**
+ * Lowest precedence: OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME (envDetector) override these.
+ * The instance id is made here, not by its detector, so that the log worker's resource has the same.
+ */
+function ownResource(s: Settings): Resource {
+  return resourceFromAttributes({
+    [ATTR_SERVICE_NAME]: s.serviceName,
+    [ATTR_SERVICE_VERSION]: s.version,
+    [ATTR_DEPLOYMENT_ENVIRONMENT_NAME]: s.environment,
     [ATTR_SERVICE_INSTANCE_ID]: randomUUID(),
   });
+}
+
+function startSdk(
+  s: Settings,
+  own: Resource,
+  instrumentations: readonly Patchable[],
+  spanProcessor: SpanProcessor,
+): NodeSDK {
   const sdk = new NodeSDK({
     // Unless OTEL_TRACES_SAMPLER names another, the default (parentbased_always_on) with `ot=th:0` in
     // the tracestate, so that the gateway samples traces consistently with the exemplars (sampler.ts).
-    ...(str(env, 'OTEL_TRACES_SAMPLER') === undefined ? { sampler: consistentAlwaysOnSampler() } : {}),
+    ...(s.defaultSampler ? { sampler: consistentAlwaysOnSampler() } : {}),
     resource: defaultResource().merge(own),
     resourceDetectors: [hostDetector, envDetector],
-    instrumentations: Object.values(instrumentations),
+    instrumentations: [...instrumentations],
     spanProcessors: [spanProcessor],
     // Only traces leave the process from here: metrics are Prometheus's job (no MeterProvider, no
     // metric exporter that nobody listens to), and log records are made in the log worker.
@@ -201,46 +232,50 @@ export async function startTelemetry(env: Env = process.env): Promise<TelemetryH
     logRecordProcessors: [],
   });
   sdk.start();
+  return sdk;
+}
 
-  const records = exportLogs
-    ? logRecordsPipe(
-        {
-          // The worker's own host detector adds host.*, as hostDetector does here.
-          resourceAttributes: own.merge(detectResources({ detectors: [envDetector] })).attributes as Record<
-            string,
-            string
-          >,
-          loggerName: serviceName,
-          serviceVersion: version,
-          protocol: protocol('LOGS') === 'http/json' ? 'http' : 'http/protobuf',
-          batch: {
-            scheduledDelayMillis: int(env, 'OTEL_BLRP_SCHEDULE_DELAY'),
-            maxQueueSize: int(env, 'OTEL_BLRP_MAX_QUEUE_SIZE'),
-            maxExportBatchSize: int(env, 'OTEL_BLRP_MAX_EXPORT_BATCH_SIZE'),
-            exportTimeoutMillis: int(env, 'OTEL_BLRP_EXPORT_TIMEOUT'),
-          },
-        },
-        env,
-      )
-    : undefined;
+function logWorkerOptions(s: Settings, own: Resource): LogRecordsWorkerOptions {
+  return {
+    // The worker's own host detector adds host.*, as hostDetector does here.
+    resourceAttributes: own.merge(detectResources({ detectors: [envDetector] })).attributes as Record<
+      string,
+      string
+    >,
+    loggerName: s.serviceName,
+    serviceVersion: s.version,
+    protocol: s.logsProtocol === 'http/json' ? 'http' : 'http/protobuf',
+    batch: s.logBatch,
+  };
+}
 
+export async function startTelemetry(env: Env = process.env): Promise<TelemetryHandle> {
+  const s = readSettings(env);
+  // Our own exporters' and Sentry's HTTP calls must not become spans (they would trace themselves),
+  // nor outgoing-call metrics (observability/metrics/http-client-metrics.ts asks the handle).
+  const isOwnTraffic = endpointsMatcher([s.tracesEndpoint, s.logsEndpoint, s.sentryDsn]);
+  const base = sentryPart(s, isOwnTraffic);
+  if (s.disabled) return { ...base, patched: () => [], exportEnabled: false, state: 'disabled' };
+
+  const instrumentations = await installInstrumentations(env, isOwnTraffic);
+  const spanProcessor = spanProcessorFor(s);
+  const own = ownResource(s);
+  const sdk = startSdk(s, own, Object.values(instrumentations), spanProcessor);
+  const records = s.exportLogs ? logRecordsPipe(logWorkerOptions(s, own), env) : undefined;
   return {
     ...base,
     async flush(timeoutMs) {
+      // Not the log worker: it exports on its own schedule, and at shutdown (close), where waiting
+      // for it has a budget of its own.
       await withTimeout(
-        Promise.all([
-          spanProcessor.forceFlush(),
-          // Not the log worker: it exports on its own schedule, and at shutdown (close), where waiting
-          // for it has a budget of its own.
-          sentryDsn ? flushSentry(timeoutMs) : undefined,
-        ]),
+        Promise.all([spanProcessor.forceFlush(), s.sentryDsn ? flushSentry(timeoutMs) : undefined]),
         timeoutMs,
       );
     },
     async shutdown(timeoutMs) {
       const closing = records?.close(Math.max(0, timeoutMs - WORKER_STOP_MARGIN_MS));
       await withTimeout(
-        Promise.all([sdk.shutdown(), closing, sentryDsn ? closeSentry(timeoutMs) : undefined]),
+        Promise.all([sdk.shutdown(), closing, s.sentryDsn ? closeSentry(timeoutMs) : undefined]),
         timeoutMs,
       );
       // The log worker must be gone (ended or stopped) before the process exits, or pino ends it at
@@ -254,111 +289,9 @@ export async function startTelemetry(env: Env = process.env): Promise<TelemetryH
         .filter(([, i]) => patchedItsModule(i))
         .map(([name]) => name),
     instrumentations: Object.keys(instrumentations),
-    exportEnabled: exportTraces,
+    exportEnabled: s.exportTraces,
     state: 'enabled',
     ...(records ? { logRecords: records.open } : {}),
-  };
-}
-
-// The wait for the log worker's export ends this long before the shutdown deadline, leaving time to end it.
-const WORKER_STOP_MARGIN_MS = 250;
-// Log lines wait at most this long, or until this many characters are pending, before the worker gets them.
-const HANDOFF_MS = 20;
-const HANDOFF_CHARS = 64 * 1024;
-
-type PinoTransport = Parameters<NonNullable<TelemetryHandle['logRecords']>>[0];
-type TransportStream = ReturnType<PinoTransport>;
-
-/**
- * The log worker's lifecycle: `open` starts it (called once, by the logger, with pino's transport),
- * `flush` hands it every line written so far, `close` ends it, which exports what it still holds.
- * A worker that failed, or one already closed, takes no more lines: logging never throws for it.
- */
-function logRecordsPipe(options: LogRecordsWorkerOptions, env: Env) {
-  let stream: TransportStream | undefined;
-  let open = false;
-  let closed: Promise<void> | undefined;
-  // Lines reach the worker in batches (at most HANDOFF_MS), not one wake-up per request; flush, close
-  // and exit hand over what is pending first (docs/decisions.md, "Batched log hand-over").
-  let pending = '';
-  let timer: NodeJS.Timeout | undefined;
-  const handOver = () => {
-    clearTimeout(timer);
-    timer = undefined;
-    if (pending === '') return;
-    const lines = pending;
-    pending = '';
-    if (open) stream?.write(lines);
-  };
-  const sink: LogRecordSink = {
-    write(line) {
-      if (!open) return;
-      pending += line;
-      if (pending.length >= HANDOFF_CHARS) handOver();
-      else timer ??= setTimeout(handOver, HANDOFF_MS).unref();
-    },
-  };
-  // Resolves once the worker has exported every line written so far (log-records-worker.ts flush()).
-  const flush = () =>
-    new Promise<void>((resolve) => {
-      handOver();
-      if (!open || !stream) resolve();
-      else stream.flush(() => resolve());
-    });
-  return {
-    open(transport: PinoTransport): LogRecordSink {
-      if (stream) return sink;
-      stream = transport({
-        target: new URL('./log-records-worker.ts', import.meta.url).href,
-        options,
-        worker: {
-          // Not the start command's --import: the worker would set up telemetry (and a worker) again.
-          execArgv: [],
-          // The resource comes from this thread (instance id included); the worker adds host.* only.
-          env: { ...env, OTEL_NODE_RESOURCE_DETECTORS: 'host' },
-        },
-      } as Parameters<PinoTransport>[0]);
-      open = true;
-      // Before pino's own exit handler, which ends the worker (registered when the transport was made).
-      process.prependListener('exit', handOver);
-      stream.on('error', (err: unknown) => {
-        if (!open) return;
-        open = false;
-        process.stderr.write(
-          `OTLP log record worker failed, log records are no longer exported: ${String(err)}\n`,
-        );
-      });
-      return sink;
-    },
-    flush,
-    /**
-     * Exports what the worker holds, waiting at most `timeoutMs`, then ends it. Ending blocks this
-     * thread until the worker is done (thread-stream), so it follows a flush that finished: the
-     * worker then has nothing left to wait for. A worker whose export did not finish in time (a
-     * collector that never answers) is stopped instead, or pino would end it at exit and wait.
-     */
-    close(timeoutMs: number) {
-      closed ??= (async () => {
-        if (!open || !stream) return;
-        const ending = stream;
-        let timer: NodeJS.Timeout | undefined;
-        const flushed = await Promise.race([
-          flush().then(() => true),
-          new Promise<boolean>((resolve) => {
-            timer = setTimeout(() => resolve(false), timeoutMs);
-          }),
-        ]);
-        clearTimeout(timer);
-        handOver();
-        open = false;
-        const done = new Promise<void>((resolve) => ending.once('close', () => resolve()));
-        if (flushed) ending.end();
-        // thread-stream's `worker` is not in its types; it is the only way to stop the thread.
-        else await (ending as unknown as { worker?: { terminate(): Promise<number> } }).worker?.terminate();
-        await done;
-      })();
-      return closed;
-    },
   };
 }
 
