@@ -1,21 +1,15 @@
-// The pino transport target that turns the service's JSON lines into OTLP log records, in pino's
-// worker thread: parsing, record building, batching and encoding never run on the request thread.
+// pino's worker thread: turns the service's JSON lines into OTLP log records off the request thread,
+// with pino-opentelemetry-transport's OTLP half and our own line mapping (docs/decisions.md, "Log worker").
 // @see https://github.com/pinojs/pino-opentelemetry-transport
-//
-// pino-opentelemetry-transport's OTLP half is used as is (getOtlpLogger: resource, exporter per
-// protocol, batch processor, and the record's trace context from the line's trace_id/span_id/
-// trace_flags). Its entry point is not: its mapper reads pino's default line (numeric `level`,
-// epoch-ms `time`), and ours carries the level's label and an ISO time for the people and tools
-// reading stdout, so the mapping below takes their place (a few lines, no second JSON round trip).
-import { logs } from '@opentelemetry/api-logs';
+import { type LogAttributes, type LogRecord, logs } from '@opentelemetry/api-logs';
 import build from 'pino-abstract-transport';
 import { getOtlpLogger } from 'pino-opentelemetry-transport/lib/otlp-logger-shim.js';
 
-// OTel log data model: the first number of each severity range (as pino-opentelemetry-transport).
 // pino ends the worker at process exit (a crash, too) and blocks until it is done: its last export
 // may take this long, not the exporter's own timeout (10 s).
 const CLOSE_LIMIT_MS = 2_000;
 
+// OTel log data model: the first number of each severity range (as pino-opentelemetry-transport).
 const SEVERITY: Readonly<Record<string, number>> = {
   trace: 1,
   debug: 5,
@@ -40,8 +34,28 @@ export interface LogRecordsWorkerOptions {
 
 type Line = Record<string, unknown> & { time?: unknown; level?: unknown; msg?: unknown };
 
-export default function logRecordsWorker(opts: LogRecordsWorkerOptions) {
-  const otlp = getOtlpLogger({
+/**
+ * One of our lines (level label, ISO time) as a log record. getOtlpLogger moves trace_id/span_id/
+ * trace_flags from the attributes into the record's trace context when all three are there.
+ */
+function toLogRecord(line: Line): LogRecord {
+  const { time, level, msg, ...attributes } = line;
+  // OTLP wants the flags as a number, the line has hex.
+  if (typeof attributes.trace_flags === 'string')
+    attributes.trace_flags = Number.parseInt(attributes.trace_flags, 16);
+  const label = typeof level === 'string' ? level : undefined;
+  const millis = typeof time === 'string' ? Date.parse(time) : Number.NaN;
+  return {
+    timestamp: Number.isNaN(millis) ? Date.now() : millis,
+    body: typeof msg === 'string' ? msg : undefined,
+    severityNumber: (label && SEVERITY[label]) || 0,
+    ...(label === undefined ? {} : { severityText: label }),
+    attributes: attributes as LogAttributes,
+  };
+}
+
+function otlpLogger(opts: LogRecordsWorkerOptions) {
+  return getOtlpLogger({
     loggerName: opts.loggerName,
     serviceVersion: opts.serviceVersion,
     resourceAttributes: opts.resourceAttributes,
@@ -51,43 +65,35 @@ export default function logRecordsWorker(opts: LogRecordsWorkerOptions) {
       processorConfig: opts.batch,
     },
   });
+}
+
+/** Waits for `work`, but no longer than `timeoutMs`. */
+async function atMost(work: Promise<void>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work,
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
+export default function logRecordsWorker(opts: LogRecordsWorkerOptions) {
+  const otlp = otlpLogger(opts);
   // getOtlpLogger makes its provider this thread's global one, which is the only way to its forceFlush.
   const provider = logs.getLoggerProvider() as { forceFlush?: () => Promise<void> };
   let flushing = 0;
   const destination = build(
     async (source) => {
-      for await (const line of source as AsyncIterable<Line>) {
-        const { time, level, msg, ...attributes } = line;
-        // getOtlpLogger moves trace_id/span_id/trace_flags from the attributes into the record's
-        // trace context when all three are there; OTLP wants the flags as a number, the line has hex.
-        if (typeof attributes.trace_flags === 'string')
-          attributes.trace_flags = Number.parseInt(attributes.trace_flags, 16);
-        const label = typeof level === 'string' ? level : undefined;
-        const millis = typeof time === 'string' ? Date.parse(time) : Number.NaN;
-        otlp.emit({
-          timestamp: Number.isNaN(millis) ? Date.now() : millis,
-          body: typeof msg === 'string' ? msg : undefined,
-          severityNumber: (label && SEVERITY[label]) || 0,
-          ...(label === undefined ? {} : { severityText: label }),
-          attributes: attributes as never,
-        });
-      }
+      for await (const line of source as AsyncIterable<Line>) otlp.emit(toLogRecord(line));
     },
     {
-      // The worker's end exports what is still queued (pino ends it at process exit, and waits). When
-      // an export asked for by flush() has not finished, the service's shutdown has already waited
-      // for it as long as it may: ending then does not wait again, or a collector that never answers
-      // would hold the exit.
+      // Ending exports what is still queued. While a flush() export is unfinished, shutdown has
+      // already waited for it as long as it may: a collector that never answers must not hold the exit.
       close: async () => {
         if (flushing > 0) return;
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          otlp.shutdown(),
-          new Promise<void>((resolve) => {
-            timer = setTimeout(resolve, CLOSE_LIMIT_MS);
-          }),
-        ]);
-        clearTimeout(timer);
+        await atMost(otlp.shutdown(), CLOSE_LIMIT_MS);
       },
     },
   );
