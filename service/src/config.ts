@@ -1,4 +1,6 @@
-// The only module that reads the environment: validates it once, fails fast with every bad key listed.
+// The app's configuration: the environment validated once, failing fast with every bad key listed.
+// The telemetry preload reads its own share before this runs: .env, OTEL_*, NODE_ENV, SERVICE_VERSION,
+// SENTRY_DSN (instrumentation.ts, telemetry/sdk.ts, telemetry/instrumentations.ts).
 import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
 import type { Component } from './component/define-component.ts';
@@ -72,7 +74,7 @@ export const envSchema = z.object({
   METRICS_PORT: port.default(9464),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   DATABASE_PATH: z.string().min(1).optional(),
-  // --- PostgreSQL (issue 21) ---
+  // PostgreSQL: DATABASE_URL and the settings that apply only with it.
   DATABASE_URL: z
     .string()
     .optional()
@@ -83,7 +85,6 @@ export const envSchema = z.object({
   DATABASE_POOL_MAX: positiveInt.default(10),
   DATABASE_CONNECT_TIMEOUT_MS: positiveInt.default(2_000),
   DATABASE_STATEMENT_TIMEOUT_MS: positiveInt.default(2_000),
-  // --- end PostgreSQL ---
   API_TOKENS: csv,
   ADMIN_TOKEN: z
     .string()
@@ -106,7 +107,7 @@ export const envSchema = z.object({
   RATE_LIMIT_REDIS_TIMEOUT_MS: positiveInt.default(150),
   SHUTDOWN_DELAY_MS: nonNegativeInt.optional(),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(SHUTDOWN_DEFAULTS.timeoutMs),
-  // --- hardening: HTTP server limits (issue 4) ---
+  // HTTP server limits (docs/decisions.md, "HTTP server limits").
   HTTP_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
   HTTP_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(65_000),
@@ -128,8 +129,7 @@ export interface Config {
   readonly port: number;
   readonly metrics: { readonly host: string; readonly port: number };
   readonly logLevel: string;
-  readonly databasePath: string;
-  /** Where items live: the embedded SQLite file, or PostgreSQL when DATABASE_URL is set. */
+  /** Where the components keep their data: the embedded SQLite file, or PostgreSQL when DATABASE_URL is set. */
   readonly database: DatabaseConfig;
   readonly auth: { readonly apiTokens: readonly string[]; readonly adminToken: string | undefined };
   readonly redisUrl: string | undefined;
@@ -264,11 +264,13 @@ function componentSettings(
   return { settings, problems };
 }
 
-export function loadConfig(
-  raw: NodeJS.ProcessEnv = process.env,
-  components: readonly Component[] = COMPONENTS,
-): Config {
-  const source = withoutEmptyValues(raw);
+type Env = z.infer<typeof envSchema>;
+
+/** The service's and the components' variables, each parsed on its own; every bad one in one refusal. */
+function parse(
+  source: NodeJS.ProcessEnv,
+  components: readonly Component[],
+): { e: Env; settings: Record<string, unknown> } {
   const parsed = envSchema.safeParse(source);
   const own = componentSettings(source, components);
   if (!parsed.success || own.problems.length > 0) {
@@ -277,7 +279,11 @@ export function loadConfig(
       ...own.problems,
     ]);
   }
-  const e = parsed.data;
+  return { e: parsed.data, settings: own.settings };
+}
+
+/** Values valid one by one but not together, and what production refuses (productionProblems). */
+function crossFieldProblems(e: Env): string[] {
   const problems = e.NODE_ENV === 'production' ? productionProblems(e) : [];
   if (e.CORS_ORIGINS.some((o) => o !== '*' && !URL.canParse(o)))
     problems.push('CORS_ORIGINS: every entry must be an exact origin such as https://app.example.com');
@@ -290,57 +296,64 @@ export function loadConfig(
     problems.push('DATABASE_PASSWORD_FILE: DATABASE_URL carries a password too; keep one of them');
   if (e.DATABASE_PASSWORD_FILE !== undefined && !readable(e.DATABASE_PASSWORD_FILE))
     problems.push('DATABASE_PASSWORD_FILE: the file cannot be read');
-  if (problems.length > 0) throw new ConfigError(problems);
+  return problems;
+}
 
+/** Outside production DATABASE_URL wins over DATABASE_PATH; production refuses both (productionProblems). */
+function databaseConfig(e: Env): DatabaseConfig {
+  if (e.DATABASE_URL === undefined)
+    return {
+      kind: 'sqlite',
+      path: e.DATABASE_PATH ?? (e.NODE_ENV === 'test' ? ':memory:' : './data/items.db'),
+    };
+  const url = e.DATABASE_URL.trim();
+  return Object.freeze(
+    // Not enumerable: a config logged or serialised whole never carries the password.
+    Object.defineProperty(
+      {
+        kind: 'postgresql' as const,
+        url: withoutPassword(url),
+        passwordFile: e.DATABASE_PASSWORD_FILE,
+        poolMax: e.DATABASE_POOL_MAX,
+        connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+        statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+      },
+      'urlPassword',
+      { value: urlPassword(url), enumerable: false },
+    ) as DatabaseConfig,
+  );
+}
+
+function rateLimits(e: Env): Config['rateLimits'] {
+  return {
+    general: { points: e.RATE_LIMIT_GENERAL_POINTS, durationSeconds: e.RATE_LIMIT_GENERAL_DURATION_SECONDS },
+    api: { points: e.RATE_LIMIT_API_POINTS, durationSeconds: e.RATE_LIMIT_API_DURATION_SECONDS },
+    admin: { points: e.RATE_LIMIT_ADMIN_POINTS, durationSeconds: e.RATE_LIMIT_ADMIN_DURATION_SECONDS },
+    redisTimeoutMs: e.RATE_LIMIT_REDIS_TIMEOUT_MS,
+  };
+}
+
+function toConfig(e: Env, source: NodeJS.ProcessEnv, settings: Record<string, unknown>): Config {
   const isProduction = e.NODE_ENV === 'production';
+  const listenHost = isProduction ? '0.0.0.0' : '127.0.0.1';
   return Object.freeze({
     env: e.NODE_ENV,
     isProduction,
     serviceName: source.OTEL_SERVICE_NAME?.trim() || 'items-api',
     serviceVersion: e.SERVICE_VERSION ?? PACKAGE_VERSION,
     revision: e.BUILD_REVISION,
-    host: e.HOST ?? (isProduction ? '0.0.0.0' : '127.0.0.1'),
+    host: e.HOST ?? listenHost,
     port: e.PORT,
-    metrics: { host: e.METRICS_HOST ?? (isProduction ? '0.0.0.0' : '127.0.0.1'), port: e.METRICS_PORT },
+    metrics: { host: e.METRICS_HOST ?? listenHost, port: e.METRICS_PORT },
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'warn' : 'info'),
-    databasePath: e.DATABASE_PATH ?? (e.NODE_ENV === 'test' ? ':memory:' : './data/items.db'),
-    // Outside production DATABASE_URL wins over DATABASE_PATH; production refuses both (above).
-    database:
-      e.DATABASE_URL === undefined
-        ? {
-            kind: 'sqlite' as const,
-            path: e.DATABASE_PATH ?? (e.NODE_ENV === 'test' ? ':memory:' : './data/items.db'),
-          }
-        : Object.freeze(
-            // Not enumerable: a config logged or serialised whole never carries the password.
-            Object.defineProperty(
-              {
-                kind: 'postgresql' as const,
-                url: withoutPassword(e.DATABASE_URL.trim()),
-                passwordFile: e.DATABASE_PASSWORD_FILE,
-                poolMax: e.DATABASE_POOL_MAX,
-                connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
-                statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
-              },
-              'urlPassword',
-              { value: urlPassword(e.DATABASE_URL.trim()), enumerable: false },
-            ) as DatabaseConfig,
-          ),
+    database: databaseConfig(e),
     auth: { apiTokens: e.API_TOKENS, adminToken: e.ADMIN_TOKEN },
     redisUrl: e.REDIS_URL,
     corsOrigins: e.CORS_ORIGINS,
     trustProxy: e.TRUST_PROXY,
     sentryDsn: e.SENTRY_DSN,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
-    rateLimits: {
-      general: {
-        points: e.RATE_LIMIT_GENERAL_POINTS,
-        durationSeconds: e.RATE_LIMIT_GENERAL_DURATION_SECONDS,
-      },
-      api: { points: e.RATE_LIMIT_API_POINTS, durationSeconds: e.RATE_LIMIT_API_DURATION_SECONDS },
-      admin: { points: e.RATE_LIMIT_ADMIN_POINTS, durationSeconds: e.RATE_LIMIT_ADMIN_DURATION_SECONDS },
-      redisTimeoutMs: e.RATE_LIMIT_REDIS_TIMEOUT_MS,
-    },
+    rateLimits: rateLimits(e),
     shutdown: {
       delayMs: e.SHUTDOWN_DELAY_MS ?? (isProduction ? SHUTDOWN_DEFAULTS.productionDelayMs : 0),
       timeoutMs: e.SHUTDOWN_TIMEOUT_MS,
@@ -353,6 +366,17 @@ export function loadConfig(
     },
     debugRoutes: !isProduction,
     tailSamplingRatioPercent: e.TAIL_SAMPLING_RATIO_PERCENT,
-    componentSettings: Object.freeze(own.settings),
+    componentSettings: Object.freeze(settings),
   });
+}
+
+export function loadConfig(
+  raw: NodeJS.ProcessEnv = process.env,
+  components: readonly Component[] = COMPONENTS,
+): Config {
+  const source = withoutEmptyValues(raw);
+  const { e, settings } = parse(source, components);
+  const problems = crossFieldProblems(e);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return toConfig(e, source, settings);
 }

@@ -22,7 +22,7 @@ describe('config', () => {
     assert.equal(c.env, 'development');
     assert.equal(c.port, 3000);
     assert.equal(c.metrics.port, 9464);
-    assert.equal(c.databasePath, './data/items.db');
+    assert.deepEqual(c.database, { kind: 'sqlite', path: './data/items.db' });
     assert.equal(c.redisUrl, undefined);
     assert.ok(Object.isFrozen(c));
   });
