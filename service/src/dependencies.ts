@@ -6,14 +6,12 @@ import { COMPONENTS } from './components.ts';
 import type { Config } from './config.ts';
 import { StartupRefused } from './errors/startup-error.ts';
 import { createRequestStats, type RequestStats } from './health/request-stats.ts';
-// --- hardening (issue 4) ---
 import { clientKey } from './http/client-ip.ts';
 import { createInstrument } from './observability/db-telemetry.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { exemplarPolicy } from './observability/metrics/exemplar-policy.ts';
 import { observeHttpClients } from './observability/metrics/http-client-metrics.ts';
 import { createMetrics, type Metrics } from './observability/metrics/metrics.ts';
-// --- end hardening ---
 import { createSecurityEvents, type SecurityEvents } from './observability/security-events.ts';
 import { telemetryHandle } from './observability/telemetry-handle.ts';
 import { createLifecycle, type Lifecycle } from './process/lifecycle.ts';
@@ -33,13 +31,11 @@ export interface Dependencies {
   readonly components: readonly OpenComponent[];
   /** Readiness probe of the database (rejects when it cannot serve). */
   readonly pingDatabase: () => Promise<void>;
-  // --- hardening (issue 4) ---
   /** Shared with rate limiting and readiness; undefined without REDIS_URL. */
   readonly redis: RedisConnection | undefined;
   readonly rateLimits: RateLimits;
   readonly lifecycle: Lifecycle;
   readonly requestStats: RequestStats;
-  // --- end hardening ---
   close(): Promise<void>;
 }
 
@@ -141,36 +137,47 @@ export interface DependencyOptions {
 // How long start-up waits for Redis before serving on the in-memory fallback.
 const REDIS_STARTUP_WAIT_MS = 2_000;
 
-export async function createDependencies(
-  config: Config,
-  opts: DependencyOptions = {},
-): Promise<Dependencies> {
-  const logger = createLogger({
+function serviceLogger(config: Config, opts: DependencyOptions): Logger {
+  return createLogger({
     level: config.logLevel,
     serviceName: config.serviceName,
     environment: config.env,
     ...(opts.logDestination ? { destination: opts.logDestination } : {}),
     logRecords: telemetryHandle().logRecords,
   });
-  const metrics = createMetrics({ version: config.serviceVersion, revision: config.revision });
-  const securityEvents = createSecurityEvents({ metrics, logger });
-  const { database, open } = await openStore(config, metrics, logger, opts.components ?? COMPONENTS).catch(
-    (err: unknown) => (err instanceof MigrationRefused ? refuse(err, config, logger) : Promise.reject(err)),
-  );
+}
 
-  // --- hardening (issue 4) ---
-  const redis = config.redisUrl
-    ? createRedis({ url: config.redisUrl, commandTimeoutMs: config.rateLimits.redisTimeoutMs, logger })
-    : undefined;
+/** Redis for rate limiting and readiness, or undefined without REDIS_URL; never fails start-up. */
+async function connectRedis(config: Config, logger: Logger): Promise<RedisConnection | undefined> {
+  if (!config.redisUrl) return undefined;
+  const redis = createRedis({
+    url: config.redisUrl,
+    commandTimeoutMs: config.rateLimits.redisTimeoutMs,
+    logger,
+  });
   // With the offline queue off, commands before `ready` fail: wait a little so a normal start
   // begins on Redis, but never block start-up on an absent Redis (the tiers fall back).
-  if (redis && !(await redis.waitReady(REDIS_STARTUP_WAIT_MS)))
+  if (!(await redis.waitReady(REDIS_STARTUP_WAIT_MS)))
     logger.warn(
       { waitedMs: REDIS_STARTUP_WAIT_MS },
       'redis not ready at start-up, rate limits start on fallback',
     );
   // Limiter commands carry deadlines in Redis's clock: measure it before the first one.
-  else await redis?.syncClock().catch(() => {});
+  else await redis.syncClock().catch(() => {});
+  return redis;
+}
+
+export async function createDependencies(
+  config: Config,
+  opts: DependencyOptions = {},
+): Promise<Dependencies> {
+  const logger = serviceLogger(config, opts);
+  const metrics = createMetrics({ version: config.serviceVersion, revision: config.revision });
+  const securityEvents = createSecurityEvents({ metrics, logger });
+  const { database, open } = await openStore(config, metrics, logger, opts.components ?? COMPONENTS).catch(
+    (err: unknown) => (err instanceof MigrationRefused ? refuse(err, config, logger) : Promise.reject(err)),
+  );
+  const redis = await connectRedis(config, logger);
   const rateLimits = createRateLimits({
     limits: config.rateLimits,
     redis,
@@ -181,7 +188,6 @@ export async function createDependencies(
     keyOf: (req) => clientKey(req.ip),
   });
   const requestStats = createRequestStats();
-  // --- end hardening ---
   // Last: nothing below can fail and leave the subscription behind.
   const stopClientMetrics = observeHttpClients(
     metrics,

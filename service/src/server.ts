@@ -138,7 +138,7 @@ export async function main(components?: readonly Component[]): Promise<void> {
     requestsServed: () => svc.deps.requestStats.total(),
   });
   log.info({ url: svc.url, metricsUrl: svc.metricsUrl }, 'service listening');
-  // Telemetry self-check (issue 3): express and http are loaded by now, so their hooks must have fired.
+  // node:http and pino are loaded by now, so their instrumentations' hooks must have fired.
   checkInstrumentation(telemetryHandle(), log, svc.deps.metrics.instrumentationPatched);
   // On embedded defaults nothing leaves the process; say so once, so nobody hunts for missing traces.
   const telemetry = telemetryHandle();
