@@ -2,7 +2,7 @@
 import express, { type Express } from 'express';
 import type { Dependencies } from './dependencies.ts';
 import { rememberFailedRequest, reportUnexpectedError } from './errors/error-reporting.ts';
-import { notFoundHandler, problemHandler } from './errors/errors.ts';
+import { notFoundHandler, problemHandler } from './errors/handler.ts';
 import { adminHealthRoutes, HEALTH_PATH, probeRoutes } from './health/routes.ts';
 import { createAuth } from './http/auth.ts';
 import { trustProxySetting } from './http/client-ip.ts';

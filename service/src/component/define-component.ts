@@ -4,15 +4,17 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { RequestHandler, Router } from 'express';
 import type { z } from 'zod';
+import type { OwnProblemType } from '../errors/problem-types.ts';
 import type { RequireRole } from '../http/auth.ts';
 import type { Parse } from '../http/validation.ts';
 import type { Instrument } from '../observability/db-telemetry.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { JsonSchema, OpenApiPaths, OwnProblemType } from '../openapi/builder.ts';
+import type { JsonSchema, OpenApiPaths } from '../openapi/builder.ts';
 import type { Postgres } from '../storage/postgres.ts';
 import type { Migration } from './migrations.ts';
 
 export { HttpProblem, problems } from '../errors/errors.ts';
+export { type OwnProblemType, problemType } from '../errors/problem-types.ts';
 export { intParam, pageQuerySchema, text } from '../http/validation.ts';
 // The kit: everything a component needs from the platform, from this one module.
 export type { Instrument } from '../observability/db-telemetry.ts';
@@ -22,7 +24,6 @@ export {
   type OpenApiPaths,
   operation,
   pathParameter,
-  problemType,
   queryParameters,
   schemaOf,
 } from '../openapi/builder.ts';
@@ -68,7 +69,7 @@ export interface ComponentDefinition<R, S extends z.ZodType = z.ZodType<undefine
     /** Added to components.schemas (names must not collide with another component's). */
     readonly schemas?: Readonly<Record<string, JsonSchema>>;
   };
-  /** Problem types it sends beyond the platform's (openapi-builder.ts PROBLEM_TYPES). */
+  /** Problem types it sends beyond the platform's (errors/problem-types.ts). */
   readonly problems?: readonly OwnProblemType[];
 }
 
