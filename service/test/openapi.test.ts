@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import { withProblemTypesTable } from '../../scripts/openapi.ts';
 import { COMPONENTS } from '../src/components.ts';
 import { platformProblemTypes, problemTypeUri } from '../src/errors/problem-types.ts';
 import { OPENAPI_PATH, openApiDocument, renderOpenApiDocument } from '../src/openapi/document.ts';
@@ -41,6 +42,15 @@ describe('OpenAPI document', () => {
       read('docs/openapi.json'),
       renderOpenApiDocument(),
       'run `npm run openapi` and commit docs/openapi.json',
+    );
+  });
+
+  test('when the catalogue is rendered, then the problem-type table of docs/contract.md is what `npm run openapi` writes', () => {
+    const contract = read('docs/contract.md');
+    assert.equal(
+      contract,
+      withProblemTypesTable(contract),
+      'run `npm run openapi` and commit docs/contract.md',
     );
   });
 

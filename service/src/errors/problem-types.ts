@@ -66,7 +66,7 @@ export const PROBLEM_TYPES = {
     statuses: [400, 413],
     when: 'not valid HTTP/1.1 (e.g. no Host), or chunk extensions too large',
     contract: {
-      when: "Node's HTTP parser refused the request (bad bytes in the request line or a header, unknown method, `Content-Length` with `Transfer-Encoding`), HTTP/1.1 without `Host`, or a target no URL parser reads (`//a@[/x#`); 413: a chunked body's chunk extensions too large",
+      when: "Node's HTTP parser refused the request (bad bytes in the request line or a header, unknown method, `Content-Length` with `Transfer-Encoding`), HTTP/1.1 without `Host`, or a target no URL parser reads (`//a@[/x#`); 413: chunk extensions too large",
     },
   },
   'headers-too-large': {
