@@ -1,8 +1,6 @@
-// Answers what Node's HTTP parser refuses before Express sees a request (the server's `clientError`):
-// a small problem+json with the security headers, a security event (warn line + counter), then close.
-//
-// Node's own answer is a bare "HTTP/1.1 400 Bad Request" with no body and no headers; the socket is
-// raw bytes here (no ServerResponse exists), so the response is written by hand like Node does.
+// Answers what Node's HTTP parser refuses before Express sees a request (the server's `clientError`,
+// where Node would send a bare 400): a small problem+json with the security headers, a security event,
+// then close. No ServerResponse exists there, so it is written onto the socket by hand, as Node does.
 // @see https://nodejs.org/api/http.html#event-clienterror
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, STATUS_CODES } from 'node:http';

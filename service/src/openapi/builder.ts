@@ -1,5 +1,6 @@
 // Building blocks of the OpenAPI 3.1 document (service/src/openapi/document.ts): JSON Schema from zod's own
-// z.toJSONSchema, the problem types, and the responses the layers in front of an operation add.
+// z.toJSONSchema, the Problem schema from the catalogue (errors/problem-types.ts), and the responses
+// the layers in front of an operation add.
 // Why not zod-openapi: docs/decisions.md, "OpenAPI from zod".
 import { z } from 'zod';
 import {
