@@ -4,18 +4,18 @@ import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { parseIntoClientConfig } from 'pg-connection-string';
+import type { DatabaseConfig } from '../config.ts';
+import { HttpProblem } from '../errors/errors.ts';
+import { createInstrument, type Instrument, type QuerySpec } from '../observability/db-telemetry.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics/metrics.ts';
 import {
   APPLIED_MIGRATIONS_TABLE,
   type Migration,
   MigrationRefused,
   pendingMigrations,
   previouslyApplied,
-} from '../component/migrations.ts';
-import type { DatabaseConfig } from '../config.ts';
-import { HttpProblem } from '../errors/errors.ts';
-import { createInstrument, type Instrument, type QuerySpec } from '../observability/db-telemetry.ts';
-import type { Logger } from '../observability/logger.ts';
-import type { Metrics } from '../observability/metrics/metrics.ts';
+} from './migrations.ts';
 
 // DB_SYSTEM_NAME_VALUE_POSTGRESQL lives in the unstable "incubating" entry point; the value is fixed.
 export const POSTGRESQL_SYSTEM = 'postgresql';
