@@ -18,7 +18,7 @@ import { telemetryHandle } from './observability/telemetry-handle.ts';
 import { createLifecycle, type Lifecycle } from './process/lifecycle.ts';
 import { createRateLimits, type RateLimits } from './rate-limit/limiter.ts';
 import { collectMigrations, MigrationRefused } from './storage/migrations.ts';
-import { createPostgres } from './storage/postgres.ts';
+import { createPostgres } from './storage/postgres/postgres.ts';
 import { createRedis, type RedisConnection } from './storage/redis.ts';
 import { openDatabase, SQLITE_NAMESPACE, SQLITE_SYSTEM } from './storage/sqlite.ts';
 

@@ -10,7 +10,7 @@ import type { Instrument } from '../observability/db-telemetry.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { JsonSchema, OpenApiPaths, OwnProblemType } from '../openapi/builder.ts';
 import type { Migration } from '../storage/migrations.ts';
-import type { Postgres } from '../storage/postgres.ts';
+import type { Postgres } from '../storage/postgres/postgres.ts';
 
 export { HttpProblem, problems } from '../errors/errors.ts';
 export { intParam, pageQuerySchema, text } from '../http/validation.ts';
@@ -27,8 +27,8 @@ export {
   schemaOf,
 } from '../openapi/builder.ts';
 export type { Migration } from '../storage/migrations.ts';
-export type { Postgres } from '../storage/postgres.ts';
-export { databaseProblem } from '../storage/postgres.ts';
+export { databaseProblem } from '../storage/postgres/failures.ts';
+export type { Postgres } from '../storage/postgres/postgres.ts';
 
 /** The open database a component's repositories run on: one backend per process. */
 export type Store =
