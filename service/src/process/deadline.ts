@@ -1,5 +1,5 @@
-// The one bounded wait: closing connections, flushing telemetry, readiness. Imports nothing, so the
-// preload (telemetry/) and the log-record worker may use it too.
+// The one bounded wait: closing connections, flushing telemetry, readiness (docs/decisions.md, "One
+// bounded wait"). Imports nothing, so the preload (telemetry/) and the log-record worker may use it.
 
 /**
  * True when `work` settled (fulfilled or rejected) within `ms`, false when the deadline passed first;
