@@ -10,8 +10,8 @@ import type { Parse } from '../http/validation.ts';
 import type { Instrument } from '../observability/db-telemetry.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { JsonSchema, OpenApiPaths } from '../openapi/builder.ts';
-import type { Postgres } from '../storage/postgres.ts';
-import type { Migration } from './migrations.ts';
+import type { Migration } from '../storage/migrations.ts';
+import type { Postgres } from '../storage/postgres/postgres.ts';
 
 export { HttpProblem, problems } from '../errors/errors.ts';
 export { type OwnProblemType, problemType } from '../errors/problem-types.ts';
@@ -27,8 +27,9 @@ export {
   queryParameters,
   schemaOf,
 } from '../openapi/builder.ts';
-export { databaseProblem, type Postgres } from '../storage/postgres.ts';
-export type { Migration } from './migrations.ts';
+export type { Migration } from '../storage/migrations.ts';
+export { databaseProblem } from '../storage/postgres/failures.ts';
+export type { Postgres } from '../storage/postgres/postgres.ts';
 
 /** The open database a component's repositories run on: one backend per process. */
 export type Store =
@@ -51,7 +52,7 @@ export interface ComponentDefinition<R, S extends z.ZodType = z.ZodType<undefine
   readonly dir: string;
   /** Where its router is mounted, e.g. `/api/v1/items` (under /api/v1: the api rate-limit tier). */
   readonly path: string;
-  /** Append only, per backend; each name unique across the service (component/migrations.ts). */
+  /** Append only, per backend; each name unique across the service (storage/migrations.ts). */
   readonly migrations: { readonly sqlite: readonly Migration[]; readonly postgresql: readonly Migration[] };
   readonly repository: {
     readonly sqlite: (store: Extract<Store, { backend: 'sqlite' }>) => R;
