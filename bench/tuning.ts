@@ -32,7 +32,7 @@ export const TUNING: readonly Tuning[] = [
   },
   {
     change: 'No Redis span: the limiter outcome is recorded on the server span (issue 20)',
-    where: 'service/src/rate-limit/limiter.ts',
+    where: 'service/src/rate-limit/counting.ts',
     why: 'the one Redis round trip per request would be a client span to build, keep and encode for every request; `rate_limit.<tier>` and `rate_limit.backend` on the server span carry what an operator reads from it, and its duration and errors are in `db_client_operation_duration_seconds{db_system_name="redis"}`.',
   },
   {
@@ -62,7 +62,7 @@ export const TUNING: readonly Tuning[] = [
   },
   {
     change: 'Metric children and label values bound once',
-    where: 'service/src/rate-limit/limiter.ts, service/src/observability/metrics/http-metrics.ts',
+    where: 'service/src/rate-limit/counting.ts, service/src/observability/metrics/http-metrics.ts',
     why: 'prom-client hashes the label object on every observation; the limiter binds its children at start-up, and route templates are computed once per Route object instead of per request.',
   },
   {

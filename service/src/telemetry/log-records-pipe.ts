@@ -1,6 +1,7 @@
 // The request thread's end of the log worker (log-records-worker.ts): starts it, hands it the
 // logger's lines in batches, and ends it at shutdown without letting it hold the exit.
 import type { LogRecordSink, TelemetryHandle } from '../observability/telemetry-handle.ts';
+import { withDeadline } from '../process/deadline.ts';
 import type { LogRecordsWorkerOptions } from './log-records-worker.ts';
 
 // Log lines wait at most this long, or until this many characters are pending, before the worker gets them.
@@ -60,19 +61,6 @@ function startWorker(
   } as Parameters<PinoTransport>[0]);
 }
 
-/** Whether `work` finished within `timeoutMs`. */
-async function finishedWithin(work: Promise<void>, timeoutMs: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const finished = await Promise.race([
-    work.then(() => true),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
-    }),
-  ]);
-  clearTimeout(timer);
-  return finished;
-}
-
 /**
  * Ending blocks this thread until the worker is done (thread-stream), so only a worker whose flush
  * finished is ended; one that did not (a collector that never answers) is stopped instead, or pino
@@ -108,7 +96,7 @@ export function logRecordsPipe(options: LogRecordsWorkerOptions, env: NodeJS.Pro
   const close = async (timeoutMs: number) => {
     if (!open || !stream) return;
     const ending = stream;
-    const flushed = await finishedWithin(flush(), timeoutMs);
+    const flushed = await withDeadline(flush(), timeoutMs);
     batch.handOver();
     open = false;
     await endWorker(ending, flushed);

@@ -4,6 +4,7 @@
 import { type LogAttributes, type LogRecord, logs } from '@opentelemetry/api-logs';
 import build from 'pino-abstract-transport';
 import { getOtlpLogger } from 'pino-opentelemetry-transport/lib/otlp-logger-shim.js';
+import { withDeadline } from '../process/deadline.ts';
 
 // pino ends the worker at process exit (a crash, too) and blocks until it is done: its last export
 // may take this long, not the exporter's own timeout (10 s).
@@ -67,18 +68,6 @@ function otlpLogger(opts: LogRecordsWorkerOptions) {
   });
 }
 
-/** Waits for `work`, but no longer than `timeoutMs`. */
-async function atMost(work: Promise<void>, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    work,
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-    }),
-  ]);
-  clearTimeout(timer);
-}
-
 export default function logRecordsWorker(opts: LogRecordsWorkerOptions) {
   const otlp = otlpLogger(opts);
   // getOtlpLogger makes its provider this thread's global one, which is the only way to its forceFlush.
@@ -93,7 +82,7 @@ export default function logRecordsWorker(opts: LogRecordsWorkerOptions) {
       // already waited for it as long as it may: a collector that never answers must not hold the exit.
       close: async () => {
         if (flushing > 0) return;
-        await atMost(otlp.shutdown(), CLOSE_LIMIT_MS);
+        await withDeadline(otlp.shutdown(), CLOSE_LIMIT_MS);
       },
     },
   );

@@ -21,6 +21,7 @@ import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic
 import { register as registerModuleHooks } from 'import-in-the-middle/register-hooks.mjs';
 import { TELEMETRY_HANDLE, type TelemetryHandle } from '../observability/telemetry-handle.ts';
 import { PACKAGE_VERSION } from '../package-info.ts';
+import { withDeadline } from '../process/deadline.ts';
 import { loadInstrumentations } from './instrumentations.ts';
 import { logRecordsPipe } from './log-records-pipe.ts';
 import type { LogRecordsWorkerOptions } from './log-records-worker.ts';
@@ -87,23 +88,6 @@ export function modulesToHook(instrumentations: readonly Patchable[]): string[] 
   return [...new Set(names)];
 }
 
-function withTimeout(work: Promise<unknown>, timeoutMs: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, timeoutMs);
-    timer.unref();
-    work.then(
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-    );
-  });
-}
-
 /** What the set-up reads: the standard OTEL_* variables, and the service's identity and SENTRY_DSN. */
 function readSettings(env: Env) {
   const disabled = str(env, 'OTEL_SDK_DISABLED')?.toLowerCase() === 'true';
@@ -152,10 +136,12 @@ function sentryPart(s: Settings, isOwnTraffic: OwnTraffic) {
     startSentry({ dsn: sentryDsn, environment: s.environment, release: `${s.serviceName}@${s.version}` });
   return {
     isOwnTraffic,
-    flush: (timeoutMs: number) =>
-      withTimeout(sentryDsn ? flushSentry(timeoutMs) : Promise.resolve(), timeoutMs),
-    shutdown: (timeoutMs: number) =>
-      withTimeout(sentryDsn ? closeSentry(timeoutMs) : Promise.resolve(), timeoutMs),
+    flush: async (timeoutMs: number) => {
+      await withDeadline(sentryDsn ? flushSentry(timeoutMs) : Promise.resolve(), timeoutMs);
+    },
+    shutdown: async (timeoutMs: number) => {
+      await withDeadline(sentryDsn ? closeSentry(timeoutMs) : Promise.resolve(), timeoutMs);
+    },
     captureException: sentryDsn ? captureException : () => {},
     sentryEnabled: sentryDsn !== undefined,
   };
@@ -267,20 +253,20 @@ export async function startTelemetry(env: Env = process.env): Promise<TelemetryH
     async flush(timeoutMs) {
       // Not the log worker: it exports on its own schedule, and at shutdown (close), where waiting
       // for it has a budget of its own.
-      await withTimeout(
+      await withDeadline(
         Promise.all([spanProcessor.forceFlush(), s.sentryDsn ? flushSentry(timeoutMs) : undefined]),
         timeoutMs,
       );
     },
     async shutdown(timeoutMs) {
       const closing = records?.close(Math.max(0, timeoutMs - WORKER_STOP_MARGIN_MS));
-      await withTimeout(
+      await withDeadline(
         Promise.all([sdk.shutdown(), closing, s.sentryDsn ? closeSentry(timeoutMs) : undefined]),
         timeoutMs,
       );
       // The log worker must be gone (ended or stopped) before the process exits, or pino ends it at
       // exit and blocks until it answers; stopping it takes a moment past its own budget.
-      if (closing) await withTimeout(closing, WORKER_STOP_MARGIN_MS);
+      if (closing) await withDeadline(closing, WORKER_STOP_MARGIN_MS);
     },
     // An instrumentation patched when its module hook fired (moduleExports set); under ESM without
     // the import-in-the-middle loader it never fires, which is exactly what the self-check looks for.
