@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configMap, deployment } from '../../deploy/src/workload.ts';
 import { ENCODE_CHUNK } from '../../service/src/telemetry/otlp-export.ts';
+import type { AppOptions } from '../../service/src/app.ts';
 import { BENCH_ADMIN_TOKEN, BENCH_API_TOKEN } from '../servers/common.ts';
-import { APP_LAYERS } from '../servers/layers.ts';
 
 export type Route = 'hello' | 'item';
 
@@ -40,6 +40,17 @@ export const NO_PRETENURING = '--no-allocation-site-pretenuring';
  * (SENTRY_DSN pointing at the local Sentry sink).
  */
 export const PROCESS_LAYERS = ['otel', 'sentry'] as const;
+
+/** The app's layers the benchmark switches, each by the names createApp leaves out (service/src/app.ts). */
+export const APP_LAYERS = {
+  helmet: ['security-headers'],
+  cors: ['cors'],
+  // the general and api tiers on Redis (the admin tier sits on admin routes only)
+  limiter: ['rate-limits'],
+  'access-log': ['request-id', 'access-log'],
+  metrics: ['http-metrics'],
+  'request-stats': ['request-stats'],
+} as const satisfies Record<string, NonNullable<AppOptions['without']>>;
 
 export const LAYER_DESCRIPTIONS: Readonly<Record<string, string>> = {
   otel: 'OpenTelemetry SDK: traces 100 % sampled, exported over OTLP to the local sink',
@@ -272,7 +283,10 @@ export function launchSpec(v: Variant, ctx: RunContext, extraEnv: NodeJS.Process
 
   // The template: the pod's environment as the manifests ship it, with only what localOverrides names replaced.
   const env: NodeJS.ProcessEnv = { ...base, ...templateEnvironment(ctx), ...extraEnv, ...v.env };
-  if (v.layers !== 'all') env.BENCH_LAYERS = (v.layers ?? []).filter((l) => l in APP_LAYERS).join(',');
+  if (v.layers !== 'all')
+    env.BENCH_WITHOUT = Object.entries(APP_LAYERS)
+      .flatMap(([layer, names]) => (v.layers?.includes(layer) ? [] : names))
+      .join(',');
   const otel = has(v, 'otel');
   const sentry = has(v, 'sentry');
   if (!otel) env.OTEL_SDK_DISABLED = 'true';

@@ -7,14 +7,9 @@
 // every request, even though these layers' spans are off.
 // `compose-middleware` (5.0.1), the package that does this, predates Express 5: a promise rejected by
 // any handler but the first is never forwarded (an async middleware's error would go unhandled),
-// and `next('route')` skips the rest of the series. BENCHMARKS.md ("What was changed to get there")
-// has the measurement.
+// and `next('route')` skips the rest of the series. docs/performance.md ("What was changed to get
+// there") has the measurement.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-
-/** One layer running `handlers` in order; `handlers` stays readable, for the benchmark's per-layer toggles. */
-export interface MiddlewareSeries extends RequestHandler {
-  readonly handlers: RequestHandler[];
-}
 
 /**
  * Runs `handlers` as Express 5 runs app-level middleware: each gets the next one as `next`;
@@ -22,7 +17,7 @@ export interface MiddlewareSeries extends RequestHandler {
  * app's error handlers; `next('route')` goes on with the next handler; `next('router')` leaves the
  * app's router, as it would from any app-level layer.
  */
-export function middlewareSeries(handlers: RequestHandler[]): MiddlewareSeries {
+export function middlewareSeries(handlers: readonly RequestHandler[]): RequestHandler {
   // An error handler (four parameters) would be called as a plain one here: a wiring mistake.
   for (const h of handlers)
     if (h.length >= 4) throw new TypeError(`error-handling middleware cannot run in a series: ${h.name}`);
@@ -33,7 +28,7 @@ export function middlewareSeries(handlers: RequestHandler[]): MiddlewareSeries {
         done(err);
         return;
       }
-      const handler = run.handlers[i++];
+      const handler = handlers[i++];
       if (handler === undefined) {
         done();
         return;
@@ -47,6 +42,5 @@ export function middlewareSeries(handlers: RequestHandler[]): MiddlewareSeries {
     };
     next();
   };
-  run.handlers = handlers;
   return run;
 }
