@@ -1,14 +1,8 @@
-// The middleware every request passes, mounted as one Express layer instead of one layer each.
-//
-// Written here. Express's own ways of grouping handlers, a Router or `app.use(a, b, c)`, give every
-// handler its own layer, and per layer the router matches the path and allocates its `next`
-// bookkeeping, and the OTel Express instrumentation (kept for `http.route`) wraps each layer's handle
-// to push and pop the layer path, rebuild the route and bind the callback to the active context, for
-// every request, even though these layers' spans are off.
-// `compose-middleware` (5.0.1), the package that does this, predates Express 5: a promise rejected by
-// any handler but the first is never forwarded (an async middleware's error would go unhandled),
-// and `next('route')` skips the rest of the series. docs/performance.md ("What was changed to get
-// there") has the measurement.
+// The middleware every request passes, mounted as one Express layer instead of one layer each: per
+// layer, Express's router and the OTel Express instrumentation do work for every request (a Router or
+// `app.use(a, b, c)` still gives each handler its own layer). `compose-middleware` 5.0.1 predates
+// Express 5: it drops a rejected promise of any handler but the first, and `next('route')` skips the
+// rest. docs/performance.md ("What was changed to get there") has the measurement.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
 /**
