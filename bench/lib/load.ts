@@ -70,7 +70,6 @@ function run(spec: LoadSpec, seconds: number, record: boolean): Promise<LoadResu
         connections: spec.connections,
         duration: seconds,
         ...(spec.requests ? { amount: spec.requests } : {}),
-        ...(spec.rate ? { overallRate: spec.rate } : {}),
         ...(random
           ? {
               requests: [
