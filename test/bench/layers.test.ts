@@ -3,6 +3,7 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { APP_LAYERS } from '../../bench/lib/variants.ts';
+import { createApp } from '../../service/src/app.ts';
 import { startTestService } from '../../service/test/helpers.ts';
 
 test('when only helmet is kept, then responses carry its headers but no request id', async (t) => {
@@ -22,4 +23,12 @@ test('when the full app runs, then the same response has a request id and rate-l
   const res = await svc.fetch('/api/v1/items');
   assert.ok(res.headers.get('x-request-id'));
   assert.ok(res.headers.get('ratelimit'));
+});
+
+test('when a layer name is unknown, then createApp refuses it instead of keeping the layer', async (t) => {
+  const svc = await startTestService(t);
+  assert.throws(
+    () => createApp(svc.deps, { without: ['no-such-layer' as 'cors'] }),
+    /no layer named no-such-layer/,
+  );
 });
