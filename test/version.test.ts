@@ -4,9 +4,8 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startOtlpReceiver } from './support/otlp-receiver.ts';
-import { startSentryReceiver } from './support/sentry-receiver.ts';
 import { ADMIN_TOKEN, ROOT, startServiceProcess } from './support/service-process.ts';
+import { startTracedService } from './support/traced-service.ts';
 
 const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
 
@@ -27,16 +26,8 @@ const detailedVersion = async (url: string) => {
 
 test('when the service is started with node, not npm, then build info, spans, Sentry and the detailed health show the package.json version', async (t) => {
   assert.notEqual(version, '0.0.0', 'package.json version equals the old fallback: the test could not fail');
-  const otlp = await startOtlpReceiver();
-  t.after(() => otlp.close());
-  const sentry = await startSentryReceiver();
-  t.after(() => sentry.close());
   // spawnRaw passes only PATH, HOME and these: no npm_package_version.
-  const svc = await startServiceProcess(t, {
-    OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-    OTEL_BSP_SCHEDULE_DELAY: '100',
-    SENTRY_DSN: sentry.dsn,
-  });
+  const { svc, otlp, sentry } = await startTracedService(t, { sentry: true });
 
   assert.equal(await buildInfoVersion(svc.metricsUrl), version);
   assert.equal(await detailedVersion(svc.url), version);

@@ -19,9 +19,9 @@ import { StartupRefused } from '../../service/src/platform/startup-error.ts';
 import { jsonHeaders, LogCapture, startTestService } from '../../service/test/helpers.ts';
 import { problemTypesInCode } from '../../service/test/openapi-contract.ts';
 import { orders, outOfStock } from '../fixtures/components/orders/component.ts';
-import { startOtlpReceiver } from '../support/otlp-receiver.ts';
 import { createTestDatabase } from '../support/postgres.ts';
-import { metricValue, spawnRaw, startServiceProcess } from '../support/service-process.ts';
+import { metricValue, spawnRaw } from '../support/service-process.ts';
+import { startTracedService } from '../support/traced-service.ts';
 
 const ENTRY = 'test/fixtures/components/server.ts';
 
@@ -297,18 +297,11 @@ describe('orders component in the OpenAPI document', () => {
 
 describe('orders component in a traced process', () => {
   test('when an order is created, then the server span, the fetch() client span and the traceparent the stock service got share one trace, and the outgoing call is measured', async (t) => {
-    const otlp = await startOtlpReceiver();
-    t.after(() => otlp.close());
     const stock = await startStock(t);
-    const svc = await startServiceProcess(
-      t,
-      {
-        ORDERS_STOCK_URL: stock.url,
-        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-        OTEL_BSP_SCHEDULE_DELAY: '100',
-      },
-      { entry: ENTRY },
-    );
+    const { svc, otlp } = await startTracedService(t, {
+      entry: ENTRY,
+      env: { ORDERS_STOCK_URL: stock.url },
+    });
     const res = await fetch(`${svc.url}/api/v1/orders`, {
       method: 'POST',
       headers: {

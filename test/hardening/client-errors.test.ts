@@ -8,15 +8,15 @@ import { brotliCompressSync, gzipSync, zstdCompressSync } from 'node:zlib';
 import { collectOutput, freePort } from '../support/process.ts';
 import { encodeRequest, RawPool, type RawRequest, type RawResponse } from '../support/raw-http.ts';
 import { startRedis } from '../support/redis-server.ts';
-import { type SentryReceiver, startSentryReceiver } from '../support/sentry-receiver.ts';
+import type { SentryReceiver } from '../support/sentry-receiver.ts';
 import {
   ADMIN_TOKEN,
   API_TOKEN,
   metricValue,
   type ServiceProcess,
   spawnRaw,
-  startServiceProcess,
 } from '../support/service-process.ts';
+import { startTracedService } from '../support/traced-service.ts';
 
 const MAX_HEADER_BYTES = 8_192;
 const SECURITY_HEADERS = [
@@ -84,22 +84,23 @@ async function storedNames(): Promise<string[]> {
 before(async () => {
   const t = { after: (fn: () => void | Promise<void>) => cleanups.push(fn) } as unknown as TestContext;
   const redis = await startRedis(t);
-  sentry = await startSentryReceiver();
-  cleanups.push(() => sentry.close());
-  svc = await startServiceProcess(t, {
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    METRICS_HOST: '127.0.0.1',
-    REDIS_URL: redis.url,
-    SENTRY_DSN: sentry.dsn,
-    ADMIN_TOKEN,
-    HTTP_MAX_HEADER_BYTES: String(MAX_HEADER_BYTES),
-    HTTP_HEADERS_TIMEOUT_MS: '1000',
-    HTTP_REQUEST_TIMEOUT_MS: '2000',
-    SHUTDOWN_DELAY_MS: '0',
-    RATE_LIMIT_GENERAL_POINTS: '100000',
-    RATE_LIMIT_API_POINTS: '100000',
-  });
+  ({ svc, sentry } = await startTracedService(t, {
+    otlp: false,
+    sentry: true,
+    env: {
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      METRICS_HOST: '127.0.0.1',
+      REDIS_URL: redis.url,
+      ADMIN_TOKEN,
+      HTTP_MAX_HEADER_BYTES: String(MAX_HEADER_BYTES),
+      HTTP_HEADERS_TIMEOUT_MS: '1000',
+      HTTP_REQUEST_TIMEOUT_MS: '2000',
+      SHUTDOWN_DELAY_MS: '0',
+      RATE_LIMIT_GENERAL_POINTS: '100000',
+      RATE_LIMIT_API_POINTS: '100000',
+    },
+  }));
   pool = RawPool.forUrl(svc.url);
   cleanups.push(() => pool.close());
 });

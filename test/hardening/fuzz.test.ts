@@ -11,13 +11,9 @@ import { describe, type TestContext, test } from 'node:test';
 import fc from 'fast-check';
 import { encodeRequest, RawPool, type RawResponse } from '../support/raw-http.ts';
 import { startRedis } from '../support/redis-server.ts';
-import { type SentryReceiver, startSentryReceiver } from '../support/sentry-receiver.ts';
-import {
-  ADMIN_TOKEN,
-  API_TOKEN,
-  type ServiceProcess,
-  startServiceProcess,
-} from '../support/service-process.ts';
+import type { SentryReceiver } from '../support/sentry-receiver.ts';
+import { ADMIN_TOKEN, API_TOKEN, type ServiceProcess } from '../support/service-process.ts';
+import { startTracedService } from '../support/traced-service.ts';
 import { type FuzzContext, type FuzzRequest, fuzzRequest, KNOWN_ID } from './fuzz-arbitraries.ts';
 import { FUZZ_REGRESSIONS } from './fuzz-regressions.ts';
 
@@ -328,35 +324,36 @@ class FuzzTarget {
 
 async function startTarget(t: TestContext): Promise<FuzzTarget> {
   const redis = await startRedis(t);
-  const sentry = await startSentryReceiver();
-  t.after(() => sentry.close());
   const dir = mkdtempSync(join(tmpdir(), 'items-fuzz-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const dbPath = join(dir, 'items.db');
   const unlimited = '1000000000';
-  const svc = await startServiceProcess(t, {
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'info',
-    HOST: '127.0.0.1',
-    METRICS_HOST: '127.0.0.1',
-    DATABASE_PATH: dbPath,
-    REDIS_URL: redis.url,
-    SENTRY_DSN: sentry.dsn,
-    TRUST_PROXY: '1',
-    CORS_ORIGINS: 'https://app.example.com',
-    BODY_LIMIT_BYTES: String(BODY_LIMIT_BYTES),
-    HTTP_MAX_HEADER_BYTES: String(MAX_HEADER_BYTES),
-    SHUTDOWN_DELAY_MS: '0',
-    // The admin tier fails closed (503) when a Redis call exceeds this; on a busy CI host a fuzz burst
-    // can push a local Redis past the 150 ms default, which is a slow dependency, not a client error.
-    RATE_LIMIT_REDIS_TIMEOUT_MS: '2000',
-    // Short, so that a request the server waits on (an incomplete head, a body that never comes)
-    // ends in a 408 within the run instead of stalling a connection for the default 10/30 s.
-    HTTP_HEADERS_TIMEOUT_MS: '2000',
-    HTTP_REQUEST_TIMEOUT_MS: '4000',
-    RATE_LIMIT_GENERAL_POINTS: unlimited,
-    RATE_LIMIT_API_POINTS: unlimited,
-    RATE_LIMIT_ADMIN_POINTS: unlimited,
+  const { svc, sentry } = await startTracedService(t, {
+    otlp: false,
+    sentry: true,
+    env: {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'info',
+      HOST: '127.0.0.1',
+      METRICS_HOST: '127.0.0.1',
+      DATABASE_PATH: dbPath,
+      REDIS_URL: redis.url,
+      TRUST_PROXY: '1',
+      CORS_ORIGINS: 'https://app.example.com',
+      BODY_LIMIT_BYTES: String(BODY_LIMIT_BYTES),
+      HTTP_MAX_HEADER_BYTES: String(MAX_HEADER_BYTES),
+      SHUTDOWN_DELAY_MS: '0',
+      // The admin tier fails closed (503) when a Redis call exceeds this; on a busy CI host a fuzz burst
+      // can push a local Redis past the 150 ms default, which is a slow dependency, not a client error.
+      RATE_LIMIT_REDIS_TIMEOUT_MS: '2000',
+      // Short, so that a request the server waits on (an incomplete head, a body that never comes)
+      // ends in a 408 within the run instead of stalling a connection for the default 10/30 s.
+      HTTP_HEADERS_TIMEOUT_MS: '2000',
+      HTTP_REQUEST_TIMEOUT_MS: '4000',
+      RATE_LIMIT_GENERAL_POINTS: unlimited,
+      RATE_LIMIT_API_POINTS: unlimited,
+      RATE_LIMIT_ADMIN_POINTS: unlimited,
+    },
   });
   const target = new FuzzTarget(svc, sentry, dbPath);
   t.after(() => target.close());

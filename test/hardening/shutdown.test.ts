@@ -5,11 +5,11 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { sleep, startLoad, summarize } from '../support/load.ts';
-import { startOtlpReceiver } from '../support/otlp-receiver.ts';
 import { collectOutput } from '../support/process.ts';
 import { startRedis } from '../support/redis-server.ts';
 import { startSentryReceiver } from '../support/sentry-receiver.ts';
 import { API_TOKEN, ROOT, startServiceProcess } from '../support/service-process.ts';
+import { startTracedService } from '../support/traced-service.ts';
 
 const SERVER = 2;
 const hexId = (bytes: number) => randomBytes(bytes).toString('hex');
@@ -19,22 +19,19 @@ const msgIndex = (logs: Record<string, unknown>[], msg: string) => logs.findInde
 describe('graceful shutdown', () => {
   test('when SIGTERM arrives under constant load, then readiness fails at once, accepted requests all succeed, the last requests reach OTLP and Sentry, exit 0', async (t) => {
     const redis = await startRedis(t);
-    const otlp = await startOtlpReceiver();
-    t.after(() => otlp.close());
-    const sentry = await startSentryReceiver();
-    t.after(() => sentry.close());
-    const svc = await startServiceProcess(t, {
-      REDIS_URL: redis.url,
-      SHUTDOWN_DELAY_MS: '1500',
-      SHUTDOWN_TIMEOUT_MS: '5000',
-      RATE_LIMIT_GENERAL_POINTS: '1000000',
-      RATE_LIMIT_API_POINTS: '1000000',
-      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-      SENTRY_DSN: sentry.dsn,
-      // No scheduled export while the test runs (only full batches leave early), and no span dropped
-      // for a full queue: what is still buffered at SIGTERM leaves through the shutdown flush alone.
-      OTEL_BSP_SCHEDULE_DELAY: '600000',
-      OTEL_BSP_MAX_QUEUE_SIZE: '1000000',
+    const { svc, otlp, sentry } = await startTracedService(t, {
+      sentry: true,
+      env: {
+        REDIS_URL: redis.url,
+        SHUTDOWN_DELAY_MS: '1500',
+        SHUTDOWN_TIMEOUT_MS: '5000',
+        RATE_LIMIT_GENERAL_POINTS: '1000000',
+        RATE_LIMIT_API_POINTS: '1000000',
+        // No scheduled export while the test runs (only full batches leave early), and no span dropped
+        // for a full queue: what is still buffered at SIGTERM leaves through the shutdown flush alone.
+        OTEL_BSP_SCHEDULE_DELAY: '600000',
+        OTEL_BSP_MAX_QUEUE_SIZE: '1000000',
+      },
     });
     const load = startLoad(`${svc.url}/api/v1/items`, { workers: 4 });
     await sleep(500);

@@ -3,20 +3,13 @@
 // The SDK's processors read no environment themselves, so each variable works only if sdk.ts passes it.
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { startOtlpReceiver } from '../support/otlp-receiver.ts';
-import { startServiceProcess } from '../support/service-process.ts';
+import { startTracedService } from '../support/traced-service.ts';
 
 const REQUESTS = 12;
 
 test('when OTEL_BSP_MAX_EXPORT_BATCH_SIZE and OTEL_BLRP_MAX_EXPORT_BATCH_SIZE are set, then no export carries more spans or log records than that', async (t) => {
-  const otlp = await startOtlpReceiver();
-  t.after(() => otlp.close());
-  const svc = await startServiceProcess(t, {
-    OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-    OTEL_BSP_SCHEDULE_DELAY: '100',
-    OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '3',
-    OTEL_BLRP_SCHEDULE_DELAY: '100',
-    OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: '2',
+  const { svc, otlp } = await startTracedService(t, {
+    env: { OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '3', OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: '2' },
   });
 
   // Sent together, so both queues hold more than one batch at once.

@@ -5,8 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { ENCODE_CHUNK } from '../../service/src/telemetry/otlp-export.ts';
-import { startOtlpReceiver } from '../support/otlp-receiver.ts';
-import { startServiceProcess } from '../support/service-process.ts';
+import { startTracedService } from '../support/traced-service.ts';
 
 // Not a multiple of the chunk, so the last chunk is a short one.
 const BATCH = ENCODE_CHUNK * 2 + 22;
@@ -17,18 +16,17 @@ for (const [protocol, contentType] of [
   ['http/json', 'application/json'],
 ] as const)
   test(`when a batch holds more items than one encoding chunk (${protocol}), then it is exported as one request carrying every item once, one resource entry per chunk`, async (t) => {
-    const otlp = await startOtlpReceiver();
-    t.after(() => otlp.close());
-    const svc = await startServiceProcess(t, {
-      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-      OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
-      // Only a full batch leaves before the shutdown flush: the delay never expires in this test.
-      OTEL_BSP_SCHEDULE_DELAY: '600000',
-      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: String(BATCH),
-      OTEL_BLRP_SCHEDULE_DELAY: '600000',
-      OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: String(BATCH),
-      RATE_LIMIT_GENERAL_POINTS: '100000',
-      RATE_LIMIT_API_POINTS: '100000',
+    const { svc, otlp } = await startTracedService(t, {
+      protocol,
+      env: {
+        // Only a full batch leaves before the shutdown flush: the delay never expires in this test.
+        OTEL_BSP_SCHEDULE_DELAY: '600000',
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: String(BATCH),
+        OTEL_BLRP_SCHEDULE_DELAY: '600000',
+        OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: String(BATCH),
+        RATE_LIMIT_GENERAL_POINTS: '100000',
+        RATE_LIMIT_API_POINTS: '100000',
+      },
     });
 
     const ids = Array.from({ length: REQUESTS }, (_, i) => `chunk-${i}`);

@@ -4,23 +4,16 @@
 import { strict as assert } from 'node:assert';
 import { once } from 'node:events';
 import { test } from 'node:test';
-import { startOtlpReceiver } from '../support/otlp-receiver.ts';
 import { startRedis } from '../support/redis-server.ts';
-import { spawnRaw, startServiceProcess } from '../support/service-process.ts';
+import { spawnRaw } from '../support/service-process.ts';
+import { startTracedService } from '../support/traced-service.ts';
 
 const SERVER = 2;
 const IOREDIS = '@opentelemetry/instrumentation-ioredis';
 
 async function redisSpansOfOneRequest(t: import('node:test').TestContext, env: Record<string, string>) {
   const redis = await startRedis(t);
-  const otlp = await startOtlpReceiver();
-  t.after(() => otlp.close());
-  const svc = await startServiceProcess(t, {
-    REDIS_URL: redis.url,
-    OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-    OTEL_BSP_SCHEDULE_DELAY: '100',
-    ...env,
-  });
+  const { svc, otlp } = await startTracedService(t, { env: { REDIS_URL: redis.url, ...env } });
   // The limiter starts on its in-memory fallback until the Redis connection is ready (seen on a
   // loaded machine): the request must be counted on Redis to make Redis calls at all.
   for (const deadline = Date.now() + 15_000; ; ) {

@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { startOtlpReceiver } from '../support/otlp-receiver.ts';
-import { ROOT, startServiceProcess } from '../support/service-process.ts';
+import { ROOT } from '../support/service-process.ts';
+import { startTracedService } from '../support/traced-service.ts';
 
 const SERVER = 2;
 // Longer than any test here: records reach the receiver only because the worker is flushed.
@@ -16,14 +17,7 @@ const NEVER = '600000';
 
 for (const protocol of ['http/protobuf', 'http/json'] as const) {
   test(`when a line is logged during a request (OTLP ${protocol}), then its record carries the request's trace and span, the line's fields, and the spans' resource`, async (t) => {
-    const otlp = await startOtlpReceiver();
-    t.after(() => otlp.close());
-    const svc = await startServiceProcess(t, {
-      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-      OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
-      OTEL_BSP_SCHEDULE_DELAY: '100',
-      OTEL_BLRP_SCHEDULE_DELAY: '100',
-    });
+    const { svc, otlp } = await startTracedService(t, { protocol });
     const traceId = randomBytes(16).toString('hex');
     const res = await fetch(`${svc.url}/api/v1/items/not-a-uuid`, {
       headers: { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`, 'x-request-id': 'rec-1' },
@@ -62,12 +56,7 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
 }
 
 test('when the service stops with log records still queued in the worker, then they are exported before it exits', async (t) => {
-  const otlp = await startOtlpReceiver();
-  t.after(() => otlp.close());
-  const svc = await startServiceProcess(t, {
-    OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-    OTEL_BLRP_SCHEDULE_DELAY: NEVER,
-  });
+  const { svc, otlp } = await startTracedService(t, { env: { OTEL_BLRP_SCHEDULE_DELAY: NEVER } });
   for (let i = 0; i < 20; i++)
     assert.equal(
       (await fetch(`${svc.url}/api/v1/items`, { headers: { 'x-request-id': `q-${i}` } })).status,

@@ -4,28 +4,21 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { startOtlpReceiver } from '../support/otlp-receiver.ts';
-import { startSentryReceiver } from '../support/sentry-receiver.ts';
-import { startServiceProcess } from '../support/service-process.ts';
+import { startTracedService } from '../support/traced-service.ts';
 
 const SERVER = 2;
 const hexId = (bytes: number) => randomBytes(bytes).toString('hex');
 
 for (const protocol of ['http/protobuf', 'http/json'] as const) {
   test(`when a request arrives with a traceparent and OTLP is ${protocol}, then span, SQLite span, access log, exemplar, log records and Sentry share its trace id`, async (t) => {
-    const otlp = await startOtlpReceiver();
-    t.after(() => otlp.close());
-    const sentry = await startSentryReceiver();
-    t.after(() => sentry.close());
-    const svc = await startServiceProcess(t, {
-      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-      OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
-      OTEL_BSP_SCHEDULE_DELAY: '100',
-      OTEL_BLRP_SCHEDULE_DELAY: '100',
-      SENTRY_DSN: sentry.dsn,
-      SERVICE_VERSION: '9.8.7',
-      // No tail sampler behind this service: every trace is kept, so every request is an exemplar.
-      TAIL_SAMPLING_RATIO_PERCENT: '100',
+    const { svc, otlp, sentry } = await startTracedService(t, {
+      protocol,
+      sentry: true,
+      env: {
+        SERVICE_VERSION: '9.8.7',
+        // No tail sampler behind this service: every trace is kept, so every request is an exemplar.
+        TAIL_SAMPLING_RATIO_PERCENT: '100',
+      },
     });
 
     const traceId = hexId(16);
@@ -136,9 +129,7 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
 }
 
 test('when a 4xx is answered, then Sentry gets no event; when the process stops, then pending events are flushed', async (t) => {
-  const sentry = await startSentryReceiver();
-  t.after(() => sentry.close());
-  const svc = await startServiceProcess(t, { SENTRY_DSN: sentry.dsn });
+  const { svc, sentry } = await startTracedService(t, { otlp: false, sentry: true });
   assert.equal((await fetch(`${svc.url}/api/v1/items/not-a-uuid`)).status, 400);
   assert.equal((await fetch(`${svc.url}/no/such/route`)).status, 404);
   assert.equal((await fetch(`${svc.url}/api/debug/error`)).status, 500);

@@ -8,10 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startDownstreamStub } from '../support/downstream-stub.ts';
-import { type ReceivedSpan, startOtlpReceiver } from '../support/otlp-receiver.ts';
+import type { ReceivedSpan } from '../support/otlp-receiver.ts';
 import { freePort } from '../support/process.ts';
-import { startSentryReceiver } from '../support/sentry-receiver.ts';
-import { startServiceProcess } from '../support/service-process.ts';
+import { startTracedService } from '../support/traced-service.ts';
 
 const SERVER = 2;
 const CLIENT = 3;
@@ -32,16 +31,12 @@ const clientCount = (lines: string[], labels: string) =>
   lines.find((l) => l.startsWith(`http_client_request_duration_seconds_count{${labels}}`));
 
 test('when a handler calls a downstream with fetch() and node:http, then server span, client spans and the received traceparent share one trace, and the calls are measured', async (t) => {
-  const otlp = await startOtlpReceiver();
-  t.after(() => otlp.close());
   const stub = await startDownstreamStub();
   t.after(() => stub.close());
   const refused = await freePort();
-  const svc = await startServiceProcess(
-    t,
-    {
-      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-      OTEL_BSP_SCHEDULE_DELAY: '100',
+  const { svc, otlp } = await startTracedService(t, {
+    entry: ENTRY,
+    env: {
       // No tail sampler behind this service: every trace is kept, so every call may be an exemplar.
       TAIL_SAMPLING_RATIO_PERCENT: '100',
       // A secret in the query string, a downstream that answers 503, one that refuses the connection.
@@ -51,8 +46,7 @@ test('when a handler calls a downstream with fetch() and node:http, then server 
         `http://127.0.0.1:${refused}/`,
       ].join(','),
     },
-    { entry: ENTRY },
-  );
+  });
 
   const traceId = hexId(16);
   const res = await fetch(`${svc.url}/api/v1/items`, {
@@ -131,21 +125,8 @@ test('when a handler calls a downstream with fetch() and node:http, then server 
 });
 
 test('when Sentry reports an error and the exporters send spans and logs, then their own HTTP calls make no client span and no metric series', async (t) => {
-  const otlp = await startOtlpReceiver();
-  t.after(() => otlp.close());
-  const sentry = await startSentryReceiver();
-  t.after(() => sentry.close());
   // No DOWNSTREAM_URLS: any outgoing call the service measures or traces is its own telemetry's.
-  const svc = await startServiceProcess(
-    t,
-    {
-      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-      OTEL_BSP_SCHEDULE_DELAY: '100',
-      OTEL_BLRP_SCHEDULE_DELAY: '100',
-      SENTRY_DSN: sentry.dsn,
-    },
-    { entry: ENTRY },
-  );
+  const { svc, otlp, sentry } = await startTracedService(t, { sentry: true, entry: ENTRY });
 
   const traceId = hexId(16);
   const res = await fetch(`${svc.url}/api/debug/error`, {

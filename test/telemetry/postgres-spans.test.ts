@@ -3,20 +3,16 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { startOtlpReceiver } from '../support/otlp-receiver.ts';
 import { createTestDatabase } from '../support/postgres.ts';
-import { API_TOKEN, startServiceProcess } from '../support/service-process.ts';
+import { API_TOKEN } from '../support/service-process.ts';
+import { startTracedService } from '../support/traced-service.ts';
 
 const CLIENT = 3;
 
 test('when an item is created on PostgreSQL, then the query is an exported client span under the server span with the database conventions', async (t) => {
   const db = await createTestDatabase(t);
-  const otlp = await startOtlpReceiver();
-  t.after(() => otlp.close());
-  const svc = await startServiceProcess(t, {
-    DATABASE_URL: db.url.replace('postgres@', 'postgres:pw-never-in-spans@'),
-    OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-    OTEL_BSP_SCHEDULE_DELAY: '100',
+  const { svc, otlp } = await startTracedService(t, {
+    env: { DATABASE_URL: db.url.replace('postgres@', 'postgres:pw-never-in-spans@') },
   });
 
   const name = `span-${randomBytes(4).toString('hex')}`;

@@ -2,21 +2,15 @@
 // server span (rate_limit.<tier> and rate_limit.backend), for every tier it counted.
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { startOtlpReceiver } from '../support/otlp-receiver.ts';
 import { startRedis } from '../support/redis-server.ts';
-import { startServiceProcess } from '../support/service-process.ts';
+import { startTracedService } from '../support/traced-service.ts';
 
 const SERVER = 2;
 
 test('when /api/v1 requests are counted on Redis, then the server span carries each tier’s decision and there is no Redis span', async (t) => {
   const redis = await startRedis(t);
-  const otlp = await startOtlpReceiver();
-  t.after(() => otlp.close());
-  const svc = await startServiceProcess(t, {
-    REDIS_URL: redis.url,
-    RATE_LIMIT_API_POINTS: '1',
-    OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-    OTEL_BSP_SCHEDULE_DELAY: '100',
+  const { svc, otlp } = await startTracedService(t, {
+    env: { REDIS_URL: redis.url, RATE_LIMIT_API_POINTS: '1' },
   });
   const statuses = [];
   for (const id of ['rl-1', 'rl-2'])
@@ -47,12 +41,7 @@ test('when /api/v1 requests are counted on Redis, then the server span carries e
 });
 
 test('when the limiter runs in memory, then the server span says so', async (t) => {
-  const otlp = await startOtlpReceiver();
-  t.after(() => otlp.close());
-  const svc = await startServiceProcess(t, {
-    OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-    OTEL_BSP_SCHEDULE_DELAY: '100',
-  });
+  const { svc, otlp } = await startTracedService(t);
   assert.equal(
     (await fetch(`${svc.url}/api/v1/items`, { headers: { 'x-request-id': 'rl-mem' } })).status,
     200,

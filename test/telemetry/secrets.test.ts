@@ -3,22 +3,14 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { startOtlpReceiver } from '../support/otlp-receiver.ts';
-import { startSentryReceiver } from '../support/sentry-receiver.ts';
 import { startServiceProcess } from '../support/service-process.ts';
+import { startTracedService } from '../support/traced-service.ts';
 
 test('when a canary secret arrives as bearer token, cookie and query parameter, then it appears in no log, span, Sentry envelope or metric', async (t) => {
   const canary = `canary${randomBytes(12).toString('hex')}`;
-  const otlp = await startOtlpReceiver();
-  t.after(() => otlp.close());
-  const sentry = await startSentryReceiver();
-  t.after(() => sentry.close());
-  const svc = await startServiceProcess(t, {
-    OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-    OTEL_BSP_SCHEDULE_DELAY: '100',
-    OTEL_BLRP_SCHEDULE_DELAY: '100',
-    SENTRY_DSN: sentry.dsn,
-    API_TOKENS: 'the-real-api-token-0123456789',
+  const { svc, otlp, sentry } = await startTracedService(t, {
+    sentry: true,
+    env: { API_TOKENS: 'the-real-api-token-0123456789' },
   });
   const headers = {
     authorization: `Bearer ${canary}`,
@@ -100,12 +92,7 @@ test('when the service starts without the --import instrumentation, then the sel
 });
 
 test('when /metrics and the liveness probe are hit, then they create no span and no access log line', async (t) => {
-  const otlp = await startOtlpReceiver();
-  t.after(() => otlp.close());
-  const svc = await startServiceProcess(t, {
-    OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-    OTEL_BSP_SCHEDULE_DELAY: '100',
-  });
+  const { svc, otlp } = await startTracedService(t);
   for (let i = 0; i < 3; i++) {
     assert.equal((await fetch(`${svc.url}/api/health`)).status, 200);
     assert.equal((await fetch(`${svc.metricsUrl}/metrics`)).status, 200);
@@ -123,13 +110,7 @@ test('when /metrics and the liveness probe are hit, then they create no span and
 });
 
 test('when OTEL_SDK_DISABLED is true, then no span is exported, logs carry no trace ids, and the self-check stays quiet', async (t) => {
-  const otlp = await startOtlpReceiver();
-  t.after(() => otlp.close());
-  const svc = await startServiceProcess(t, {
-    OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-    OTEL_BSP_SCHEDULE_DELAY: '100',
-    OTEL_SDK_DISABLED: 'true',
-  });
+  const { svc, otlp } = await startTracedService(t, { env: { OTEL_SDK_DISABLED: 'true' } });
   assert.equal((await fetch(`${svc.url}/api/v1/items`)).status, 200);
   const access = await svc.waitForLog((l) => l.msg === 'request completed');
   assert.equal(access.trace_id, undefined);

@@ -2,17 +2,10 @@
 // Sentry breadcrumb by an error event of its own request only.
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { startOtlpReceiver } from '../support/otlp-receiver.ts';
-import { startSentryReceiver } from '../support/sentry-receiver.ts';
-import { startServiceProcess } from '../support/service-process.ts';
+import { startTracedService } from '../support/traced-service.ts';
 
 test('when a write has no token, then the 401 is counted, logged with the trace, and added to the span as an event', async (t) => {
-  const otlp = await startOtlpReceiver();
-  t.after(() => otlp.close());
-  const svc = await startServiceProcess(t, {
-    OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-    OTEL_BSP_SCHEDULE_DELAY: '100',
-  });
+  const { svc, otlp } = await startTracedService(t);
   const res = await fetch(`${svc.url}/api/v1/items`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -38,9 +31,7 @@ test('when a write has no token, then the 401 is counted, logged with the trace,
 });
 
 test("when one request records a security event and another fails, then the failure's Sentry event carries no breadcrumb of the first", async (t) => {
-  const sentry = await startSentryReceiver();
-  t.after(() => sentry.close());
-  const svc = await startServiceProcess(t, { SENTRY_DSN: sentry.dsn });
+  const { svc, sentry } = await startTracedService(t, { otlp: false, sentry: true });
   assert.equal((await fetch(`${svc.url}/api/v1/items`, { method: 'DELETE' })).status, 404);
   assert.equal(
     (await fetch(`${svc.url}/api/v1/items/0b7c1a52-9f1c-4f0e-8b7e-4ad1c2a1f001`, { method: 'DELETE' }))
@@ -58,9 +49,11 @@ test("when one request records a security event and another fails, then the fail
 });
 
 test("when a request records a security event and then fails, then the failure's Sentry event carries it as a breadcrumb", async (t) => {
-  const sentry = await startSentryReceiver();
-  t.after(() => sentry.close());
-  const svc = await startServiceProcess(t, { SENTRY_DSN: sentry.dsn, CORS_ORIGINS: 'https://app.example' });
+  const { svc, sentry } = await startTracedService(t, {
+    otlp: false,
+    sentry: true,
+    env: { CORS_ORIGINS: 'https://app.example' },
+  });
   const res = await fetch(`${svc.url}/api/debug/error`, { headers: { origin: 'https://evil.example' } });
   assert.equal(res.status, 500);
   const event = await sentry.waitForEvent(() => true);

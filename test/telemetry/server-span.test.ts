@@ -5,9 +5,9 @@
 // the SQLite span, the access line logged when the response finishes) runs in its context.
 import { strict as assert } from 'node:assert';
 import { connect } from 'node:net';
-import { type TestContext, test } from 'node:test';
-import { startOtlpReceiver } from '../support/otlp-receiver.ts';
-import { API_TOKEN, startServiceProcess } from '../support/service-process.ts';
+import { test } from 'node:test';
+import { API_TOKEN } from '../support/service-process.ts';
+import { startTracedService } from '../support/traced-service.ts';
 
 const SERVER = 2;
 const CLIENT = 3;
@@ -15,19 +15,8 @@ const STATUS_ERROR = 2;
 const CALLER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_SPAN = '00f067aa0ba902b7';
 
-/** The service exporting its spans to a local OTLP receiver every 100 ms. */
-async function tracedService(t: TestContext) {
-  const otlp = await startOtlpReceiver();
-  t.after(() => otlp.close());
-  const svc = await startServiceProcess(t, {
-    OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-    OTEL_BSP_SCHEDULE_DELAY: '100',
-  });
-  return { otlp, svc };
-}
-
 test('when requests arrive, then each server span carries the HTTP semantic-convention attributes, its caller as parent, and an error status for 5xx only', async (t) => {
-  const { otlp, svc } = await tracedService(t);
+  const { otlp, svc } = await startTracedService(t);
   const port = new URL(svc.url).port;
   const spanOf = (id: string) =>
     otlp.waitForSpan((s) => s.kind === SERVER && s.attributes['http.request.id'] === id);
@@ -113,7 +102,7 @@ test('when requests arrive, then each server span carries the HTTP semantic-conv
 });
 
 test('when a request has a body, then the handler after the body is read, its SQLite span and its access line all belong to the server span', async (t) => {
-  const { otlp, svc } = await tracedService(t);
+  const { otlp, svc } = await startTracedService(t);
   const res = await fetch(`${svc.url}/api/v1/items`, {
     method: 'POST',
     headers: {
@@ -142,7 +131,7 @@ test('when a request has a body, then the handler after the body is read, its SQ
 });
 
 test('when a client goes away in the middle of its body, then the access line logged as the connection closes still carries the server span', async (t) => {
-  const { otlp, svc } = await tracedService(t);
+  const { otlp, svc } = await startTracedService(t);
   const { hostname, port } = new URL(svc.url);
   // The response's 'close' comes from the socket, outside the request's own callbacks: only the
   // context the server span gives the response's events puts the trace id on this line.

@@ -3,19 +3,13 @@
 // `METHOD route`; a request no route handled keeps the HTTP instrumentation's name and no route.
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { startOtlpReceiver } from '../support/otlp-receiver.ts';
-import { startServiceProcess } from '../support/service-process.ts';
+import { startTracedService } from '../support/traced-service.ts';
 
 const SERVER = 2;
 const MISSING = '0b7c1a52-9f1c-4f0e-8b7e-4ad1c2a1f001';
 
 test('when requests end in 200, 400, 401, 404 and 500 or match no route, then each server span is named and routed by the route that handled it', async (t) => {
-  const otlp = await startOtlpReceiver();
-  t.after(() => otlp.close());
-  const svc = await startServiceProcess(t, {
-    OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-    OTEL_BSP_SCHEDULE_DELAY: '100',
-  });
+  const { svc, otlp } = await startTracedService(t);
   const cases: [method: string, path: string, status: number, name: string, route: string | undefined][] = [
     ['GET', '/api/v1/items?limit=1', 200, 'GET /api/v1/items', '/api/v1/items'],
     ['GET', '/api/v1/items/not-a-uuid', 400, 'GET /api/v1/items/:id', '/api/v1/items/:id'],
