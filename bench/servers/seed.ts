@@ -1,7 +1,7 @@
 // Creates the benchmark's SQLite file with the template's own migrations and one known item.
 import { sqliteMigrations } from '../../service/src/items/migrations/sqlite.ts';
 import { createSqliteItemRepository } from '../../service/src/items/repository.sqlite.ts';
-import { openDatabase } from '../../service/src/platform/sqlite.ts';
+import { openDatabase } from '../../service/src/storage/sqlite.ts';
 
 export function seedDatabase(path: string, id: string): void {
   const db = openDatabase(path, sqliteMigrations);

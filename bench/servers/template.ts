@@ -3,11 +3,11 @@
 // with --import as `npm start` does, and sets every switch through the service's environment.
 import { Router } from 'express';
 import type { AppOptions } from '../../service/src/app.ts';
+import { defineComponent } from '../../service/src/component/define-component.ts';
 import { COMPONENTS } from '../../service/src/components.ts';
 import { loadConfig } from '../../service/src/config.ts';
 import { createDependencies } from '../../service/src/dependencies.ts';
-import { defineComponent } from '../../service/src/platform/component.ts';
-import { telemetryHandle } from '../../service/src/platform/telemetry-handle.ts';
+import { telemetryHandle } from '../../service/src/observability/telemetry-handle.ts';
 import { startService } from '../../service/src/server.ts';
 import { announceReady, exitOnSignal, HELLO_BODY, HELLO_PATH } from './common.ts';
 

@@ -16,7 +16,7 @@ const ROOT = join(import.meta.dirname, '..', '..');
 export const RULES_DIR = join(ROOT, 'prometheus', 'rules');
 export const DASHBOARDS_DIR = join(ROOT, 'grafana', 'dashboards');
 
-/** The service's scrape path on the metrics port (service/src/platform/metrics-server.ts). */
+/** The service's scrape path on the metrics port (service/src/observability/metrics/metrics-server.ts). */
 export const METRICS_PATH = '/metrics';
 
 export function serviceMonitor() {

@@ -6,7 +6,7 @@ import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { SHUTDOWN_DEFAULTS } from '../../service/src/config.ts';
-import { HEALTH_PATH } from '../../service/src/platform/health/routes.ts';
+import { HEALTH_PATH } from '../../service/src/health/routes.ts';
 import { CONFIG, DB_PASSWORD_DIR, DB_PASSWORD_FILE, PORTS, SECRET_KEYS, SECRET_NAME } from './environment.ts';
 import { IMAGE, IMAGE_UID, LABELS, meta, NAME, SELECTOR_LABELS } from './identity.ts';
 

@@ -1,22 +1,22 @@
 // createApp(deps): middleware order, routers and the error handler. It never listens.
 import express, { type Express, type RequestHandler } from 'express';
 import type { Dependencies } from './dependencies.ts';
-import { OPENAPI_PATH, openApiHandler } from './openapi.ts';
-import { accessLog } from './platform/access-log.ts';
-import { createAuth } from './platform/auth.ts';
-import { trustProxySetting } from './platform/client-ip.ts';
-import { cors } from './platform/cors.ts';
-import { rememberFailedRequest, reportUnexpectedError } from './platform/error-reporting.ts';
-import { notFoundHandler, problemHandler } from './platform/errors.ts';
-import { exemplarPolicy } from './platform/exemplar-policy.ts';
-import { adminHealthRoutes, HEALTH_PATH, probeRoutes } from './platform/health/routes.ts';
-import { httpMetrics } from './platform/http-metrics.ts';
-import { jsonBody } from './platform/json-body.ts';
-import { middlewareSeries } from './platform/middleware-series.ts';
-import { requestConformance } from './platform/request-conformance.ts';
-import { requestId } from './platform/request-id.ts';
-import { securityHeaders } from './platform/security-headers.ts';
-import { createParser } from './platform/validation.ts';
+import { rememberFailedRequest, reportUnexpectedError } from './errors/error-reporting.ts';
+import { notFoundHandler, problemHandler } from './errors/errors.ts';
+import { adminHealthRoutes, HEALTH_PATH, probeRoutes } from './health/routes.ts';
+import { createAuth } from './http/auth.ts';
+import { trustProxySetting } from './http/client-ip.ts';
+import { cors } from './http/cors.ts';
+import { jsonBody } from './http/json-body.ts';
+import { middlewareSeries } from './http/middleware-series.ts';
+import { requestConformance } from './http/request-conformance.ts';
+import { requestId } from './http/request-id.ts';
+import { securityHeaders } from './http/security-headers.ts';
+import { createParser } from './http/validation.ts';
+import { accessLog } from './observability/access-log.ts';
+import { exemplarPolicy } from './observability/metrics/exemplar-policy.ts';
+import { httpMetrics } from './observability/metrics/http-metrics.ts';
+import { OPENAPI_PATH, openApiHandler } from './openapi/document.ts';
 
 /** The middleware every request passes, in the order it runs; the names are stable (AppOptions). */
 export type RequestMiddlewareName =

@@ -1,9 +1,9 @@
 // The only module that reads the environment: validates it once, fails fast with every bad key listed.
 import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
+import type { Component } from './component/define-component.ts';
 import { COMPONENTS } from './components.ts';
 import { PACKAGE_VERSION } from './package-info.ts';
-import type { Component } from './platform/component.ts';
 
 export const environments = ['development', 'test', 'production'] as const;
 export type Environment = (typeof environments)[number];

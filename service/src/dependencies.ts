@@ -1,25 +1,26 @@
 // Builds (and closes) everything the app depends on, from config alone: the composition root.
+
+import type { Component, HttpKit } from './component/define-component.ts';
+import { collectMigrations, MigrationRefused } from './component/migrations.ts';
 import { COMPONENTS } from './components.ts';
 import type { Config } from './config.ts';
+import { StartupRefused } from './errors/startup-error.ts';
+import { createRequestStats, type RequestStats } from './health/request-stats.ts';
 // --- hardening (issue 4) ---
-import { clientKey } from './platform/client-ip.ts';
-import type { Component, HttpKit } from './platform/component.ts';
-import { createInstrument } from './platform/db-telemetry.ts';
-import { exemplarPolicy } from './platform/exemplar-policy.ts';
-import { createRequestStats, type RequestStats } from './platform/health/request-stats.ts';
-import { observeHttpClients } from './platform/http-client-metrics.ts';
-import { createLifecycle, type Lifecycle } from './platform/lifecycle.ts';
-import { createLogger, type Logger } from './platform/logger.ts';
-import { createMetrics, type Metrics } from './platform/metrics.ts';
-import { collectMigrations, MigrationRefused } from './platform/migrations.ts';
-import { createPostgres } from './platform/postgres.ts';
-import { createRateLimits, type RateLimits } from './platform/rate-limit/limiter.ts';
-import { createRedis, type RedisConnection } from './platform/redis.ts';
+import { clientKey } from './http/client-ip.ts';
+import { createInstrument } from './observability/db-telemetry.ts';
+import { createLogger, type Logger } from './observability/logger.ts';
+import { exemplarPolicy } from './observability/metrics/exemplar-policy.ts';
+import { observeHttpClients } from './observability/metrics/http-client-metrics.ts';
+import { createMetrics, type Metrics } from './observability/metrics/metrics.ts';
 // --- end hardening ---
-import { createSecurityEvents, type SecurityEvents } from './platform/security-events.ts';
-import { openDatabase, SQLITE_NAMESPACE, SQLITE_SYSTEM } from './platform/sqlite.ts';
-import { StartupRefused } from './platform/startup-error.ts';
-import { telemetryHandle } from './platform/telemetry-handle.ts';
+import { createSecurityEvents, type SecurityEvents } from './observability/security-events.ts';
+import { telemetryHandle } from './observability/telemetry-handle.ts';
+import { createLifecycle, type Lifecycle } from './process/lifecycle.ts';
+import { createRateLimits, type RateLimits } from './rate-limit/limiter.ts';
+import { createPostgres } from './storage/postgres.ts';
+import { createRedis, type RedisConnection } from './storage/redis.ts';
+import { openDatabase, SQLITE_NAMESPACE, SQLITE_SYSTEM } from './storage/sqlite.ts';
 
 export interface Dependencies {
   readonly config: Config;

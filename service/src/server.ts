@@ -3,16 +3,16 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type AppOptions, createApp } from './app.ts';
+import type { Component } from './component/define-component.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createDependencies, type Dependencies } from './dependencies.ts';
-import { clientErrorHandler, connectHandler } from './platform/client-error.ts';
-import type { Component } from './platform/component.ts';
-import { startMetricsServer } from './platform/metrics-server.ts';
-import { routableTargets } from './platform/request-target.ts';
-import { tracedRequests } from './platform/server-span.ts';
-import { installFatalHandlers, installShutdown } from './platform/shutdown.ts';
-import { listenFailure, StartupError, StartupRefused } from './platform/startup-error.ts';
-import { telemetryHandle } from './platform/telemetry-handle.ts';
+import { listenFailure, StartupError, StartupRefused } from './errors/startup-error.ts';
+import { clientErrorHandler, connectHandler } from './http/client-error.ts';
+import { routableTargets } from './http/request-target.ts';
+import { startMetricsServer } from './observability/metrics/metrics-server.ts';
+import { tracedRequests } from './observability/server-span.ts';
+import { telemetryHandle } from './observability/telemetry-handle.ts';
+import { installFatalHandlers, installShutdown } from './process/shutdown.ts';
 import { checkInstrumentation } from './telemetry/self-check.ts';
 
 export interface RunningService {

@@ -4,13 +4,13 @@ import { Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import { createTestDatabase } from '../../test/support/postgres.ts';
 import type { AppOptions } from '../src/app.ts';
+import type { Component } from '../src/component/define-component.ts';
 import { loadConfig } from '../src/config.ts';
 import { createDependencies } from '../src/dependencies.ts';
-import type { Component } from '../src/platform/component.ts';
-import { createLogger } from '../src/platform/logger.ts';
-import { createMetrics, type Metrics } from '../src/platform/metrics.ts';
-import { createPostgres, type Postgres } from '../src/platform/postgres.ts';
+import { createLogger } from '../src/observability/logger.ts';
+import { createMetrics, type Metrics } from '../src/observability/metrics/metrics.ts';
 import { type RunningService, startService } from '../src/server.ts';
+import { createPostgres, type Postgres } from '../src/storage/postgres.ts';
 import { type Contract, createContract, serviceContract } from './openapi-contract.ts';
 
 export const API_TOKEN = 'test-api-token-0123456789abcdef';

@@ -1,4 +1,4 @@
-// Checks a response against the OpenAPI document (service/src/openapi.ts): its status is documented
+// Checks a response against the OpenAPI document (service/src/openapi/document.ts): its status is documented
 // for the operation, required headers are present, headers and body match their schemas. The test
 // helpers run it on every response the component tests receive, so the document cannot drift from
 // what the service does.
@@ -7,9 +7,9 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import type { Component } from '../src/component/define-component.ts';
 import { COMPONENTS } from '../src/components.ts';
-import { openApiDocument } from '../src/openapi.ts';
-import type { Component } from '../src/platform/component.ts';
+import { openApiDocument } from '../src/openapi/document.ts';
 
 type Obj = Record<string, unknown>;
 interface ResponseSpec {
@@ -142,12 +142,12 @@ export const { assertDocumented, seen } = serviceContract;
 
 /**
  * Problem types the code in `dirs` constructs: `type: '<name>'` next to an HttpProblem, or a full
- * /problems/ URI. The service's own dirs are platform/ and each component's folder (Component.dir).
+ * /problems/ URI. The service's own dir is service/src, plus each component's folder (Component.dir).
  */
 export function problemTypesInCode(dirs: readonly string[]): string[] {
   const code = dirs
     .flatMap(readdirTs)
-    .filter((f) => !f.endsWith('openapi-builder.ts'))
+    .filter((f) => !f.endsWith('/openapi/builder.ts'))
     .map((f) => readFileSync(f, 'utf8'))
     .filter((src) => src.includes('HttpProblem') || src.includes('/problems/'));
   const found = code.flatMap((src) => [

@@ -9,8 +9,8 @@ import { describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { COMPONENTS } from '../src/components.ts';
-import { OPENAPI_PATH, openApiDocument, renderOpenApiDocument } from '../src/openapi.ts';
-import { PROBLEM_TYPES } from '../src/platform/openapi-builder.ts';
+import { PROBLEM_TYPES } from '../src/openapi/builder.ts';
+import { OPENAPI_PATH, openApiDocument, renderOpenApiDocument } from '../src/openapi/document.ts';
 import {
   ADMIN_TOKEN,
   API_TOKEN,
@@ -158,8 +158,8 @@ describe('OpenAPI document', () => {
       .map((m) => m[1] as string)
       .filter((t) => t !== 'type');
     assert.ok(inContract.length >= 9, `read only ${inContract.length} problem types from docs/contract.md`);
-    // Problem types the platform and every component construct, in their folders.
-    const inCode = problemTypesInCode([join(ROOT, 'service/src/platform'), ...COMPONENTS.map((c) => c.dir)]);
+    // Problem types the service's code and every component (a fixture's too) construct, in their folders.
+    const inCode = problemTypesInCode([join(ROOT, 'service/src'), ...COMPONENTS.map((c) => c.dir)]);
     const listed = new Set([
       ...Object.keys(PROBLEM_TYPES),
       ...COMPONENTS.flatMap((c) => c.problems ?? []).map((p) => p.type),
@@ -171,7 +171,7 @@ describe('OpenAPI document', () => {
     for (const t of new Set([...inContract, ...inCode])) {
       assert.ok(
         listed.has(t),
-        `problem type ${t} is not in PROBLEM_TYPES (platform/openapi-builder.ts) nor a component's problems`,
+        `problem type ${t} is not in PROBLEM_TYPES (openapi/builder.ts) nor a component's problems`,
       );
       assert.ok(enumerated.has(t), `problem type ${t} is not in the Problem schema`);
     }

@@ -81,12 +81,12 @@ test('when an OTLP batch is encoded in chunks on later loop turns, then each chu
     },
     // The server span itself: the template's own code and the SDK under it.
     {
-      frames: [frame('tracedRequest', 'file:///app/service/src/platform/server-span.ts')],
+      frames: [frame('tracedRequest', 'file:///app/service/src/observability/server-span.ts')],
       ms: 25,
     },
     {
       frames: [
-        frame('tracedRequest', 'file:///app/service/src/platform/server-span.ts'),
+        frame('tracedRequest', 'file:///app/service/src/observability/server-span.ts'),
         frame('startSpan', `${NM}/@opentelemetry/sdk-trace/dist/Tracer.mjs`),
       ],
       ms: 15,

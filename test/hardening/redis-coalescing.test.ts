@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import type { Socket } from 'node:net';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { createRedis } from '../../service/src/platform/redis.ts';
+import { createRedis } from '../../service/src/storage/redis.ts';
 import { startRedis } from '../support/redis-server.ts';
 
 type Writes = Socket & { _write: (...a: unknown[]) => void; _writev: (...a: unknown[]) => void };

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { randomnessOf, thresholdFor } from '../../service/src/platform/exemplar-policy.ts';
+import { randomnessOf, thresholdFor } from '../../service/src/observability/metrics/exemplar-policy.ts';
 import { startDownstreamStub } from '../support/downstream-stub.ts';
 import { startOtlpReceiver } from '../support/otlp-receiver.ts';
 import { startServiceProcess } from '../support/service-process.ts';

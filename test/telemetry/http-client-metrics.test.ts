@@ -6,13 +6,13 @@ import { once } from 'node:events';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { exemplarPolicy } from '../../service/src/platform/exemplar-policy.ts';
+import { exemplarPolicy } from '../../service/src/observability/metrics/exemplar-policy.ts';
 import {
   MAX_SERVER_ADDRESSES,
   OTHER_SERVER_ADDRESS,
   observeHttpClients,
-} from '../../service/src/platform/http-client-metrics.ts';
-import { createMetrics } from '../../service/src/platform/metrics.ts';
+} from '../../service/src/observability/metrics/http-client-metrics.ts';
+import { createMetrics } from '../../service/src/observability/metrics/metrics.ts';
 import { freePort } from '../support/process.ts';
 
 // No tail sampler here: every trace counts as kept.

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { SECURITY_EVENT_TYPES } from '../../service/src/platform/metrics.ts';
+import { SECURITY_EVENT_TYPES } from '../../service/src/observability/metrics/metrics.ts';
 import { freePort } from '../support/process.ts';
 import { startServiceProcess } from '../support/service-process.ts';
 import { stackBinaries } from '../support/stack-binaries.ts';

@@ -1,4 +1,4 @@
-// The server span is the template's own (service/src/platform/server-span.ts), not the HTTP
+// The server span is the template's own (service/src/observability/server-span.ts), not the HTTP
 // instrumentation's: these prove what that instrumentation used to guarantee. Its attributes follow the
 // HTTP semantic conventions, a caller's traceparent makes it a child, a 5xx (and only a 5xx) is an
 // error, and everything done for the request (the body read from the socket, the handler after it,

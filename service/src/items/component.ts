@@ -1,5 +1,5 @@
 // The items component: everything the service needs from it, registered in service/src/components.ts.
-import { defineComponent } from '../platform/component.ts';
+import { defineComponent } from '../component/define-component.ts';
 import { postgresMigrations } from './migrations/postgres.ts';
 import { sqliteMigrations } from './migrations/sqlite.ts';
 import { itemPaths, itemSchemas } from './openapi.ts';

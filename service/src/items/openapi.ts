@@ -1,4 +1,4 @@
-// The items API in the OpenAPI document (service/src/openapi.ts): its paths, built from the zod
+// The items API in the OpenAPI document (service/src/openapi/document.ts): its paths, built from the zod
 // schemas the routes validate with (schemas.ts), and the shape of what it answers.
 import { z } from 'zod';
 import {
@@ -9,7 +9,7 @@ import {
   pathParameter,
   queryParameters,
   schemaOf,
-} from '../platform/component.ts';
+} from '../component/define-component.ts';
 import { ITEMS_PATH } from './routes.ts';
 import { createItemSchema, itemIdSchema, listQuerySchema, patchItemSchema } from './schemas.ts';
 

@@ -1,6 +1,6 @@
 // Items in PostgreSQL, shared by every replica: parameterised, named (prepared once per connection) queries.
 import type pg from 'pg';
-import { databaseProblem, type Postgres } from '../platform/postgres.ts';
+import { databaseProblem, type Postgres } from '../component/define-component.ts';
 import { type ItemRepository, itemQuery as q } from './repository.ts';
 import type { Item } from './schemas.ts';
 

@@ -3,7 +3,7 @@
 // node:sqlite is synchronous; the methods are async only to share the ItemRepository contract
 // with PostgreSQL. Each one still runs its statement at once, on the caller's turn.
 import type { DatabaseSync } from 'node:sqlite';
-import type { Instrument } from '../platform/db-telemetry.ts';
+import type { Instrument } from '../component/define-component.ts';
 import { type ItemRepository, itemQuery as q } from './repository.ts';
 import type { Item } from './schemas.ts';
 

@@ -1,6 +1,6 @@
 // HTTP mapping of the items use cases: parse, call the service, shape the response. Nothing else.
 import { Router } from 'express';
-import type { HttpKit } from '../platform/component.ts';
+import type { HttpKit } from '../component/define-component.ts';
 import { createItemSchema, itemIdSchema, listQuerySchema, patchItemSchema } from './schemas.ts';
 import type { ItemService } from './service.ts';
 

@@ -1,11 +1,11 @@
 // The shapes the items API accepts and returns.
 import { z } from 'zod';
-import { pageQuerySchema, text } from '../platform/component.ts';
+import { pageQuerySchema, text } from '../component/define-component.ts';
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
 
-// Single-line text (platform/validation.ts): checked as sent, then trimmed.
+// Single-line text (http/validation.ts): checked as sent, then trimmed.
 const name = text().trim().min(1, 'must be 1 to 200 characters').max(200, 'must be 1 to 200 characters');
 const quantity = z
   .number()

@@ -1,6 +1,6 @@
 // Items use cases: what the API does, with no knowledge of HTTP.
 import { randomUUID } from 'node:crypto';
-import { problems } from '../platform/component.ts';
+import { problems } from '../component/define-component.ts';
 import type { ItemRepository } from './repository.ts';
 import type { CreateItem, Item, ListQuery, PatchItem } from './schemas.ts';
 

@@ -29,7 +29,7 @@ export interface InstrumentationEntry {
  * one; the modules it patches are hooked because its own module definitions name them (sdk.ts).
  */
 export const INSTRUMENTATIONS: Readonly<Record<string, InstrumentationEntry>> = {
-  // Outgoing HTTP calls only: the server span of each request is the app's own (platform/server-span.ts).
+  // Outgoing HTTP calls only: the server span of each request is the app's own (observability/server-span.ts).
   http: {
     config: (ctx): HttpInstrumentationConfig => ({
       disableIncomingRequestInstrumentation: true,

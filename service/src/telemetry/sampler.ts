@@ -1,5 +1,5 @@
 // parentbased_always_on that also writes `ot=th:0` into the tracestate, so the gateway takes its share
-// by the trace id's randomness, the rule exemplars are picked by (platform/exemplar-policy.ts). Why own
+// by the trace id's randomness, the rule exemplars are picked by (observability/metrics/exemplar-policy.ts). Why own
 // code: docs/decisions.md, "Head sampler".
 // @see https://opentelemetry.io/docs/specs/otel/trace/tracestate-probability-sampling/
 import { type Context, createTraceState, trace } from '@opentelemetry/api';

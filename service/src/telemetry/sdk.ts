@@ -18,8 +18,12 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { register as registerModuleHooks } from 'import-in-the-middle/register-hooks.mjs';
+import {
+  type LogRecordSink,
+  TELEMETRY_HANDLE,
+  type TelemetryHandle,
+} from '../observability/telemetry-handle.ts';
 import { PACKAGE_VERSION } from '../package-info.ts';
-import { type LogRecordSink, TELEMETRY_HANDLE, type TelemetryHandle } from '../platform/telemetry-handle.ts';
 import { loadInstrumentations } from './instrumentations.ts';
 import type { LogRecordsWorkerOptions } from './log-records-worker.ts';
 import { ChunkedOtlpTraceExporter } from './otlp-export.ts';
@@ -116,7 +120,7 @@ export async function startTelemetry(env: Env = process.env): Promise<TelemetryH
     !disabled && tracesEndpoint !== undefined && str(env, 'OTEL_TRACES_EXPORTER') !== 'none';
   const exportLogs = !disabled && logsEndpoint !== undefined && str(env, 'OTEL_LOGS_EXPORTER') !== 'none';
   // Our own exporters' and Sentry's HTTP calls must not become spans (they would trace themselves),
-  // nor outgoing-call metrics (platform/http-client-metrics.ts asks the handle).
+  // nor outgoing-call metrics (observability/metrics/http-client-metrics.ts asks the handle).
   const isOwnTraffic = endpointsMatcher([tracesEndpoint, logsEndpoint, sentryDsn]);
 
   const base = {

@@ -4,8 +4,8 @@
 import { context, TraceFlags, trace } from '@opentelemetry/api';
 import { pino } from 'pino';
 import type { Gauge } from 'prom-client';
-import type { Logger } from '../platform/logger.ts';
-import type { TelemetryHandle } from '../platform/telemetry-handle.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { TelemetryHandle } from '../observability/telemetry-handle.ts';
 
 export const REQUIRED_INSTRUMENTATIONS = ['http', 'pino'] as const;
 

@@ -3,7 +3,7 @@
 // the active OTel span ids, and the request's context is added when an error is reported.
 // @see https://docs.sentry.io/platforms/javascript/guides/node/configuration/options/
 import * as Sentry from '@sentry/node';
-import type { ErrorContext } from '../platform/telemetry-handle.ts';
+import type { ErrorContext } from '../observability/telemetry-handle.ts';
 
 export interface SentryOptions {
   readonly dsn: string;

@@ -11,9 +11,9 @@ import { createPostgresItemRepository } from '../../src/items/repository.postgre
 import { createSqliteItemRepository } from '../../src/items/repository.sqlite.ts';
 import type { ItemRepository } from '../../src/items/repository.ts';
 import type { Item } from '../../src/items/schemas.ts';
-import { createInstrument } from '../../src/platform/db-telemetry.ts';
-import { createMetrics, type Metrics } from '../../src/platform/metrics.ts';
-import { openDatabase, SQLITE_NAMESPACE, SQLITE_SYSTEM } from '../../src/platform/sqlite.ts';
+import { createInstrument } from '../../src/observability/db-telemetry.ts';
+import { createMetrics, type Metrics } from '../../src/observability/metrics/metrics.ts';
+import { openDatabase, SQLITE_NAMESPACE, SQLITE_SYSTEM } from '../../src/storage/sqlite.ts';
 import { openTestPostgres } from '../helpers.ts';
 
 const exporter = new InMemorySpanExporter();

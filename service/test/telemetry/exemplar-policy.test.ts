@@ -20,7 +20,7 @@ import {
   LATENCY_SLO_SECONDS,
   randomnessOf,
   thresholdFor,
-} from '../../src/platform/exemplar-policy.ts';
+} from '../../src/observability/metrics/exemplar-policy.ts';
 import { consistentAlwaysOnSampler } from '../../src/telemetry/sampler.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');

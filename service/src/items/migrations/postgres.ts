@@ -1,5 +1,5 @@
-// PostgreSQL schema of the items component (platform/postgres.ts applies it by name): append only.
-import type { Migration } from '../../platform/component.ts';
+// PostgreSQL schema of the items component (storage/postgres.ts applies it by name): append only.
+import type { Migration } from '../../component/define-component.ts';
 
 export const postgresMigrations: readonly Migration[] = [
   {

@@ -1,5 +1,5 @@
-// SQLite schema of the items component (platform/sqlite.ts applies it by name): append only.
-import type { Migration } from '../../platform/component.ts';
+// SQLite schema of the items component (storage/sqlite.ts applies it by name): append only.
+import type { Migration } from '../../component/define-component.ts';
 
 export const sqliteMigrations: readonly Migration[] = [
   {
