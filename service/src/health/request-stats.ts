@@ -26,14 +26,7 @@ export interface RequestStats {
 }
 
 export function createRequestStats(): RequestStats {
-  // Ring of per-minute histograms of durations in microseconds; slot = minute number mod size.
-  const slots: { minute: number; h: RecordableHistogram }[] = Array.from(
-    { length: WINDOW_MINUTES + 1 },
-    () => ({
-      minute: -1,
-      h: createHistogram({ lowest: 1, highest: 600_000_000, figures: 2 }),
-    }),
-  );
+  const minutes = minuteHistograms();
   const startedAt = Date.now();
   let total = 0;
   // The view shows the present, not the average since start: the window restarts every minute.
@@ -41,21 +34,12 @@ export function createRequestStats(): RequestStats {
   const restartLoop = setInterval(() => loop.restart(), MINUTE_MS);
   restartLoop.unref();
 
-  const slotFor = (minute: number) => {
-    const s = slots[minute % slots.length] as (typeof slots)[number];
-    if (s.minute !== minute) {
-      s.minute = minute;
-      s.h.reset();
-    }
-    return s.h;
-  };
-
   const middleware: RequestHandler = (_req, res, next) => {
     const start = process.hrtime.bigint();
     res.once('finish', () => {
       total++;
       const us = Number((process.hrtime.bigint() - start) / 1000n);
-      slotFor(Math.floor(Date.now() / MINUTE_MS)).record(us > 0 ? us : 1);
+      minutes.record(us > 0 ? us : 1);
     });
     next();
   };
@@ -63,11 +47,9 @@ export function createRequestStats(): RequestStats {
   return {
     middleware,
     total: () => total,
-    summary(minutes) {
-      const now = Math.floor(Date.now() / MINUTE_MS);
-      const n = Math.min(Math.max(1, minutes), WINDOW_MINUTES);
-      const merged = createHistogram({ lowest: 1, highest: 600_000_000, figures: 2 });
-      for (const s of slots) if (s.minute > now - n && s.minute <= now) merged.add(s.h);
+    summary(lastMinutes) {
+      const n = Math.min(Math.max(1, lastMinutes), WINDOW_MINUTES);
+      const merged = minutes.last(n);
       // The window is shorter right after start-up; the rate must not be diluted by time not yet lived.
       const seconds = Math.max(1, Math.min(n * 60, (Date.now() - startedAt) / 1000));
       const ms = (p: number) => (merged.count === 0 ? 0 : Math.round(merged.percentile(p) / 10) / 100);
@@ -83,6 +65,33 @@ export function createRequestStats(): RequestStats {
     close() {
       clearInterval(restartLoop);
       loop.close();
+    },
+  };
+}
+
+/** Durations in microseconds, in a ring of per-minute histograms: slot = minute number mod size. */
+function minuteHistograms() {
+  const histogram = () => createHistogram({ lowest: 1, highest: 600_000_000, figures: 2 });
+  const slots: { minute: number; h: RecordableHistogram }[] = Array.from(
+    { length: WINDOW_MINUTES + 1 },
+    () => ({ minute: -1, h: histogram() }),
+  );
+  return {
+    record(us: number): void {
+      const minute = Math.floor(Date.now() / MINUTE_MS);
+      const slot = slots[minute % slots.length] as (typeof slots)[number];
+      if (slot.minute !== minute) {
+        slot.minute = minute;
+        slot.h.reset();
+      }
+      slot.h.record(us);
+    },
+    /** The last `n` minutes (the current one included) merged into one histogram. */
+    last(n: number): RecordableHistogram {
+      const now = Math.floor(Date.now() / MINUTE_MS);
+      const merged = histogram();
+      for (const slot of slots) if (slot.minute > now - n && slot.minute <= now) merged.add(slot.h);
+      return merged;
     },
   };
 }

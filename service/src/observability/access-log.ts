@@ -19,18 +19,14 @@ export function accessLog(logger: Logger): RequestHandler {
   };
   const options: Options<IncomingMessage, ServerResponse> = {
     logger,
-    // request-id.ts has set req.id already; pino-http only falls back to this.
+    // http/request-id.ts has set req.id already; pino-http only falls back to this.
     genReqId: (req) => req.id,
     customAttributeKeys: { responseTime: 'duration_ms' },
     // Scrapes and liveness probes would drown the real traffic.
     autoLogging: { ignore: (req) => isProbeRequest(req.url) },
-    // No quietReqLogger: with it pino-http makes the access logger a child of a per-request child
-    // logger. pino builds a child with Object.create(parent), so that per-request logger becomes a
-    // prototype, and V8 gives each new prototype its own hidden classes, which live in the old
-    // generation until a full mark-compact. Measured with --trace-gc at 1,088 req/s, access log
-    // alone: 1.6 KB of old-generation growth per request with it, none without, and minor GC pauses
-    // of 2.9 ms instead of 0.7 ms. Without it there is one child per request, of a long-lived parent,
-    // and the request id goes into the access line itself (below) instead of the child's bindings.
+    // No quietReqLogger: it makes every request's logger a prototype, whose hidden classes stay in
+    // V8's old generation (docs/decisions.md, "Access log: no quietReqLogger"). The request id goes
+    // into the access line itself (accessFields) instead.
     wrapSerializers: false,
     serializers: {
       // Only what an operator needs, never headers (tokens, cookies) nor the raw query string.

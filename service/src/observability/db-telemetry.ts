@@ -1,10 +1,7 @@
-// One client span and one duration observation per database query, the same for SQLite and PostgreSQL.
-//
-// Manual rather than @opentelemetry/instrumentation-pg: node:sqlite has no instrumentation at all,
-// and the pg one names spans and fills attributes its own way (no db.collection.name, a span per
-// pool connect), so the two backends would draw two pictures on the same dashboard. One wrapper
-// gives both the same span name, attributes and metric labels.
-import { type Attributes, context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+// One client span and one duration observation per query, the same for SQLite and PostgreSQL: node:sqlite
+// has no instrumentation, and instrumentation-pg names spans its own way (no db.collection.name, a span
+// per pool connect), so the two backends would draw two pictures on the same dashboard.
+import { type Attributes, context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import {
   ATTR_DB_COLLECTION_NAME,
   ATTR_DB_NAMESPACE,
@@ -53,19 +50,62 @@ interface Prepared {
 }
 
 export function createInstrument(metrics: Metrics, target: DbTarget): Instrument {
-  const labels = (spec: QuerySpec, errorType: string) => ({
-    db_system_name: target.system,
-    db_operation_name: spec.operation,
-    db_collection_name: spec.collection,
-    error_type: errorType,
-  });
-  // Repositories pass a few fixed queries: one entry per SQL text (the SDK copies span attributes).
+  const prepare = preparedQueries(metrics, target);
+  const failed = (spec: QuerySpec, span: Span, err: unknown, seconds: () => number) => {
+    const errorType = errorTypeOf(err);
+    span.recordException(err as Error);
+    span.setAttribute(ATTR_ERROR_TYPE, errorType);
+    span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end();
+    metrics.dbOperationDuration.observe(durationLabels(target, spec, errorType), seconds());
+  };
+  return <T>(spec: QuerySpec, run: () => T): T => {
+    const query = prepare(spec);
+    const span = tracer.startSpan(query.summary, { kind: SpanKind.CLIENT, attributes: query.attributes });
+    const start = process.hrtime.bigint();
+    const seconds = () => Number(process.hrtime.bigint() - start) / 1e9;
+    const succeed = () => {
+      span.end();
+      query.ok.observe(seconds());
+    };
+    let result: T;
+    try {
+      result = context.with(trace.setSpan(context.active(), span), run);
+    } catch (err) {
+      failed(spec, span, err, seconds);
+      throw err;
+    }
+    if (result instanceof Promise)
+      return result.then(
+        (value) => {
+          succeed();
+          return value;
+        },
+        (err: unknown) => {
+          failed(spec, span, err, seconds);
+          throw err;
+        },
+      ) as T;
+    succeed();
+    return result;
+  };
+}
+
+const durationLabels = (target: DbTarget, spec: QuerySpec, errorType: string) => ({
+  db_system_name: target.system,
+  db_operation_name: spec.operation,
+  db_collection_name: spec.collection,
+  error_type: errorType,
+});
+
+// Repositories pass a few fixed queries: one entry per SQL text (the SDK copies span attributes).
+function preparedQueries(metrics: Metrics, target: DbTarget): (spec: QuerySpec) => Prepared {
   const prepared = new Map<string, Prepared>();
-  const prepare = (spec: QuerySpec): Prepared => {
+  return (spec) => {
     const hit = prepared.get(spec.text);
     if (hit && hit.operation === spec.operation && hit.collection === spec.collection) return hit;
     const summary = `${spec.operation} ${spec.collection}`;
-    const p: Prepared = {
+    const query: Prepared = {
       operation: spec.operation,
       collection: spec.collection,
       summary,
@@ -77,47 +117,9 @@ export function createInstrument(metrics: Metrics, target: DbTarget): Instrument
         [ATTR_DB_QUERY_TEXT]: spec.text,
         [ATTR_DB_QUERY_SUMMARY]: summary,
       },
-      ok: metrics.dbOperationDuration.labels(labels(spec, '')),
+      ok: metrics.dbOperationDuration.labels(durationLabels(target, spec, '')),
     };
-    prepared.set(spec.text, p);
-    return p;
-  };
-  return <T>(spec: QuerySpec, run: () => T): T => {
-    const p = prepare(spec);
-    const span = tracer.startSpan(p.summary, { kind: SpanKind.CLIENT, attributes: p.attributes });
-    const start = process.hrtime.bigint();
-    const seconds = () => Number(process.hrtime.bigint() - start) / 1e9;
-    const succeed = () => {
-      span.end();
-      p.ok.observe(seconds());
-    };
-    const fail = (err: unknown) => {
-      const errorType = errorTypeOf(err);
-      span.recordException(err as Error);
-      span.setAttribute(ATTR_ERROR_TYPE, errorType);
-      span.setStatus({ code: SpanStatusCode.ERROR });
-      span.end();
-      metrics.dbOperationDuration.observe(labels(spec, errorType), seconds());
-    };
-    let result: T;
-    try {
-      result = context.with(trace.setSpan(context.active(), span), run);
-    } catch (err) {
-      fail(err);
-      throw err;
-    }
-    if (result instanceof Promise)
-      return result.then(
-        (value) => {
-          succeed();
-          return value;
-        },
-        (err: unknown) => {
-          fail(err);
-          throw err;
-        },
-      ) as T;
-    succeed();
-    return result;
+    prepared.set(spec.text, query);
+    return query;
   };
 }

@@ -53,15 +53,9 @@ function copyOf(source: object): Record<string, unknown> {
 }
 
 /**
- * `value` with every SECRET_KEYS field censored: the same object when nothing matched (no
- * allocation), otherwise a copy along the path to each match. The caller's objects are never changed.
- *
- * Written here rather than with pino's `redact` option: pino 10's redactor (@pinojs/redact 0.4) parses
- * every path string again on every call, and a `*.key` path makes pino run it on every field of every
- * line, strings and numbers included. In the full template at 1,200 req/s that was 24 KB of garbage
- * per request, a fifth of all a request allocated (V8's sampling heap profiler, freed objects
- * included), and 6 % of its server CPU (interleaved A/B at saturation). This walk allocates nothing
- * for a line without secrets, and censors a secret at any depth, not only one level below the root.
+ * `value` with every SECRET_KEYS field censored: the same object when nothing matched (no allocation),
+ * otherwise a copy along the path to each match; the caller's objects are never changed. Why not
+ * pino's `redact`: docs/decisions.md, "Log redaction: a walk of our own, not pino's redact".
  */
 export function redactSecrets<T>(value: T, depth = 0): T {
   if (depth >= MAX_DEPTH || !walkable(value)) return value;
@@ -110,19 +104,9 @@ export interface LoggerOptions {
   readonly logRecords?: ((transport: typeof pino.transport) => LogRecordSink) | undefined;
 }
 
-// Human-readable output only for a person at a terminal; pipes and files get JSON lines. pino-pretty
-// is loaded (in pino's transport worker) only in that case.
-//
-// JSON lines are written with one blocking write each (pino's documented standard mode), not through
-// the asynchronous stdout stream pino() builds by default. That stream hands each write to libuv's
-// thread pool: at a steady request rate, ~4 thread switches per request instead of ~1, and about
-// 90 µs more server CPU per request for the access log (docs/performance.md). And a line logged right
-// before the process is killed is already out, not lost in a buffer. The price: a log reader that
-// stops reading blocks the service instead of growing its memory without bound.
-//
-// OTLP log records are made from the same lines in pino's worker thread (telemetry/sdk.ts): the request
-// thread only copies each line into the worker's buffer. Both streams take every level the logger lets
-// through.
+// Pretty output (pino-pretty, in pino's transport worker) only for a person at a terminal; otherwise
+// JSON lines, one blocking write each, and OTLP log records made from the same lines in a worker.
+// Why blocking writes: docs/decisions.md, "Log lines: one blocking write each".
 function destinationFor(opts: LoggerOptions): pino.DestinationStream | pino.MultiStreamRes {
   if (opts.destination) return opts.destination;
   const out: pino.DestinationStream = process.stdout.isTTY

@@ -1,5 +1,5 @@
 // The one path for security-relevant rejections: counts, logs and adds a span event (which a Sentry
-// event of the same request carries as a breadcrumb, error-reporting.ts).
+// event of the same request carries as a breadcrumb, errors/error-reporting.ts).
 import { trace } from '@opentelemetry/api';
 import type { Logger } from './logger.ts';
 import type { Metrics, SecurityEventType } from './metrics/metrics.ts';

@@ -1,18 +1,6 @@
-// The server span of every request: started when the request arrives, active for everything the app
-// does for it (handlers, promise continuations, and the request's and response's event listeners, so
-// the access line logged on 'finish' carries its trace id), ended when the response closes. Named
-// `METHOD route` from the app's own routing, with the attributes docs/contract.md lists (OTel HTTP
-// semantic conventions). Probes (`/metrics`, `/api/health`) make no span.
-//
-// Written here rather than with @opentelemetry/instrumentation-http's incoming side, which did the
-// same job at several times the cost (docs/performance.md): it wraps the server's `emit`, binds
-// eight listener methods on each request and response object (a map of wrapped listeners per object,
-// own properties added to both on every request), builds metric attributes nobody reads, and computes
-// its attributes twice. In the full template at saturation that was about half of the server CPU per
-// request, most of it garbage collection of what those per-request wrappers left behind. Sentry made
-// the same move (its own incoming-HTTP instrumentation). The instrumentation still traces outgoing
-// HTTP calls (telemetry/sdk.ts). Without an SDK (OTEL_SDK_DISABLED, no --import) the API's no-op
-// tracer makes every call here nearly free.
+// The server span of every request, `METHOD route`: active for everything the app does for it, ended
+// when the response closes; probes make none. Why not instrumentation-http's incoming side:
+// docs/decisions.md, "Server spans written here, not by instrumentation-http".
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import {
@@ -103,7 +91,7 @@ function startAttributes(req: IncomingMessage, method: string, label: string, se
 function end(span: Span, req: IncomingMessage, res: ServerResponse, name: string): void {
   const status = res.statusCode;
   span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
-  // Express's req.ip honours TRUST_PROXY (client-ip.ts); a request Express never saw has the peer.
+  // Express's req.ip honours TRUST_PROXY (http/client-ip.ts); a request Express never saw has the peer.
   const ip = (req as Partial<Request>).ip ?? req.socket.remoteAddress;
   if (ip !== undefined) span.setAttribute(ATTR_CLIENT_ADDRESS, ip);
   // Express sets req.route on the request object itself; one it never routed is `unmatched`.

@@ -1,11 +1,6 @@
-// Decides whether the tiers may talk to Redis right now: a small circuit breaker shared by all tiers.
-//
-// The connection's own status is not enough: a paused Redis (CLIENT PAUSE, a stuck primary) keeps
-// its TCP connection "ready" while every command times out. So the first failed command trips the
-// gate; the tiers answer from their fallback at once, and a background probe (a real write, as
-// the limiter's script is one) closes the gate again only when Redis answers in time.
-// rate-limiter-flexible's insuranceLimiter does the per-call fallback but would still send every
-// request to a paused Redis and wait the full timeout each time, and hides which backend answered.
+// Whether the tiers may talk to Redis now: a circuit breaker shared by all tiers, as a paused Redis
+// keeps its connection "ready" while every command times out. Why not rate-limiter-flexible's
+// insuranceLimiter: docs/decisions.md, "Rate limiting: own Redis store, a gate, a deadline".
 import type { RedisConnection } from '../storage/redis.ts';
 
 export const PROBE_KEY = 'rl:probe';
@@ -22,84 +17,95 @@ export interface RedisGate {
 const isTimeout = (err: unknown) => err instanceof Error && /timed out/i.test(err.message);
 
 export function createRedisGate(redis: RedisConnection, opts: { probeIntervalMs: number }): RedisGate {
-  let tripped = false;
+  return new Gate(redis, opts.probeIntervalMs);
+}
+
+/** Tripped by a failed command, closed again only by a probe (a real write, as the limiter's script is). */
+class Gate implements RedisGate {
+  readonly #redis: RedisConnection;
+  readonly #probeIntervalMs: number;
+  readonly #listeners: ((up: boolean, reason: string) => void)[] = [];
+  #tripped = false;
   // Up only on a ready connection whose clock offset is known (start-up syncs it).
-  let isUp = redis.isReady() && redis.clockSynced();
-  let probing = false;
-  let timer: NodeJS.Timeout | undefined;
-  const listeners: ((up: boolean, reason: string) => void)[] = [];
+  #isUp: boolean;
+  #probing = false;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
 
-  let closed = false;
-  const set = (next: boolean, reason: string) => {
+  constructor(redis: RedisConnection, probeIntervalMs: number) {
+    this.#redis = redis;
+    this.#probeIntervalMs = probeIntervalMs;
+    this.#isUp = redis.isReady() && redis.clockSynced();
+    // Limiter commands carry deadlines in Redis's clock (redis-store.ts): measure it before use.
+    redis.client.on('ready', () => {
+      if (this.#tripped) void this.#probe();
+      else this.#syncClock();
+    });
+    redis.client.on('close', () => this.#set(false, 'redis connection closed'));
+    // Connected but not yet synced: sync now, the `ready` event has passed.
+    if (redis.isReady() && !this.#isUp) this.#syncClock();
+  }
+
+  up(): boolean {
+    return this.#isUp;
+  }
+
+  failed(err: unknown): void {
+    const timeout = isTimeout(err);
+    // Commands already written to a paused Redis would run when it resumes: close the socket so
+    // they are discarded and the fallback's count is the only one (no double counting).
+    if (timeout) this.#redis.reset();
+    this.#trip(
+      timeout
+        ? 'redis command timed out'
+        : `redis error: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+
+  onChange(listener: (up: boolean, reason: string) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #set(next: boolean, reason: string): void {
     // After close() the connection is being shut on purpose: that is not a backend switch.
-    if (closed || next === isUp) return;
-    isUp = next;
-    for (const l of listeners) l(next, reason);
-  };
+    if (this.#closed || next === this.#isUp) return;
+    this.#isUp = next;
+    for (const listener of this.#listeners) listener(next, reason);
+  }
 
-  const probe = async () => {
-    if (probing || !tripped || !redis.isReady()) return;
-    probing = true;
+  #trip(reason: string): void {
+    this.#tripped = true;
+    this.#set(false, reason);
+    this.#timer ??= setInterval(() => void this.#probe(), this.#probeIntervalMs).unref();
+  }
+
+  #syncClock(): void {
+    this.#redis.syncClock().then(
+      () => this.#set(this.#redis.isReady() && !this.#tripped, 'redis connection ready'),
+      () => this.#trip('redis clock sync failed'),
+    );
+  }
+
+  async #probe(): Promise<void> {
+    if (this.#probing || !this.#tripped || !this.#redis.isReady()) return;
+    this.#probing = true;
     try {
-      await redis.client.set(PROBE_KEY, '1', 'PX', 10_000);
-      await redis.syncClock();
-      tripped = false;
-      clearInterval(timer);
-      timer = undefined;
-      set(true, 'redis answered the probe');
+      await this.#redis.client.set(PROBE_KEY, '1', 'PX', 10_000);
+      await this.#redis.syncClock();
+      this.#tripped = false;
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+      this.#set(true, 'redis answered the probe');
     } catch (err) {
-      if (isTimeout(err)) redis.reset();
+      if (isTimeout(err)) this.#redis.reset();
     } finally {
-      probing = false;
+      this.#probing = false;
     }
-  };
-
-  const trip = (reason: string) => {
-    tripped = true;
-    set(false, reason);
-    timer ??= setInterval(probe, opts.probeIntervalMs).unref();
-  };
-
-  // Limiter commands carry deadlines in Redis's clock (redis-store.ts): measure it before use.
-  redis.client.on('ready', () => {
-    if (tripped) {
-      void probe();
-      return;
-    }
-    redis.syncClock().then(
-      () => set(redis.isReady() && !tripped, 'redis connection ready'),
-      () => trip('redis clock sync failed'),
-    );
-  });
-  redis.client.on('close', () => set(false, 'redis connection closed'));
-
-  // Connected but not yet synced: sync now, the `ready` event has passed.
-  if (redis.isReady() && !isUp)
-    redis.syncClock().then(
-      () => set(redis.isReady() && !tripped, 'redis connection ready'),
-      () => trip('redis clock sync failed'),
-    );
-
-  return {
-    up: () => isUp,
-    failed(err) {
-      const timeout = isTimeout(err);
-      // Commands already written to a paused Redis would run when it resumes: close the socket so
-      // they are discarded and the fallback's count is the only one (no double counting).
-      if (timeout) redis.reset();
-      trip(
-        timeout
-          ? 'redis command timed out'
-          : `redis error: ${err instanceof Error ? err.message : String(err)}`,
-      );
-    },
-    onChange: (l) => {
-      listeners.push(l);
-    },
-    close() {
-      closed = true;
-      clearInterval(timer);
-      timer = undefined;
-    },
-  };
+  }
 }

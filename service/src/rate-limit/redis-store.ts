@@ -1,20 +1,6 @@
-// The Redis store of the tiers: the tiers of one mount point (general and api for /api/v1) are
-// counted by one script call, with a deadline: one Redis round trip and one client span for both.
-//
-// Why not rate-limiter-flexible's RateLimiterRedis: it counts one key per command, and an /api/v1
-// request passes two tiers. Two commands per request were the largest single cost of the template's
-// request path: the socket writes and reply parsing of the second command, and a second client span
-// to build and export (docs/performance.md). The library has no multi-key consume (RateLimiterUnion
-// calls each limiter in turn). Its fixed window, key format (`<prefix>:<key>`)
-// and result type (RateLimiterRes) are kept, and its RateLimiterMemory is the fallback.
-//
-// Why the deadline: when Redis stalls (SIGSTOP, a long blocking command, a VM pause), the commands
-// already written to its socket stay in the kernel buffer and run when it wakes, long after the
-// client timed out and the tiers moved to their fallback. Measured without the deadline: one extra
-// count per request in flight at the stall, landing in Redis seconds later. With it, Redis counts
-// only what it ran in time, and the limiter treats a refused command (LateExecutionError) as not
-// counted. (CLIENT PAUSE is different: Redis drops a paused client's pending command when the
-// connection closes, which RedisConnection.reset() does.)
+// The tiers' Redis store: one script call counts a mount point's tiers (general and api for /api/v1),
+// only before its deadline in Redis's clock, so a stalled Redis that wakes up counts nothing late. Why
+// not RateLimiterRedis, why the deadline: docs/decisions.md, "Rate limiting: own Redis store, a gate...".
 import type { Redis } from 'ioredis';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { RedisConnection } from '../storage/redis.ts';

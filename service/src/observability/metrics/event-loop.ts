@@ -1,14 +1,6 @@
-// Event-loop health as operators should read it: delay beyond the sampling interval, and utilisation.
-// A timer-based sampler (monitorEventLoopDelay, or the timer here) records the time between two
-// firings, so every sample includes the timer's own interval: an idle process reads the interval
-// (20 ms here, 10 ms in prom-client's nodejs_eventloop_lag_p*_seconds) as if it were delay. This
-// module takes the interval out, and adds performance.eventLoopUtilization (the share of time the
-// loop was busy).
-//
-// Why not monitorEventLoopDelay: its reset() also forgets the time of the last firing, so a stall
-// that starts within one interval after a reset (a scrape) is not recorded at all. Windows here
-// restart without losing it: the sampler keeps its last firing time and only the histogram is reset.
-// @see https://nodejs.org/api/perf_hooks.html#perf_hookseventloopUtilizationutilization1-utilization2
+// Event-loop health as operators should read it: delay beyond the sampling interval (~0 when idle),
+// and utilisation. Why a timer of our own, not monitorEventLoopDelay: docs/decisions.md, "Event-loop
+// delay: the interval taken out, no blind spot after a reset".
 import { createHistogram, performance } from 'node:perf_hooks';
 
 /** The sampler's interval, in milliseconds. */

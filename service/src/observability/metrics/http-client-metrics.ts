@@ -87,100 +87,120 @@ export function observeHttpClients(
   isOwnTraffic: (host: string, port: string) => boolean,
   exemplars: Pick<ExemplarPolicy, 'inShare'>,
 ): () => void {
-  const duration = metrics.httpClientRequestDuration;
-  const calls = new WeakMap<object, Call>();
-  const addresses = new Set<string>();
-  const addressLabel = (host: string) => {
-    if (addresses.has(host)) return host;
-    if (addresses.size >= MAX_SERVER_ADDRESSES) return OTHER_SERVER_ADDRESS;
-    addresses.add(host);
-    return host;
+  const calls = callRecorder(metrics.httpClientRequestDuration, isOwnTraffic, exemplars);
+  const handlers = { ...undiciHandlers(calls), ...nodeHttpHandlers(calls) };
+  for (const [channel, handler] of Object.entries(handlers)) subscribe(channel, handler);
+  return () => {
+    for (const [channel, handler] of Object.entries(handlers)) unsubscribe(channel, handler);
   };
+}
 
-  const begin = (request: object, method: string, host: string, port: string) => {
-    if (isOwnTraffic(host, port)) return;
-    calls.set(request, {
-      start: performance.now(),
-      method: methodLabel(method),
-      address: addressLabel(bare(host)),
-    });
-  };
-  const end = (
+/** Calls in flight, keyed by the client's request object, and their observation when they end. */
+interface CallRecorder {
+  begin(request: object, method: string, host: string, port: string): void;
+  end(
     request: object,
     status: number | undefined,
     error: unknown,
     traceparent: unknown,
     tracestate: unknown,
-  ) => {
-    const call = calls.get(request);
-    if (!call) return;
-    calls.delete(request);
-    duration.observe({
-      labels: {
-        http_request_method: call.method,
-        server_address: call.address,
-        http_response_status_code: status === undefined ? '' : String(status),
-        error_type: status === undefined ? errorType(error) : '',
-      },
-      value: (performance.now() - call.start) / 1000,
-      // prom-client types exemplar labels as the metric's own label names; they are not.
-      exemplarLabels: exemplarOf(exemplars, traceparent, tracestate) as Record<string, string>,
-    });
-  };
+  ): void;
+}
 
-  const handlers: Record<string, (message: unknown) => void> = {
+type Handlers = Record<string, (message: unknown) => void>;
+
+function callRecorder(
+  duration: Metrics['httpClientRequestDuration'],
+  isOwnTraffic: (host: string, port: string) => boolean,
+  exemplars: Pick<ExemplarPolicy, 'inShare'>,
+): CallRecorder {
+  const calls = new WeakMap<object, Call>();
+  const addressLabel = cappedAddresses();
+  return {
+    begin(request, method, host, port) {
+      if (isOwnTraffic(host, port)) return;
+      calls.set(request, {
+        start: performance.now(),
+        method: methodLabel(method),
+        address: addressLabel(bare(host)),
+      });
+    },
+    end(request, status, error, traceparent, tracestate) {
+      const call = calls.get(request);
+      if (!call) return;
+      calls.delete(request);
+      duration.observe({
+        labels: {
+          http_request_method: call.method,
+          server_address: call.address,
+          http_response_status_code: status === undefined ? '' : String(status),
+          error_type: status === undefined ? errorType(error) : '',
+        },
+        value: (performance.now() - call.start) / 1000,
+        // prom-client types exemplar labels as the metric's own label names; they are not.
+        exemplarLabels: exemplarOf(exemplars, traceparent, tracestate) as Record<string, string>,
+      });
+    },
+  };
+}
+
+/** The `server_address` label: the host, until MAX_SERVER_ADDRESSES hosts were seen, then `other`. */
+function cappedAddresses(): (host: string) => string {
+  const addresses = new Set<string>();
+  return (host) => {
+    if (addresses.has(host)) return host;
+    if (addresses.size >= MAX_SERVER_ADDRESSES) return OTHER_SERVER_ADDRESS;
+    addresses.add(host);
+    return host;
+  };
+}
+
+/** fetch() and any other undici client. */
+function undiciHandlers(calls: CallRecorder): Handlers {
+  const end = (request: UndiciRequest, status: number | undefined, error: unknown) =>
+    calls.end(
+      request,
+      status,
+      error,
+      undiciHeader(request.headers, 'traceparent'),
+      undiciHeader(request.headers, 'tracestate'),
+    );
+  return {
     'undici:request:create': (m) => {
       const { request } = m as { request: UndiciRequest };
       // A proxy tunnel's CONNECT is plumbing; the request sent through it is published on its own.
       if (request.method === 'CONNECT') return;
       const origin = new URL(String(request.origin));
-      begin(request, request.method, origin.hostname, origin.port || defaultPort(origin.protocol));
+      calls.begin(request, request.method, origin.hostname, origin.port || defaultPort(origin.protocol));
     },
     'undici:request:headers': (m) => {
       const { request, response } = m as { request: UndiciRequest; response: { statusCode: number } };
-      const { headers } = request;
-      end(
-        request,
-        response.statusCode,
-        undefined,
-        undiciHeader(headers, 'traceparent'),
-        undiciHeader(headers, 'tracestate'),
-      );
+      end(request, response.statusCode, undefined);
     },
     'undici:request:error': (m) => {
       const { request, error } = m as { request: UndiciRequest; error: unknown };
-      const { headers } = request;
-      end(
-        request,
-        undefined,
-        error,
-        undiciHeader(headers, 'traceparent'),
-        undiciHeader(headers, 'tracestate'),
-      );
+      end(request, undefined, error);
     },
+  };
+}
+
+function nodeHttpHandlers(calls: CallRecorder): Handlers {
+  const end = (request: ClientRequest, status: number | undefined, error: unknown) =>
+    calls.end(request, status, error, request.getHeader('traceparent'), request.getHeader('tracestate'));
+  return {
     'http.client.request.start': (m) => {
       const { request } = m as { request: ClientRequest };
       // ClientRequest keeps no port: the Host header Node wrote has it, unless it is the default one.
       const port = /:(\d+)$/.exec(String(request.getHeader('host') ?? ''))?.[1];
-      begin(request, request.method, request.host, port ?? defaultPort(request.protocol));
+      calls.begin(request, request.method, request.host, port ?? defaultPort(request.protocol));
     },
     'http.client.response.finish': (m) => {
       const { request, response } = m as { request: ClientRequest; response: IncomingMessage };
-      end(
-        request,
-        response.statusCode,
-        undefined,
-        request.getHeader('traceparent'),
-        request.getHeader('tracestate'),
-      );
+      end(request, response.statusCode, undefined);
     },
     'http.client.request.error': (m) => {
       const { request, error } = m as { request: ClientRequest; error: unknown };
-      end(request, undefined, error, request.getHeader('traceparent'), request.getHeader('tracestate'));
+      end(request, undefined, error);
     },
-  };
-  for (const [channel, handler] of Object.entries(handlers)) subscribe(channel, handler);
-  return () => {
-    for (const [channel, handler] of Object.entries(handlers)) unsubscribe(channel, handler);
   };
 }

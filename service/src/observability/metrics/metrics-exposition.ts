@@ -1,9 +1,6 @@
-// Renders one prom-client registry as classic Prometheus text or as OpenMetrics (with exemplars).
-//
-// Hand-written because prom-client cannot serve both from one registry: a registry has one content
-// type, and rendering OpenMetrics renames every counter object in place (drops `_total`), which would
-// corrupt the classic output of the next scrape. Rendering through throwaway views of the metrics
-// leaves the real metric objects untouched.
+// Renders one prom-client registry as classic Prometheus text or as OpenMetrics (with exemplars). Not
+// prom-client's own: a registry has one content type, and rendering OpenMetrics renames its counters in
+// place (drops `_total`), corrupting the next classic scrape; throwaway views leave the metrics untouched.
 import { type Metric, Registry } from 'prom-client';
 
 export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;

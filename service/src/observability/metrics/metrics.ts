@@ -20,7 +20,7 @@ export const SECURITY_EVENT_TYPES = [
   'malformed_body',
   'unsupported_media_type',
   // A client's malformed input that is not one of the above: bad path encoding, invalid text,
-  // bytes Node's HTTP parser refuses, a head over HTTP_MAX_HEADER_BYTES (issue 19).
+  // bytes Node's HTTP parser refuses, a head over HTTP_MAX_HEADER_BYTES.
   'invalid_input',
   // A client that did not send its head or body within HTTP_HEADERS_TIMEOUT_MS / HTTP_REQUEST_TIMEOUT_MS.
   'request_timeout',
@@ -40,8 +40,26 @@ export interface BuildInfo {
   readonly revision: string;
 }
 
+/** Every metric of the service in one classic registry, declared domain by domain below. */
 export function createMetrics(build: BuildInfo) {
   const registry = new Registry();
+  defaultMetrics(registry);
+  return {
+    registry,
+    ...httpServerMetrics(registry),
+    ...httpClientMetrics(registry),
+    ...databaseMetrics(registry),
+    ...securityEventMetrics(registry),
+    ...processMetrics(registry, build),
+    ...telemetryMetrics(registry),
+    ...rateLimitMetrics(registry),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** prom-client's process and Node.js metrics, without the ones that mislead. */
+function defaultMetrics(registry: Registry): void {
   collectDefaultMetrics({ register: registry });
   // These three gauges repeat the per-type gauges of the same name without the suffix, and a
   // gauge ending in _total is flagged by `promtool check metrics`; the per-type ones stay.
@@ -51,11 +69,16 @@ export function createMetrics(build: BuildInfo) {
     'nodejs_active_resources_total',
   ])
     registry.removeSingleMetric(name);
+  // They include prom-client's 10 ms sampling interval: an idle process reads ~10 ms of "lag"
+  // (event-loop.ts). nodejs_eventloop_lag_seconds, one setImmediate round trip, has none and stays.
+  for (const stat of ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'])
+    registry.removeSingleMetric(`nodejs_eventloop_lag_${stat}_seconds`);
+}
 
-  // Exemplars (trace_id, span_id) link a latency bucket to a trace. prom-client only accepts an
-  // exemplar-enabled metric in an OpenMetrics registry; registering it by hand keeps this registry
-  // classic (what promtool and most scrapers read) while metrics-exposition.ts renders OpenMetrics
-  // with the exemplars for scrapers that ask for it.
+// Exemplars (trace_id, span_id) link a latency bucket to a trace. prom-client accepts an
+// exemplar-enabled metric only in an OpenMetrics registry; registered by hand, it keeps this registry
+// classic while metrics-exposition.ts renders OpenMetrics with the exemplars for scrapers that ask.
+function httpServerMetrics(registry: Registry) {
   const httpRequestDuration = new Histogram({
     name: 'http_server_request_duration_seconds',
     help: 'Duration of HTTP server requests.',
@@ -65,7 +88,16 @@ export function createMetrics(build: BuildInfo) {
     registers: [],
   });
   registry.registerMetric(httpRequestDuration);
-  // Outgoing calls (observability/metrics/http-client-metrics.ts), fetch() and node:http alike.
+  const httpActiveRequests = new Gauge({
+    name: 'http_server_active_requests',
+    help: 'Number of HTTP server requests in flight.',
+    registers: [registry],
+  });
+  return { httpRequestDuration, httpActiveRequests };
+}
+
+/** Outgoing calls (http-client-metrics.ts), fetch() and node:http alike. */
+function httpClientMetrics(registry: Registry) {
   const httpClientRequestDuration = new Histogram({
     name: 'http_client_request_duration_seconds',
     help: 'Duration of outgoing HTTP requests (fetch and node:http), until the response head or the error.',
@@ -75,11 +107,10 @@ export function createMetrics(build: BuildInfo) {
     registers: [],
   });
   registry.registerMetric(httpClientRequestDuration);
-  const httpActiveRequests = new Gauge({
-    name: 'http_server_active_requests',
-    help: 'Number of HTTP server requests in flight.',
-    registers: [registry],
-  });
+  return { httpClientRequestDuration };
+}
+
+function databaseMetrics(registry: Registry) {
   const dbOperationDuration = new Histogram({
     name: 'db_client_operation_duration_seconds',
     help: 'Duration of database client operations (SQLite or PostgreSQL queries, Redis rate-limit commands).',
@@ -87,17 +118,34 @@ export function createMetrics(build: BuildInfo) {
     buckets: DB_DURATION_BUCKETS,
     registers: [registry],
   });
-  // PostgreSQL pool (issue 21), semconv db.client.connection.*. Registered only once a pool reports:
-  // an unlabelled metric always shows a 0, and a SQLite instance has no pool to report on.
+  const dbConnectionTimeouts = new Counter({
+    name: 'db_client_connection_timeouts_total',
+    help: 'Times no PostgreSQL connection was had within DATABASE_CONNECT_TIMEOUT_MS (pool wait or connect).',
+    registers: [],
+  });
+  // Registered only once a pool reports: an unlabelled metric always shows a 0, and a SQLite
+  // instance has no pool to report on.
   let poolStats: () => DbPoolStats = () => ({ idle: 0, used: 0, pending: 0, max: 0 });
-  const poolMetrics = [
+  let poolRegistered = false;
+  const observeDbPool = (stats: () => DbPoolStats) => {
+    poolStats = stats;
+    if (poolRegistered) return;
+    poolRegistered = true;
+    for (const m of [...dbPoolGauges(() => poolStats()), dbConnectionTimeouts]) registry.registerMetric(m);
+  };
+  return { dbOperationDuration, dbConnectionTimeouts, observeDbPool };
+}
+
+/** The PostgreSQL pool as semconv's db.client.connection.*, read from `stats` at each scrape. */
+function dbPoolGauges(stats: () => DbPoolStats) {
+  return [
     new Gauge({
       name: 'db_client_connection_count',
       help: 'PostgreSQL pool connections by state (idle, used).',
       labelNames: ['state'] as const,
       registers: [],
       collect() {
-        const s = poolStats();
+        const s = stats();
         this.set({ state: 'idle' }, s.idle);
         this.set({ state: 'used' }, s.used);
       },
@@ -107,7 +155,7 @@ export function createMetrics(build: BuildInfo) {
       help: 'Queries waiting for a free PostgreSQL pool connection.',
       registers: [],
       collect() {
-        this.set(poolStats().pending);
+        this.set(stats().pending);
       },
     }),
     new Gauge({
@@ -115,23 +163,13 @@ export function createMetrics(build: BuildInfo) {
       help: 'Most connections the PostgreSQL pool may open (DATABASE_POOL_MAX).',
       registers: [],
       collect() {
-        this.set(poolStats().max);
+        this.set(stats().max);
       },
     }),
   ];
-  const dbConnectionTimeouts = new Counter({
-    name: 'db_client_connection_timeouts_total',
-    help: 'Times no PostgreSQL connection was had within DATABASE_CONNECT_TIMEOUT_MS (pool wait or connect).',
-    registers: [],
-  });
-  let poolRegistered = false;
-  const observeDbPool = (stats: () => DbPoolStats) => {
-    poolStats = stats;
-    if (poolRegistered) return;
-    poolRegistered = true;
-    for (const m of [...poolMetrics, dbConnectionTimeouts]) registry.registerMetric(m);
-  };
+}
 
+function securityEventMetrics(registry: Registry) {
   const securityEvents = new Counter({
     name: 'security_events_total',
     help: 'Security-relevant rejections, by type.',
@@ -140,7 +178,11 @@ export function createMetrics(build: BuildInfo) {
   });
   // Zero-initialise every type so rate() and absent() behave from the first scrape.
   for (const type of SECURITY_EVENT_TYPES) securityEvents.inc({ type }, 0);
+  return { securityEvents };
+}
 
+/** The build, the heap limit and the event loop. */
+function processMetrics(registry: Registry, build: BuildInfo) {
   const buildInfo = new Gauge({
     name: 'service_build_info',
     help: 'Always 1; labels carry the build.',
@@ -148,7 +190,6 @@ export function createMetrics(build: BuildInfo) {
     registers: [registry],
   });
   buildInfo.set({ version: build.version, revision: build.revision, nodejs_version: process.version }, 1);
-
   // prom-client reports heap used/total but not the limit V8 will die at; alerts need the ratio.
   new Gauge({
     name: 'nodejs_heap_size_limit_bytes',
@@ -158,18 +199,15 @@ export function createMetrics(build: BuildInfo) {
       this.set(getHeapStatistics().heap_size_limit);
     },
   });
+  eventLoopMetrics(registry);
+  return { buildInfo };
+}
 
-  // Event loop (observability/metrics/event-loop.ts). prom-client's nodejs_eventloop_lag_{min,max,mean,stddev,
-  // p50,p90,p99}_seconds include its 10 ms sampling interval, so an idle process reads ~10 ms of
-  // "lag"; they are removed and replaced by the delay beyond the interval and the utilisation, both
-  // over the time since the previous scrape. (nodejs_eventloop_lag_seconds, one setImmediate round
-  // trip per scrape, has no interval in it and stays.)
-  for (const stat of ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'])
-    registry.removeSingleMetric(`nodejs_eventloop_lag_${stat}_seconds`);
+/** Delay beyond the sampling interval and utilisation, over the time since the previous scrape. */
+function eventLoopMetrics(registry: Registry): void {
   const loop = createEventLoopWindow();
   // Registered before the three delay gauges it sets: a scrape reads metrics in registration order,
-  // so one reading sets all four before any is read, then the window restarts (as prom-client's own
-  // lag gauges do).
+  // so one reading sets all four before any is read, then the window restarts.
   new Gauge({
     name: 'nodejs_eventloop_utilization_ratio',
     help: 'Share of the time since the last scrape the event loop spent running callbacks (0..1).',
@@ -192,7 +230,9 @@ export function createMetrics(build: BuildInfo) {
   const loopP50 = loopDelay('p50', 'median');
   const loopP99 = loopDelay('p99', '99th percentile');
   const loopMax = loopDelay('max', 'maximum');
+}
 
+function telemetryMetrics(registry: Registry) {
   // The ESM self-check (instrumentation.ts): 1 when the instrumentation really patched its module.
   const instrumentationPatched = new Gauge({
     name: 'telemetry_instrumentation_patched',
@@ -200,8 +240,11 @@ export function createMetrics(build: BuildInfo) {
     labelNames: ['instrumentation'] as const,
     registers: [registry],
   });
+  return { instrumentationPatched };
+}
 
-  // Rate limiting (see docs/contract.md): which backend each tier runs on, and what it decided.
+/** Which backend each tier runs on, and what it decided (docs/contract.md). */
+function rateLimitMetrics(registry: Registry) {
   const rateLimitDecisions = new Counter({
     name: 'rate_limit_decisions_total',
     help: 'Rate-limit decisions per tier: allowed, rejected (429) or unavailable (fail-closed 503).',
@@ -220,22 +263,5 @@ export function createMetrics(build: BuildInfo) {
     labelNames: ['tier'] as const,
     registers: [registry],
   });
-
-  return {
-    registry,
-    instrumentationPatched,
-    rateLimitDecisions,
-    rateLimitBackend,
-    rateLimitDegraded,
-    httpRequestDuration,
-    httpActiveRequests,
-    httpClientRequestDuration,
-    dbOperationDuration,
-    dbConnectionTimeouts,
-    observeDbPool,
-    securityEvents,
-    buildInfo,
-  };
+  return { rateLimitDecisions, rateLimitBackend, rateLimitDegraded };
 }
-
-export type Metrics = ReturnType<typeof createMetrics>;
