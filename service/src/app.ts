@@ -2,7 +2,8 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { Dependencies } from './dependencies.ts';
 import { rememberFailedRequest, reportUnexpectedError } from './errors/error-reporting.ts';
-import { notFoundHandler, problemHandler } from './errors/errors.ts';
+import { notFoundHandler, problemHandler } from './errors/handler.ts';
+import { ADMIN_PATH, adminRoutes } from './health/admin-config.ts';
 import { adminHealthRoutes, HEALTH_PATH, probeRoutes } from './health/routes.ts';
 import { createAuth } from './http/auth.ts';
 import { trustProxySetting } from './http/client-ip.ts';
@@ -110,41 +111,28 @@ export function createApp(deps: Dependencies, options: AppOptions = {}): Express
   const kit = { requireRole, parse, jsonBody: body, logger: deps.logger };
   for (const { component, routes } of deps.components) app.use(component.path, routes(kit));
 
-  const admin = express.Router();
-  admin.use(...adminGuard);
-  admin.get('/config', (_req, res) => {
-    res.json({
-      environment: config.env,
-      version: config.serviceVersion,
-      revision: config.revision,
-      apiTokens: config.auth.apiTokens.length,
-      corsOrigins: config.corsOrigins,
-      rateLimiterBackend: config.redisUrl ? 'redis' : 'memory',
-      // The URL without its password (config.ts strips it); the SQLite path is not shown.
-      database:
-        config.database.kind === 'postgresql'
-          ? { backend: 'postgresql', url: config.database.url, poolMax: config.database.poolMax }
-          : { backend: 'sqlite' },
-    });
-  });
-  app.use('/api/admin', admin);
+  app.use(ADMIN_PATH, adminRoutes(config, adminGuard));
+  if (config.debugRoutes) app.get(DEBUG_ERROR_PATH, deliberateError);
+  answerFailures(app, deps);
+  return app;
+}
 
-  if (config.debugRoutes) {
-    // Deliberately throws so a user can watch one unexpected error travel through logs, traces and Sentry.
-    app.get('/api/debug/error', () => {
-      throw new Error('Deliberate error from /api/debug/error');
-    });
-  }
+const DEBUG_ERROR_PATH = '/api/debug/error';
+// Throws on purpose so a user can watch one unexpected error travel through logs, traces and Sentry.
+const deliberateError = (): never => {
+  throw new Error(`Deliberate error from ${DEBUG_ERROR_PATH}`);
+};
 
+/** The end of the chain: no route is a 404, and every failure answers problem+json. */
+function answerFailures(app: Express, deps: Dependencies): void {
   app.use(notFoundHandler());
   app.use(rememberFailedRequest());
   app.use(
     problemHandler({
       logger: deps.logger,
-      securityEvents,
-      exposeInternalErrors: config.env === 'development',
+      securityEvents: deps.securityEvents,
+      exposeInternalErrors: deps.config.env === 'development',
       onUnexpectedError: reportUnexpectedError,
     }),
   );
-  return app;
 }

@@ -1,7 +1,6 @@
 // Builds (and closes) everything the app depends on, from config alone: the composition root.
 
 import type { Component, HttpKit } from './component/define-component.ts';
-import { collectMigrations, MigrationRefused } from './component/migrations.ts';
 import { COMPONENTS } from './components.ts';
 import type { Config } from './config.ts';
 import { StartupRefused } from './errors/startup-error.ts';
@@ -18,7 +17,8 @@ import { createSecurityEvents, type SecurityEvents } from './observability/secur
 import { telemetryHandle } from './observability/telemetry-handle.ts';
 import { createLifecycle, type Lifecycle } from './process/lifecycle.ts';
 import { createRateLimits, type RateLimits } from './rate-limit/limiter.ts';
-import { createPostgres } from './storage/postgres.ts';
+import { collectMigrations, MigrationRefused } from './storage/migrations.ts';
+import { createPostgres } from './storage/postgres/postgres.ts';
 import { createRedis, type RedisConnection } from './storage/redis.ts';
 import { openDatabase, SQLITE_NAMESPACE, SQLITE_SYSTEM } from './storage/sqlite.ts';
 

@@ -10,7 +10,7 @@ import { createDependencies } from '../src/dependencies.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { createMetrics, type Metrics } from '../src/observability/metrics/metrics.ts';
 import { type RunningService, startService } from '../src/server.ts';
-import { createPostgres, type Postgres } from '../src/storage/postgres.ts';
+import { createPostgres, type Postgres } from '../src/storage/postgres/postgres.ts';
 import { type Contract, createContract, serviceContract } from './openapi-contract.ts';
 
 export const API_TOKEN = 'test-api-token-0123456789abcdef';

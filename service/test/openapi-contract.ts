@@ -9,6 +9,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { Component } from '../src/component/define-component.ts';
 import { COMPONENTS } from '../src/components.ts';
+import { platformProblemTypes, problemTitle } from '../src/errors/problem-types.ts';
 import { openApiDocument } from '../src/openapi/document.ts';
 
 type Obj = Record<string, unknown>;
@@ -132,6 +133,16 @@ export function createContract(components: readonly Component[] = COMPONENTS): C
       v(body),
       `${what}: body does not match the document: ${ajv.errorsText(v.errors)}\n${text.slice(0, 500)}`,
     );
+    assertCatalogueTitle(what, body);
+  }
+
+  // A platform problem carries the catalogue's title (errors/problem-types.ts), whoever sends it.
+  function assertCatalogueTitle(what: string, body: unknown): void {
+    const { type, title, status } = (body ?? {}) as { type?: unknown; title?: unknown; status?: unknown };
+    if (typeof type !== 'string' || typeof status !== 'number') return;
+    const slug = type === 'about:blank' ? type : type.slice('/problems/'.length);
+    if (!platformProblemTypes().some((p) => p.slug === slug)) return;
+    assert.equal(title, problemTitle(slug === 'about:blank' ? undefined : slug, status), `${what}: title`);
   }
   return { assertDocumented, seen };
 }

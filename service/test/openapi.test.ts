@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import { withProblemTypesTable } from '../../scripts/openapi.ts';
 import { COMPONENTS } from '../src/components.ts';
-import { PROBLEM_TYPES } from '../src/openapi/builder.ts';
+import { platformProblemTypes, problemTypeUri } from '../src/errors/problem-types.ts';
 import { OPENAPI_PATH, openApiDocument, renderOpenApiDocument } from '../src/openapi/document.ts';
 import {
   ADMIN_TOKEN,
@@ -41,6 +42,15 @@ describe('OpenAPI document', () => {
       read('docs/openapi.json'),
       renderOpenApiDocument(),
       'run `npm run openapi` and commit docs/openapi.json',
+    );
+  });
+
+  test('when the catalogue is rendered, then the problem-type table of docs/contract.md is what `npm run openapi` writes', () => {
+    const contract = read('docs/contract.md');
+    assert.equal(
+      contract,
+      withProblemTypesTable(contract),
+      'run `npm run openapi` and commit docs/contract.md',
     );
   });
 
@@ -160,8 +170,8 @@ describe('OpenAPI document', () => {
     assert.ok(inContract.length >= 9, `read only ${inContract.length} problem types from docs/contract.md`);
     // Problem types the service's code and every component (a fixture's too) construct, in their folders.
     const inCode = problemTypesInCode([join(ROOT, 'service/src'), ...COMPONENTS.map((c) => c.dir)]);
-    const listed = new Set([
-      ...Object.keys(PROBLEM_TYPES),
+    const listed = new Set<string>([
+      ...platformProblemTypes().map((p) => problemTypeUri(p.slug)),
       ...COMPONENTS.flatMap((c) => c.problems ?? []).map((p) => p.type),
     ]);
     const enumerated = new Set(
@@ -171,7 +181,7 @@ describe('OpenAPI document', () => {
     for (const t of new Set([...inContract, ...inCode])) {
       assert.ok(
         listed.has(t),
-        `problem type ${t} is not in PROBLEM_TYPES (openapi/builder.ts) nor a component's problems`,
+        `problem type ${t} is not in PROBLEM_TYPES (errors/problem-types.ts) nor a component's problems`,
       );
       assert.ok(enumerated.has(t), `problem type ${t} is not in the Problem schema`);
     }

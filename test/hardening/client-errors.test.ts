@@ -1,4 +1,4 @@
-// Regression tests for the classes of client mistakes issue 19 found answered as the service's own
+// Regression tests for the classes of client mistakes once answered as the service's own
 // failure (5xx, Sentry, error logs), one describe per class, against the real process in production.
 import { strict as assert } from 'node:assert';
 import { once } from 'node:events';

@@ -17,7 +17,7 @@ const write: [string, string][] = [
 ];
 
 export const FUZZ_REGRESSIONS: readonly Regression[] = [
-  // The four classes of issue 19, as reported before the suite existed.
+  // The four classes reported before the suite existed.
   {
     found: 'malformed percent-escape in the path: URIError -> 500',
     request: { method: 'GET', target: '/api/v1/items/%E0%A4%A', headers: [] },

@@ -1,4 +1,4 @@
-// Property-based fuzz suite over real HTTP (issue 19): generated requests for every route and method
+// Property-based fuzz suite over real HTTP: generated requests for every route and method
 // against the real service process in production mode, with a private Redis and a Sentry receiver.
 // On a failure fast-check prints the seed and the shrunk batch; add each counterexample to
 // fuzz-regressions.ts. FUZZ_REQUESTS and FUZZ_SEED (environment) change the size and the seed.

@@ -4,15 +4,17 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { RequestHandler, Router } from 'express';
 import type { z } from 'zod';
+import type { OwnProblemType } from '../errors/problem-types.ts';
 import type { RequireRole } from '../http/auth.ts';
 import type { Parse } from '../http/validation.ts';
 import type { Instrument } from '../observability/db-telemetry.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { JsonSchema, OpenApiPaths, OwnProblemType } from '../openapi/builder.ts';
-import type { Postgres } from '../storage/postgres.ts';
-import type { Migration } from './migrations.ts';
+import type { JsonSchema, OpenApiPaths } from '../openapi/builder.ts';
+import type { Migration } from '../storage/migrations.ts';
+import type { Postgres } from '../storage/postgres/postgres.ts';
 
 export { HttpProblem, problems } from '../errors/errors.ts';
+export { type OwnProblemType, problemType } from '../errors/problem-types.ts';
 export { intParam, pageQuerySchema, text } from '../http/validation.ts';
 // The kit: everything a component needs from the platform, from this one module.
 export type { Instrument } from '../observability/db-telemetry.ts';
@@ -22,12 +24,12 @@ export {
   type OpenApiPaths,
   operation,
   pathParameter,
-  problemType,
   queryParameters,
   schemaOf,
 } from '../openapi/builder.ts';
-export { databaseProblem, type Postgres } from '../storage/postgres.ts';
-export type { Migration } from './migrations.ts';
+export type { Migration } from '../storage/migrations.ts';
+export { databaseProblem } from '../storage/postgres/failures.ts';
+export type { Postgres } from '../storage/postgres/postgres.ts';
 
 /** The open database a component's repositories run on: one backend per process. */
 export type Store =
@@ -50,7 +52,7 @@ export interface ComponentDefinition<R, S extends z.ZodType = z.ZodType<undefine
   readonly dir: string;
   /** Where its router is mounted, e.g. `/api/v1/items` (under /api/v1: the api rate-limit tier). */
   readonly path: string;
-  /** Append only, per backend; each name unique across the service (component/migrations.ts). */
+  /** Append only, per backend; each name unique across the service (storage/migrations.ts). */
   readonly migrations: { readonly sqlite: readonly Migration[]; readonly postgresql: readonly Migration[] };
   readonly repository: {
     readonly sqlite: (store: Extract<Store, { backend: 'sqlite' }>) => R;
@@ -68,7 +70,7 @@ export interface ComponentDefinition<R, S extends z.ZodType = z.ZodType<undefine
     /** Added to components.schemas (names must not collide with another component's). */
     readonly schemas?: Readonly<Record<string, JsonSchema>>;
   };
-  /** Problem types it sends beyond the platform's (openapi-builder.ts PROBLEM_TYPES). */
+  /** Problem types it sends beyond the platform's (errors/problem-types.ts). */
   readonly problems?: readonly OwnProblemType[];
 }
 

@@ -1,12 +1,12 @@
-// Answers what Node's HTTP parser refuses before Express sees a request (the server's `clientError`):
-// a small problem+json with the security headers, a security event (warn line + counter), then close.
-//
-// Node's own answer is a bare "HTTP/1.1 400 Bad Request" with no body and no headers; the socket is
-// raw bytes here (no ServerResponse exists), so the response is written by hand like Node does.
+// Answers what Node's HTTP parser refuses before Express sees a request (the server's `clientError`,
+// where Node would send a bare 400): a small problem+json with the security headers, a security event,
+// then close. No ServerResponse exists there, so it is written onto the socket by hand, as Node does.
 // @see https://nodejs.org/api/http.html#event-clienterror
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { PROBLEM_CONTENT_TYPE } from '../errors/errors.ts';
+import { type ProblemSlug, problemTitle, problemTypeUri } from '../errors/problem-types.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { SecurityEvents } from '../observability/security-events.ts';
 import { SECURITY_HEADER_POSTURE } from './security-headers.ts';
@@ -19,38 +19,33 @@ interface Answer {
   readonly event: 'invalid_input' | 'request_timeout';
 }
 
+type ProblemOnSocket = Omit<Answer, 'event'>;
+
+/** A problem of a platform type, its URI and title from the catalogue. */
+function problemOf(slug: ProblemSlug, status: number, detail: string): ProblemOnSocket {
+  return { status, type: problemTypeUri(slug), title: problemTitle(slug, status), detail };
+}
+
 function answerFor(code: string): Answer {
   switch (code) {
     case 'HPE_HEADER_OVERFLOW':
       return {
-        status: 431,
-        type: '/problems/headers-too-large',
-        title: 'Request Header Fields Too Large',
-        detail: 'The request head exceeds the size this server accepts.',
+        ...problemOf('headers-too-large', 431, 'The request head exceeds the size this server accepts.'),
         event: 'invalid_input',
       };
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return {
-        status: 408,
-        type: '/problems/request-timeout',
-        title: 'Request Timeout',
-        detail: 'The request was not received in time.',
+        ...problemOf('request-timeout', 408, 'The request was not received in time.'),
         event: 'request_timeout',
       };
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
       return {
-        status: 413,
-        type: '/problems/malformed-request',
-        title: 'Malformed request',
-        detail: 'The chunk extensions of the body are too large.',
+        ...problemOf('malformed-request', 413, 'The chunk extensions of the body are too large.'),
         event: 'invalid_input',
       };
     default:
       return {
-        status: 400,
-        type: '/problems/malformed-request',
-        title: 'Malformed request',
-        detail: 'The request is not valid HTTP/1.1.',
+        ...problemOf('malformed-request', 400, 'The request is not valid HTTP/1.1.'),
         event: 'invalid_input',
       };
   }
@@ -82,7 +77,7 @@ export interface ClientErrorDeps {
 const CLOSE_GRACE_MS = 1_000;
 
 /** Writes a problem+json answer straight onto a socket no ServerResponse owns, then closes it. */
-function answerOnSocket(socket: Duplex, answer: Omit<Answer, 'event'>, id: string, headers: string): void {
+function answerOnSocket(socket: Duplex, answer: ProblemOnSocket, id: string, headers: string): void {
   const body = JSON.stringify({
     type: answer.type,
     title: answer.title,
@@ -92,7 +87,7 @@ function answerOnSocket(socket: Duplex, answer: Omit<Answer, 'event'>, id: strin
   });
   socket.end(
     `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}\r\n` +
-      'Content-Type: application/problem+json\r\n' +
+      `Content-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       `X-Request-Id: ${id}\r\n` +
       headers +
@@ -136,16 +131,7 @@ export function connectHandler(deps: ClientErrorDeps): (req: IncomingMessage, so
   return (_req, socket) => {
     const id = randomUUID();
     deps.securityEvents.record('invalid_input', { reason: 'connect_method', status: 405, request_id: id });
-    answerOnSocket(
-      socket,
-      {
-        status: 405,
-        type: '/problems/method-not-allowed',
-        title: 'Method Not Allowed',
-        detail: 'This server opens no tunnels (CONNECT).',
-      },
-      id,
-      headers,
-    );
+    const problem = problemOf('method-not-allowed', 405, 'This server opens no tunnels (CONNECT).');
+    answerOnSocket(socket, problem, id, headers);
   };
 }

@@ -1,10 +1,6 @@
-// CORS from an exact-origin allowlist (CORS_ORIGINS). Anything else gets no CORS headers and is
-// counted as a security event.
-//
-// Hand-written rather than the `cors` package: the rule is an exact Set lookup plus a security event
-// on rejection, which `cors` would only reach through the same custom origin function; the whole
-// thing is smaller than its configuration. No credentials are ever allowed (tokens are bearer
-// headers, not cookies), so `*` never meets credentials.
+// CORS from an exact-origin allowlist (CORS_ORIGINS); anything else gets no CORS headers and is counted
+// as a security event. Never with credentials (tokens are bearer headers, not cookies). Why not the
+// `cors` package: docs/decisions.md, "CORS by hand".
 import type { RequestHandler } from 'express';
 import type { SecurityEvents } from '../observability/security-events.ts';
 

@@ -1,6 +1,7 @@
 // Write routes accept JSON only, within a size limit; everything else is refused before any handler runs.
 import express, { type RequestHandler } from 'express';
-import { problems, TEXT_INVALID_TYPE } from '../errors/errors.ts';
+import { problems } from '../errors/errors.ts';
+import { TEXT_INVALID_TYPE } from '../errors/handler.ts';
 import type { SecurityEvents } from '../observability/security-events.ts';
 
 export function jsonBody(opts: { limitBytes: number; securityEvents: SecurityEvents }): RequestHandler[] {

@@ -1,7 +1,16 @@
 // Building blocks of the OpenAPI 3.1 document (service/src/openapi/document.ts): JSON Schema from zod's own
-// z.toJSONSchema, the problem types, and the responses the layers in front of an operation add.
+// z.toJSONSchema, the Problem schema from the catalogue (errors/problem-types.ts), and the responses
+// the layers in front of an operation add.
 // Why not zod-openapi: docs/decisions.md, "OpenAPI from zod".
 import { z } from 'zod';
+import {
+  type OwnProblemType,
+  PROBLEM_TYPES,
+  type ProblemSlug,
+  platformProblemTypes,
+  problemTypeUri,
+} from '../errors/problem-types.ts';
+import type { TierName } from '../rate-limit/tiers.ts';
 
 export type JsonSchema = Record<string, unknown>;
 export type OpenApiPaths = Record<string, Record<string, object>>;
@@ -51,76 +60,13 @@ export const pathParameter = (name: string, schema: z.ZodType, description: stri
   schema: schemaOf(schema, 'input'),
 });
 
-/** Every problem `type` the service sends (docs/contract.md, "Errors"), by status. */
-export const PROBLEM_TYPES = {
-  'about:blank': {
-    statuses: [404, 409, 500],
-    when: 'the status says it all (not found, conflict, internal error)',
-  },
-  '/problems/validation-error': {
-    statuses: [400],
-    when: 'body, query or path failed validation',
-    errors: true,
-  },
-  '/problems/malformed-body': { statuses: [400], when: 'the body is not valid JSON or ended early' },
-  '/problems/invalid-text': {
-    statuses: [400],
-    when: 'text is not well-formed Unicode or has control characters',
-    errors: true,
-  },
-  '/problems/bad-path-encoding': { statuses: [400], when: 'the path has a malformed percent-escape' },
-  '/problems/malformed-request': {
-    statuses: [400, 413],
-    when: 'not valid HTTP/1.1 (e.g. no Host), or chunk extensions too large',
-  },
-  '/problems/headers-too-large': { statuses: [431], when: 'the request head exceeds HTTP_MAX_HEADER_BYTES' },
-  '/problems/request-timeout': {
-    statuses: [408],
-    when: 'the request was not received within the HTTP timeouts',
-  },
-  '/problems/client-error': { statuses: [400], when: 'another client error a library raised' },
-  '/problems/method-not-allowed': { statuses: [405], when: 'a CONNECT request (this is no proxy)' },
-  '/problems/unauthorized': { statuses: [401], when: 'missing or invalid bearer token' },
-  '/problems/forbidden': { statuses: [403], when: 'valid token, not allowed here' },
-  '/problems/body-too-large': { statuses: [413], when: 'body over BODY_LIMIT_BYTES' },
-  '/problems/unsupported-media-type': {
-    statuses: [415],
-    when: 'write body is not application/json in UTF-8',
-  },
-  '/problems/unsupported-encoding': {
-    statuses: [415],
-    when: 'a Content-Encoding other than identity, gzip, deflate, br, zstd',
-  },
-  '/problems/expectation-failed': { statuses: [417], when: 'an Expect header other than 100-continue' },
-  '/problems/rate-limited': { statuses: [429], when: 'a rate-limit tier is exhausted' },
-  '/problems/rate-limiter-unavailable': { statuses: [503], when: 'admin route while Redis is unreachable' },
-  '/problems/dependency-unavailable': { statuses: [503], when: 'the database is unavailable or too slow' },
-} as const satisfies Record<string, { statuses: readonly number[]; when: string; errors?: boolean }>;
-
-export type ProblemType = keyof typeof PROBLEM_TYPES;
-const short = (t: string) => (t === 'about:blank' ? t : t.slice('/problems/'.length));
 /** The problems an operation may answer beyond what its traits imply, by short name. */
 export type ExtraProblem = 'validation-error' | 'not-found' | 'conflict' | 'dependency-unavailable';
-
-/** A problem type a component declares (its `problems`), to name in an operation's traits too. */
-export interface OwnProblemType {
-  readonly type: `/problems/${string}`;
-  readonly statuses: readonly number[];
-  readonly when: string;
-}
-
-/** Declares a component's own problem type: `new HttpProblem(status, { type: name })` sends it. */
-export const problemType = (
-  name: string,
-  spec: { readonly statuses: readonly number[]; readonly when: string },
-): OwnProblemType => ({ type: `/problems/${name}`, ...spec });
-
-export type Tier = 'general' | 'api' | 'admin';
 
 /** What stands in front of an operation; each implies responses and headers. */
 export interface Traits {
   /** Rate-limit tiers that count the request (none: the probes, the document itself). */
-  readonly tiers: readonly Tier[];
+  readonly tiers: readonly TierName[];
   /** Bearer token required: an API token (the admin token also works) or the admin token. */
   readonly auth?: 'api' | 'admin';
   /** A JSON request body goes through the body parser. */
@@ -128,20 +74,27 @@ export interface Traits {
   readonly problems?: readonly (ExtraProblem | OwnProblemType)[];
 }
 
-const ALWAYS: readonly ProblemType[] = [
+const ALWAYS: readonly ProblemSlug[] = [
   'about:blank',
-  '/problems/malformed-request',
-  '/problems/bad-path-encoding',
-  '/problems/client-error',
-  '/problems/expectation-failed',
-  '/problems/headers-too-large',
-  '/problems/request-timeout',
+  'malformed-request',
+  'bad-path-encoding',
+  'client-error',
+  'expectation-failed',
+  'headers-too-large',
+  'request-timeout',
 ];
-const EXTRA: Record<ExtraProblem, ProblemType> = {
-  'validation-error': '/problems/validation-error',
+const OF_BODY: readonly ProblemSlug[] = [
+  'malformed-body',
+  'invalid-text',
+  'body-too-large',
+  'unsupported-media-type',
+  'unsupported-encoding',
+];
+const EXTRA: Record<ExtraProblem, ProblemSlug> = {
+  'validation-error': 'validation-error',
   'not-found': 'about:blank',
   conflict: 'about:blank',
-  'dependency-unavailable': '/problems/dependency-unavailable',
+  'dependency-unavailable': 'dependency-unavailable',
 };
 
 const header = (name: string) => ({ $ref: `#/components/headers/${name}` });
@@ -149,26 +102,34 @@ const header = (name: string) => ({ $ref: `#/components/headers/${name}` });
 // may be absent there.
 const BEFORE_LIMITS = new Set([400, 408, 413, 417, 431, 500, 503]);
 
-function problemsOf(traits: Traits): ProblemType[] {
-  const types = new Set<ProblemType>(ALWAYS);
-  // Declared as a union with the platform's keys: operation() reads statuses through statusesOf.
-  if (traits.tiers.length > 0) types.add('/problems/rate-limited');
-  if (traits.tiers.includes('admin')) types.add('/problems/rate-limiter-unavailable');
+function problemsOf(traits: Traits): ProblemSlug[] {
+  const types = new Set<ProblemSlug>(ALWAYS);
+  if (traits.tiers.length > 0) types.add('rate-limited');
+  if (traits.tiers.includes('admin')) types.add('rate-limiter-unavailable');
   if (traits.auth) {
-    types.add('/problems/unauthorized');
-    types.add('/problems/forbidden');
+    types.add('unauthorized');
+    types.add('forbidden');
   }
-  if (traits.body)
-    for (const t of [
-      '/problems/malformed-body',
-      '/problems/invalid-text',
-      '/problems/body-too-large',
-      '/problems/unsupported-media-type',
-      '/problems/unsupported-encoding',
-    ] as const)
-      types.add(t);
+  if (traits.body) for (const t of OF_BODY) types.add(t);
   for (const p of traits.problems ?? []) if (typeof p === 'string') types.add(EXTRA[p]);
   return [...types];
+}
+
+/** The short names of the problem types an operation may answer, by status. */
+function problemsByStatus(traits: Traits): Map<number, string[]> {
+  const byStatus = new Map<number, string[]>();
+  const add = (name: string, status: number) => byStatus.set(status, [...(byStatus.get(status) ?? []), name]);
+  for (const slug of problemsOf(traits))
+    for (const status of PROBLEM_TYPES[slug].statuses) {
+      // about:blank covers 404 and 409 only where the operation says so.
+      if (slug === 'about:blank' && status === 404 && !traits.problems?.includes('not-found')) continue;
+      if (slug === 'about:blank' && status === 409 && !traits.problems?.includes('conflict')) continue;
+      add(slug, status);
+    }
+  for (const p of traits.problems ?? [])
+    if (typeof p !== 'string')
+      for (const status of p.statuses) add(p.type.slice('/problems/'.length), status);
+  return byStatus;
 }
 
 /** Response headers every response of an operation carries. */
@@ -179,6 +140,19 @@ function commonHeaders(traits: Traits, status: number): Record<string, object> {
     'X-Request-Id': header('X-Request-Id'),
     RateLimit: header(counted ? 'RateLimit' : 'RateLimitIfCounted'),
     'RateLimit-Policy': header(counted ? 'RateLimit-Policy' : 'RateLimitPolicyIfCounted'),
+  };
+}
+
+/** The problem+json response of `status`, naming the problem types it may carry. */
+function problemResponse(traits: Traits, status: number, names: readonly string[]): object {
+  const extra: Record<string, object> = {};
+  if (status === 401) extra['WWW-Authenticate'] = header('WWW-Authenticate');
+  if (status === 429) extra['Retry-After'] = header('Retry-After');
+  if (status === 503) extra['Retry-After'] = header('Retry-After-If-Unavailable');
+  return {
+    description: `Problem (RFC 9457), type ${names.map((t) => `\`${t}\``).join(', ')}.`,
+    headers: { ...commonHeaders(traits, status), ...extra },
+    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
   };
 }
 
@@ -199,34 +173,14 @@ interface Operation {
  * (listing the problem types it may carry), the shared headers on every response, and its security.
  */
 export function operation(traits: Traits, op: Operation): object {
-  const byStatus = new Map<number, string[]>();
-  const add = (type: string, status: number) => byStatus.set(status, [...(byStatus.get(status) ?? []), type]);
-  for (const type of problemsOf(traits))
-    for (const status of PROBLEM_TYPES[type].statuses) {
-      // about:blank covers 404 and 409 only where the operation says so.
-      if (type === 'about:blank' && status === 404 && !traits.problems?.includes('not-found')) continue;
-      if (type === 'about:blank' && status === 409 && !traits.problems?.includes('conflict')) continue;
-      add(type, status);
-    }
-  for (const p of traits.problems ?? [])
-    if (typeof p !== 'string') for (const status of p.statuses) add(p.type, status);
   const responses: Record<string, object> = {};
   for (const [status, response] of Object.entries(op.responses))
     responses[status] = {
       ...response,
       headers: { ...commonHeaders(traits, Number(status)), ...response.headers },
     };
-  for (const [status, types] of [...byStatus].sort(([a], [b]) => a - b)) {
-    const extra: Record<string, object> = {};
-    if (status === 401) extra['WWW-Authenticate'] = header('WWW-Authenticate');
-    if (status === 429) extra['Retry-After'] = header('Retry-After');
-    if (status === 503) extra['Retry-After'] = header('Retry-After-If-Unavailable');
-    responses[String(status)] = {
-      description: `Problem (RFC 9457), type ${types.map((t) => `\`${short(t)}\``).join(', ')}.`,
-      headers: { ...commonHeaders(traits, status), ...extra },
-      content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
-    };
-  }
+  for (const [status, names] of [...problemsByStatus(traits)].sort(([a], [b]) => a - b))
+    responses[String(status)] = problemResponse(traits, status, names);
   const security =
     traits.auth === 'admin'
       ? [{ adminToken: [] }]
@@ -244,7 +198,7 @@ export function operation(traits: Traits, op: Operation): object {
 /** The RFC 9457 problem details object as the service writes it (errors/traceId: extension members). */
 export function problemSchema(own: readonly OwnProblemType[] = []): JsonSchema {
   const when = new Map<string, string>([
-    ...Object.entries(PROBLEM_TYPES).map(([t, spec]) => [t, spec.when] as const),
+    ...platformProblemTypes().map((p) => [problemTypeUri(p.slug), p.when] as const),
     ...own.map((p) => [p.type, p.when] as const),
   ]);
   const types = [...when.keys()];

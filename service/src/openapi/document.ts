@@ -5,7 +5,14 @@ import type { RequestHandler } from 'express';
 import type { Component } from '../component/define-component.ts';
 import { COMPONENTS } from '../components.ts';
 import { PACKAGE_VERSION } from '../package-info.ts';
-import { headerComponents, type JsonSchema, json, operation, problemSchema } from './builder.ts';
+import {
+  headerComponents,
+  type JsonSchema,
+  json,
+  type OpenApiPaths,
+  operation,
+  problemSchema,
+} from './builder.ts';
 
 export const OPENAPI_PATH = '/api/openapi.json';
 /** Clients and gateways may keep it this long; the ETag makes a later check cheap. */
@@ -96,105 +103,128 @@ const adminView = (operationId: string, summary: string, schema: string) => ({
   }),
 });
 
-function platformPaths(): Record<string, Record<string, object>> {
-  return {
-    '/api/health': {
-      get: operation(
-        { tiers: [] },
-        {
-          operationId: 'liveness',
-          summary: 'Liveness: the process serves requests. Never rate-limited, checks no dependency.',
-          responses: { 200: { description: 'Alive.', content: json('Liveness') } },
-        },
-      ),
-    },
-    '/api/health/ready': {
-      get: operation(
-        { tiers: [] },
-        {
-          operationId: 'readiness',
-          summary: 'Readiness: the database answers; degraded while a rate-limit tier runs on its fallback.',
-          responses: {
-            200: { description: 'Ready (ok or degraded).', content: json('Readiness') },
-            503: {
-              description: 'Draining (shutdown began) or the database is unavailable.',
-              content: json('Readiness'),
-            },
+/** Liveness and readiness: public, never rate-limited. */
+const probePaths = (): OpenApiPaths => ({
+  '/api/health': {
+    get: operation(
+      { tiers: [] },
+      {
+        operationId: 'liveness',
+        summary: 'Liveness: the process serves requests. Never rate-limited, checks no dependency.',
+        responses: { 200: { description: 'Alive.', content: json('Liveness') } },
+      },
+    ),
+  },
+  '/api/health/ready': {
+    get: operation(
+      { tiers: [] },
+      {
+        operationId: 'readiness',
+        summary: 'Readiness: the database answers; degraded while a rate-limit tier runs on its fallback.',
+        responses: {
+          200: { description: 'Ready (ok or degraded).', content: json('Readiness') },
+          503: {
+            description: 'Draining (shutdown began) or the database is unavailable.',
+            content: json('Readiness'),
           },
         },
-      ),
-    },
-    '/api/health/detailed': adminView(
-      'healthDetailed',
-      'Dependencies, version, uptime, memory, event loop.',
-      'HealthDetailed',
+      },
     ),
-    '/api/health/security': adminView(
-      'healthSecurity',
-      'Security events since start, limiter backends, CORS / proxy / header posture.',
-      'HealthSecurity',
+  },
+});
+
+/** The admin token's views: health details, security, performance, configuration. */
+const adminPaths = (): OpenApiPaths => ({
+  '/api/health/detailed': adminView(
+    'healthDetailed',
+    'Dependencies, version, uptime, memory, event loop.',
+    'HealthDetailed',
+  ),
+  '/api/health/security': adminView(
+    'healthSecurity',
+    'Security events since start, limiter backends, CORS / proxy / header posture.',
+    'HealthSecurity',
+  ),
+  '/api/health/performance': adminView(
+    'healthPerformance',
+    'Request rate and latency percentiles over the last 1 and 5 minutes, event loop, heap.',
+    'HealthPerformance',
+  ),
+  '/api/admin/config': adminView('adminConfig', 'The effective non-secret configuration.', 'AdminConfig'),
+});
+
+const debugPaths = (): OpenApiPaths => ({
+  '/api/debug/error': {
+    get: operation(
+      { tiers: ['general'] },
+      {
+        operationId: 'debugError',
+        summary: 'Throws on purpose, to follow one error through logs, traces and Sentry.',
+        description: 'Absent (404) when NODE_ENV=production.',
+        responses: {},
+      },
     ),
-    '/api/health/performance': adminView(
-      'healthPerformance',
-      'Request rate and latency percentiles over the last 1 and 5 minutes, event loop, heap.',
-      'HealthPerformance',
-    ),
-    '/api/admin/config': adminView('adminConfig', 'The effective non-secret configuration.', 'AdminConfig'),
-    '/api/debug/error': {
-      get: operation(
-        { tiers: ['general'] },
-        {
-          operationId: 'debugError',
-          summary: 'Throws on purpose, to follow one error through logs, traces and Sentry.',
-          description: 'Absent (404) when NODE_ENV=production.',
-          responses: {},
-        },
-      ),
-    },
-    [OPENAPI_PATH]: {
-      get: operation(
-        { tiers: [] },
-        {
-          operationId: 'openApiDocument',
-          summary: 'This document. Public and cacheable; outside the rate-limit tiers, like the probes.',
-          responses: {
-            200: {
-              description: 'The OpenAPI 3.1 document.',
-              headers: {
-                ETag: { required: true, schema: str },
-                'Cache-Control': { required: true, schema: str },
-              },
-              content: { 'application/json': { schema: { type: 'object' } } },
-            },
-            304: { description: 'Not modified (If-None-Match matched the ETag).' },
-          },
-        },
-      ),
-    },
-    '/metrics': {
-      servers: [
-        {
-          url: 'http://localhost:9464',
-          description: 'The metrics listener (METRICS_HOST:METRICS_PORT), not the API port.',
-        },
-      ],
-      get: {
-        operationId: 'metrics',
-        summary: 'Prometheus metrics (docs/contract.md); OpenMetrics with exemplars when Accept asks for it.',
-        security: [],
+  },
+});
+
+/** The document itself: public and cacheable, outside the tiers. */
+const documentPaths = (): OpenApiPaths => ({
+  [OPENAPI_PATH]: {
+    get: operation(
+      { tiers: [] },
+      {
+        operationId: 'openApiDocument',
+        summary: 'This document. Public and cacheable; outside the rate-limit tiers, like the probes.',
         responses: {
           200: {
-            description: 'The metrics.',
-            content: {
-              'text/plain; version=0.0.4': { schema: str },
-              'application/openmetrics-text; version=1.0.0': { schema: str },
+            description: 'The OpenAPI 3.1 document.',
+            headers: {
+              ETag: { required: true, schema: str },
+              'Cache-Control': { required: true, schema: str },
             },
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          304: { description: 'Not modified (If-None-Match matched the ETag).' },
+        },
+      },
+    ),
+  },
+});
+
+/** /metrics, on the metrics listener: no API operation, so no traits. */
+const metricsPaths = (): OpenApiPaths => ({
+  '/metrics': {
+    servers: [
+      {
+        url: 'http://localhost:9464',
+        description: 'The metrics listener (METRICS_HOST:METRICS_PORT), not the API port.',
+      },
+    ],
+    get: {
+      operationId: 'metrics',
+      summary: 'Prometheus metrics (docs/contract.md); OpenMetrics with exemplars when Accept asks for it.',
+      security: [],
+      responses: {
+        200: {
+          description: 'The metrics.',
+          content: {
+            'text/plain; version=0.0.4': { schema: str },
+            'application/openmetrics-text; version=1.0.0': { schema: str },
           },
         },
       },
     },
-  };
-}
+  },
+});
+
+/** The platform's own paths, in the document's order. */
+const platformPaths = (): OpenApiPaths[] => [
+  probePaths(),
+  adminPaths(),
+  debugPaths(),
+  documentPaths(),
+  metricsPaths(),
+];
 
 // Two components declaring the same path or schema name would silently replace one another.
 function merged<T>(what: string, parts: readonly Readonly<Record<string, T>>[]): Record<string, T> {
@@ -222,7 +252,7 @@ export function openApiDocument(components: readonly Component[] = COMPONENTS): 
         'Errors are application/problem+json (RFC 9457). Rate-limited routes carry RateLimit and RateLimit-Policy (draft-ietf-httpapi-ratelimit-headers); a 429 carries Retry-After. Every response carries X-Request-Id. x-rate-limit-tiers names the tiers that count an operation.',
     },
     // No top-level servers: the default is the host that served the document (OpenAPI 3.1, 4.8.1).
-    paths: merged('path', [...components.map((c) => c.openapi.paths()), platformPaths()]),
+    paths: merged('path', [...components.map((c) => c.openapi.paths()), ...platformPaths()]),
     components: {
       schemas: merged('schema', [
         { Problem: problemSchema(components.flatMap((c) => c.problems ?? [])) },

@@ -9,6 +9,7 @@ import { Server as NetServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../observability/logger.ts';
 import type { TelemetryHandle } from '../observability/telemetry-handle.ts';
+import { withDeadline } from './deadline.ts';
 import type { Lifecycle } from './lifecycle.ts';
 
 export interface ShutdownDeps {
@@ -60,7 +61,7 @@ export function installShutdown(deps: ShutdownDeps): { shutdown(reason: string):
       // connections at once, and a connection accepted a moment ago is idle until its request is
       // parsed, so its request would be reset (seen as ECONNRESET in the SIGTERM-under-load test).
       const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(api, () => resolve()));
-      await Promise.race([closed, sleep(FRESH_CONNECTION_GRACE_MS)]);
+      await withDeadline(closed, FRESH_CONNECTION_GRACE_MS);
       // Every response since draining began said `Connection: close`; what is still open and idle
       // now is a keep-alive socket that stayed silent through the delay.
       const sweep = setInterval(() => api.closeIdleConnections(), IDLE_SWEEP_MS);
@@ -105,8 +106,10 @@ export function installFatalHandlers(deps: Pick<ShutdownDeps, 'logger' | 'teleme
     // The process state is unknown now: report and leave, without waiting for requests.
     const telemetry = deps.telemetry();
     telemetry.captureException(err);
-    const bounded = Promise.race([telemetry.flush(FATAL_FLUSH_MS), sleep(FATAL_FLUSH_MS + 100)]);
-    bounded.catch(() => {}).finally(() => deps.exit(1));
+    // A ref'd deadline: the process must reach exit(1) even when nothing else holds it open.
+    void withDeadline(telemetry.flush(FATAL_FLUSH_MS), FATAL_FLUSH_MS + 100, { ref: true }).then(() =>
+      deps.exit(1),
+    );
   };
   process.on('uncaughtException', (err, origin) => die(err, origin));
   process.on('unhandledRejection', (reason) => die(reason, 'unhandledRejection'));

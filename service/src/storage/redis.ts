@@ -7,6 +7,10 @@
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.ts';
+import { withDeadline } from '../process/deadline.ts';
+
+// A QUIT Redis does not answer (paused, network cut) must not hold shutdown.
+const QUIT_TIMEOUT_MS = 500;
 
 export interface RedisOptions {
   readonly url: string;
@@ -43,8 +47,41 @@ export interface RedisConnection {
 }
 
 export function createRedis(opts: RedisOptions): RedisConnection {
-  const log = opts.logger.child({ component: 'redis' });
-  const client = new Redis(opts.url, {
+  const client = connect(opts);
+  logDistinctErrors(client, opts.logger.child({ component: 'redis' }));
+  let closing = false;
+  return {
+    client,
+    isReady: () => client.status === 'ready',
+    reset() {
+      if (!closing) client.disconnect(true);
+    },
+    async waitReady(ms) {
+      if (client.status === 'ready') return true;
+      try {
+        await once(client, 'ready', { signal: AbortSignal.timeout(ms) });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    ...redisClock(client),
+    coalesceWrites: writeCoalescer(client),
+    async ping() {
+      const start = performance.now();
+      await client.ping();
+      return performance.now() - start;
+    },
+    async close() {
+      closing = true;
+      if (client.status === 'ready') await withDeadline(client.quit(), QUIT_TIMEOUT_MS);
+      client.disconnect(false);
+    },
+  };
+}
+
+function connect(opts: RedisOptions): Redis {
+  return new Redis(opts.url, {
     enableOfflineQueue: false,
     commandTimeout: opts.commandTimeoutMs,
     autoResendUnfulfilledCommands: false,
@@ -55,12 +92,11 @@ export function createRedis(opts: RedisOptions): RedisConnection {
     connectionName: 'items-api-rate-limit',
     lazyConnect: false,
   });
-  let closing = false;
-  let corked = false;
-  let clockOffsetMs = 0;
-  let synced = false;
+}
+
+// Without a listener ioredis prints every failed reconnect; log each distinct error once instead.
+function logDistinctErrors(client: Redis, log: Logger): void {
   let lastError = '';
-  // Without a listener ioredis prints every failed reconnect; log each distinct error once instead.
   client.on('error', (err: Error) => {
     if (err.message !== lastError) log.warn({ err: { message: err.message } }, 'redis error');
     lastError = err.message;
@@ -68,29 +104,15 @@ export function createRedis(opts: RedisOptions): RedisConnection {
   client.on('ready', () => {
     lastError = '';
   });
+}
+
+function redisClock(client: Redis): Pick<RedisConnection, 'clockSynced' | 'redisNow' | 'syncClock'> {
+  let clockOffsetMs = 0;
+  let synced = false;
   client.on('close', () => {
     synced = false;
   });
-
   return {
-    client,
-    isReady: () => client.status === 'ready',
-    reset() {
-      if (!closing) client.disconnect(true);
-    },
-    async waitReady(ms) {
-      if (client.status === 'ready') return true;
-      const ac = new AbortController();
-      const timer = setTimeout(() => ac.abort(), ms);
-      try {
-        await once(client, 'ready', { signal: ac.signal });
-        return true;
-      } catch {
-        return false;
-      } finally {
-        clearTimeout(timer);
-      }
-    },
     clockSynced: () => synced,
     redisNow: () => Date.now() + clockOffsetMs,
     async syncClock() {
@@ -100,35 +122,23 @@ export function createRedis(opts: RedisOptions): RedisConnection {
       clockOffsetMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - (before + after) / 2;
       synced = true;
     },
-    // Why: each write to Redis is a system call that also wakes the Redis process, and it was the
-    // largest single cost of a rate-limited request (docs/performance.md). Under load a turn of
-    // the event loop handles several requests; corking the socket until setImmediate
-    // (which runs right after the turn's I/O callbacks, so no command waits for a later turn) sends
-    // all their commands with one writev. ioredis's own enableAutoPipelining batches the same way,
-    // but it sends the batch from its setImmediate callback, where the ioredis instrumentation
-    // parents every command's span to the request that opened the batch; corking leaves each
-    // command sent, timed and traced inside its own request.
-    coalesceWrites() {
-      if (corked || client.status !== 'ready') return;
-      const stream = client.stream;
-      corked = true;
-      stream.cork();
-      setImmediate(() => {
-        corked = false;
-        stream.uncork();
-      });
-    },
-    async ping() {
-      const start = performance.now();
-      await client.ping();
-      return performance.now() - start;
-    },
-    async close() {
-      closing = true;
-      if (client.status === 'ready') {
-        await Promise.race([client.quit().catch(() => {}), new Promise((r) => setTimeout(r, 500).unref())]);
-      }
-      client.disconnect(false);
-    },
+  };
+}
+
+// Each write wakes Redis and was the largest single cost of a rate-limited request: one turn's commands
+// leave in one writev, each still traced in its own request (docs/performance.md, "What was changed to
+// get there", which also says why not ioredis's enableAutoPipelining).
+function writeCoalescer(client: Redis): () => void {
+  let corked = false;
+  return () => {
+    if (corked || client.status !== 'ready') return;
+    const stream = client.stream;
+    corked = true;
+    stream.cork();
+    // setImmediate runs right after this turn's I/O callbacks: no command waits for a later turn.
+    setImmediate(() => {
+      corked = false;
+      stream.uncork();
+    });
   };
 }

@@ -6,14 +6,14 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { databasePathFailure } from '../errors/startup-error.ts';
 import {
   APPLIED_MIGRATIONS_TABLE,
   type Migration,
   MigrationRefused,
   pendingMigrations,
   previouslyApplied,
-} from '../component/migrations.ts';
-import { databasePathFailure } from '../errors/startup-error.ts';
+} from './migrations.ts';
 
 // DB_SYSTEM_NAME_VALUE_SQLITE lives in the unstable "incubating" entry point; the value is fixed.
 export const SQLITE_SYSTEM = 'sqlite';

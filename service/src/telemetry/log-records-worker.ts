@@ -10,6 +10,7 @@
 import { logs } from '@opentelemetry/api-logs';
 import build from 'pino-abstract-transport';
 import { getOtlpLogger } from 'pino-opentelemetry-transport/lib/otlp-logger-shim.js';
+import { withDeadline } from '../process/deadline.ts';
 
 // OTel log data model: the first number of each severity range (as pino-opentelemetry-transport).
 // pino ends the worker at process exit (a crash, too) and blocks until it is done: its last export
@@ -80,14 +81,7 @@ export default function logRecordsWorker(opts: LogRecordsWorkerOptions) {
       // would hold the exit.
       close: async () => {
         if (flushing > 0) return;
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          otlp.shutdown(),
-          new Promise<void>((resolve) => {
-            timer = setTimeout(resolve, CLOSE_LIMIT_MS);
-          }),
-        ]);
-        clearTimeout(timer);
+        await withDeadline(otlp.shutdown(), CLOSE_LIMIT_MS);
       },
     },
   );

@@ -24,6 +24,7 @@ import {
   type TelemetryHandle,
 } from '../observability/telemetry-handle.ts';
 import { PACKAGE_VERSION } from '../package-info.ts';
+import { withDeadline } from '../process/deadline.ts';
 import { loadInstrumentations } from './instrumentations.ts';
 import type { LogRecordsWorkerOptions } from './log-records-worker.ts';
 import { ChunkedOtlpTraceExporter } from './otlp-export.ts';
@@ -87,23 +88,6 @@ export function modulesToHook(instrumentations: readonly Patchable[]): string[] 
   return [...new Set(names)];
 }
 
-function withTimeout(work: Promise<unknown>, timeoutMs: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, timeoutMs);
-    timer.unref();
-    work.then(
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-    );
-  });
-}
-
 export async function startTelemetry(env: Env = process.env): Promise<TelemetryHandle> {
   const sentryDsn = str(env, 'SENTRY_DSN');
   const serviceName = str(env, 'OTEL_SERVICE_NAME') ?? DEFAULT_SERVICE_NAME;
@@ -125,10 +109,12 @@ export async function startTelemetry(env: Env = process.env): Promise<TelemetryH
 
   const base = {
     isOwnTraffic,
-    flush: (timeoutMs: number) =>
-      withTimeout(sentryDsn ? flushSentry(timeoutMs) : Promise.resolve(), timeoutMs),
-    shutdown: (timeoutMs: number) =>
-      withTimeout(sentryDsn ? closeSentry(timeoutMs) : Promise.resolve(), timeoutMs),
+    flush: async (timeoutMs: number) => {
+      await withDeadline(sentryDsn ? flushSentry(timeoutMs) : Promise.resolve(), timeoutMs);
+    },
+    shutdown: async (timeoutMs: number) => {
+      await withDeadline(sentryDsn ? closeSentry(timeoutMs) : Promise.resolve(), timeoutMs);
+    },
     captureException: sentryDsn ? captureException : () => {},
     sentryEnabled: sentryDsn !== undefined,
   };
@@ -227,7 +213,7 @@ export async function startTelemetry(env: Env = process.env): Promise<TelemetryH
   return {
     ...base,
     async flush(timeoutMs) {
-      await withTimeout(
+      await withDeadline(
         Promise.all([
           spanProcessor.forceFlush(),
           // Not the log worker: it exports on its own schedule, and at shutdown (close), where waiting
@@ -239,13 +225,13 @@ export async function startTelemetry(env: Env = process.env): Promise<TelemetryH
     },
     async shutdown(timeoutMs) {
       const closing = records?.close(Math.max(0, timeoutMs - WORKER_STOP_MARGIN_MS));
-      await withTimeout(
+      await withDeadline(
         Promise.all([sdk.shutdown(), closing, sentryDsn ? closeSentry(timeoutMs) : undefined]),
         timeoutMs,
       );
       // The log worker must be gone (ended or stopped) before the process exits, or pino ends it at
       // exit and blocks until it answers; stopping it takes a moment past its own budget.
-      if (closing) await withTimeout(closing, WORKER_STOP_MARGIN_MS);
+      if (closing) await withDeadline(closing, WORKER_STOP_MARGIN_MS);
     },
     // An instrumentation patched when its module hook fired (moduleExports set); under ESM without
     // the import-in-the-middle loader it never fires, which is exactly what the self-check looks for.
@@ -341,14 +327,7 @@ function logRecordsPipe(options: LogRecordsWorkerOptions, env: Env) {
       closed ??= (async () => {
         if (!open || !stream) return;
         const ending = stream;
-        let timer: NodeJS.Timeout | undefined;
-        const flushed = await Promise.race([
-          flush().then(() => true),
-          new Promise<boolean>((resolve) => {
-            timer = setTimeout(() => resolve(false), timeoutMs);
-          }),
-        ]);
-        clearTimeout(timer);
+        const flushed = await withDeadline(flush(), timeoutMs);
         handOver();
         open = false;
         const done = new Promise<void>((resolve) => ending.once('close', () => resolve()));

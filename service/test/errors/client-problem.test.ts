@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import express from 'express';
 import { z } from 'zod';
-import { problemHandler } from '../../src/errors/errors.ts';
+import { problemHandler } from '../../src/errors/handler.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import type { SecurityEventDetails } from '../../src/observability/security-events.ts';
 import { LogCapture } from '../helpers.ts';

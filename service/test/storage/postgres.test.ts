@@ -1,4 +1,4 @@
-// storage/postgres.ts on a real server: concurrent migrations, the readiness ping, and how failures map to HTTP.
+// storage/postgres/ on a real server: concurrent migrations, the readiness ping, and how failures map to HTTP.
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
@@ -9,12 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { createTestDatabase } from '../../../test/support/postgres.ts';
 import { postgresMigrations } from '../../src/items/migrations/postgres.ts';
-import {
-  ClosingClient,
-  DatabaseUnavailableError,
-  databaseName,
-  databaseProblem,
-} from '../../src/storage/postgres.ts';
+import { ClosingClient, databaseName } from '../../src/storage/postgres/connection.ts';
+import { DatabaseUnavailableError, databaseProblem } from '../../src/storage/postgres/failures.ts';
 import { openTestPostgres } from '../helpers.ts';
 
 const open = (t: import('node:test').TestContext, url: string, env: Record<string, string> = {}) =>

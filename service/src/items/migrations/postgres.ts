@@ -1,4 +1,4 @@
-// PostgreSQL schema of the items component (storage/postgres.ts applies it by name): append only.
+// PostgreSQL schema of the items component (storage/postgres/migrate.ts applies it by name): append only.
 import type { Migration } from '../../component/define-component.ts';
 
 export const postgresMigrations: readonly Migration[] = [

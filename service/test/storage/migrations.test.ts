@@ -1,4 +1,4 @@
-// component/migrations.ts: which names are refused before anything runs, and what is left to apply.
+// storage/migrations.ts: which names are refused before anything runs, and what is left to apply.
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import {
@@ -6,7 +6,7 @@ import {
   MigrationRefused,
   pendingMigrations,
   previouslyApplied,
-} from '../../src/component/migrations.ts';
+} from '../../src/storage/migrations.ts';
 
 const m = (name: string) => ({ name, sql: 'SELECT 1' });
 const refused = (reason: string, migration: string) => (err: unknown) =>
