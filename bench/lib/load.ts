@@ -20,7 +20,6 @@ export interface LoadSpec {
   readonly rate?: number;
   /** Random paths, methods and query strings instead of one path (the RSS soak). */
   readonly randomPaths?: { readonly itemId: string; readonly token: string };
-  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface LoadResult {
@@ -71,8 +70,6 @@ function run(spec: LoadSpec, seconds: number, record: boolean): Promise<LoadResu
         connections: spec.connections,
         duration: seconds,
         ...(spec.requests ? { amount: spec.requests } : {}),
-        ...(spec.rate ? { overallRate: spec.rate } : {}),
-        ...(spec.headers ? { headers: { ...spec.headers } } : {}),
         ...(random
           ? {
               requests: [
@@ -114,13 +111,10 @@ function run(spec: LoadSpec, seconds: number, record: boolean): Promise<LoadResu
 }
 
 /**
- * Open-loop load at a fixed rate with evenly spaced sends (autocannon's rate option sends each
- * connection's quota back to back at the start of every second, which measures bursts, not a rate).
- * Requests are issued on a 1 ms timer tick, every request whose time has come at once; latency runs
- * from that moment (not from the due time, or the timer's own granularity would be counted as server
- * latency). At most `connections` requests are on the wire; a request issued while all of them are
- * busy waits for a free keep-alive connection, and that wait counts, so a stalling server is not
- * excused (the load never backs off: the schedule is fixed in advance).
+ * Open-loop load at a fixed rate, evenly spaced (autocannon's rate sends each connection's quota in
+ * a burst every second). A 1 ms tick issues every request whose time has come; latency runs from
+ * then, not from the due time (the timer's granularity is not the server's). A request waiting for
+ * one of the `connections` sockets counts that wait: the schedule never backs off a stalling server.
  */
 function runPaced(spec: LoadSpec, seconds: number, record: boolean): Promise<LoadResult> {
   const rate = spec.rate as number;

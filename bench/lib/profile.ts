@@ -26,14 +26,10 @@ export interface ProfileSummary {
 }
 
 /**
- * What a request's work is, as an operator thinks of it. Self time by package cannot say this: a
- * system call is "(native)" whoever made it, and the OTLP encoder is the same code for spans and
- * log records. Two kinds of centre:
- *  - `anywhere`: the sample is charged to it when any frame on its stack matches (the first such
- *    centre in this list wins): work that calls nothing else of the request's, e.g. a batch export
- *    started by a timer, or an ioredis command and the socket write under it.
- *  - otherwise the innermost matching frame decides: middleware call the rest of the chain, so an
- *    outer frame says nothing about the work under it (helmet calls next(), and so on).
+ * What a request's work is, as an operator thinks of it (a system call is "(native)" whoever made it).
+ * `anywhere`: charged when any frame on the stack matches, first such centre wins (a timer's batch
+ * export, an ioredis command and its socket write). Otherwise the innermost matching frame decides:
+ * middleware call the rest of the chain, so an outer frame says nothing about the work under it.
  */
 export const COST_CENTRES: readonly {
   name: string;
@@ -108,7 +104,8 @@ export const COST_CENTRES: readonly {
   {
     name: 'OTel server span (server-span.ts, context, span life cycle)',
     promise: 'a server span and a query span per request, trace context everywhere',
-    test: (u) => u.includes('/@opentelemetry/') || u.endsWith('/service/src/observability/server-span.ts'),
+    test: (u) =>
+      u.includes('/@opentelemetry/') || (u.includes('/service/src/') && u.endsWith('/server-span.ts')),
   },
   {
     name: 'Express and router (incl. response writes)',
@@ -141,13 +138,12 @@ export function packageOf(url: string, fn: string): string {
   return url.replace(/^file:\/\//, '');
 }
 
-/**
- * `window` (CLOCK_MONOTONIC µs, as `process.hrtime.bigint() / 1000n` reads it in any process on the
- * machine, and as V8 stamps profile samples) keeps only the samples taken inside it, e.g. the
- * measured window without start-up and warm-up.
- */
 const fileOf = (url: string) => url.slice(url.search(/\/(service|bench)\//) + 1);
 
+/**
+ * Self time by package, function and cost centre. `window` (CLOCK_MONOTONIC µs, as V8 stamps the
+ * samples) keeps only the samples inside it: the measured window without start-up and warm-up.
+ */
 export function summariseProfile(
   file: string,
   top = 15,

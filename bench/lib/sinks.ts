@@ -58,10 +58,7 @@ export function countOtlpJsonItems(buf: Buffer): number {
 export interface Sink {
   readonly url: string;
   readonly port: number;
-  /** Requests and bytes received, by path. */
-  readonly received: Map<string, { requests: number; bytes: number; items: number }>;
   total(pathPrefix?: string): { requests: number; bytes: number; items: number };
-  reset(): void;
   close(): Promise<void>;
 }
 
@@ -102,7 +99,6 @@ export async function startSink(): Promise<Sink> {
   return {
     url: `http://127.0.0.1:${port}`,
     port,
-    received,
     total(prefix = '') {
       let requests = 0;
       let bytes = 0;
@@ -115,7 +111,6 @@ export async function startSink(): Promise<Sink> {
         }
       return { requests, bytes, items };
     },
-    reset: () => received.clear(),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

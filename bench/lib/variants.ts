@@ -2,11 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configMap, deployment } from '../../deploy/src/workload.ts';
+import type { AppOptions } from '../../service/src/app.ts';
 import { ENCODE_CHUNK } from '../../service/src/telemetry/otlp-export.ts';
 import { BENCH_ADMIN_TOKEN, BENCH_API_TOKEN } from '../servers/common.ts';
-import { APP_LAYERS } from '../servers/layers.ts';
-
-export type Route = 'hello' | 'item';
+import type { Route } from './results.ts';
 
 export interface Variant {
   readonly id: string;
@@ -28,26 +27,43 @@ export interface Variant {
   readonly preload?: string;
 }
 
-/** The specification's (and the SDK's) default export batch size, which the service keeps. */
-export const DEFAULT_BATCH = 512;
-
-/** The V8 flag `npm start` runs the template with; the report compares the template without it. */
+/** The V8 flag `npm start` runs the template with; one row runs the template without it. */
 export const NO_PRETENURING = '--no-allocation-site-pretenuring';
 
-/**
- * Layers switched at process level, through the service's own variables: the OTel SDK (loaded by
- * --import of service/src/instrumentation.ts, exporting to the local OTLP sink) and Sentry
- * (SENTRY_DSN pointing at the local Sentry sink).
- */
-export const PROCESS_LAYERS = ['otel', 'sentry'] as const;
+/** The app's layers the benchmark switches, each by the names createApp leaves out (service/src/app.ts). */
+export const APP_LAYERS = {
+  helmet: ['security-headers'],
+  cors: ['cors'],
+  // the general and api tiers on Redis (the admin tier sits on admin routes only)
+  limiter: ['rate-limits'],
+  'access-log': ['request-id', 'access-log'],
+  metrics: ['http-metrics'],
+  'request-stats': ['request-stats'],
+} as const satisfies Record<string, NonNullable<AppOptions['without']>>;
 
-export const LAYER_DESCRIPTIONS: Readonly<Record<string, string>> = {
+// Process-level layers, switched through the service's own variables (OTEL_SDK_DISABLED, SENTRY_DSN).
+const LAYERS: Readonly<Record<string, string>> = {
   otel: 'OpenTelemetry SDK: traces 100 % sampled, exported over OTLP to the local sink',
   sentry: 'Sentry, errors only, to the local DSN sink',
+  helmet: 'helmet and Cache-Control',
+  cors: 'the CORS allowlist',
+  limiter: 'the general and api rate-limit tiers on Redis',
+  'access-log': 'request id and the pino-http access line',
+  metrics: 'http_server_request_duration_seconds with exemplars, http_server_active_requests',
+  'request-stats': 'recent latency for /api/health/performance',
 };
 
+/** A template row on the probe route: the full configuration unless `layers` says otherwise. */
+const template = (v: Omit<Variant, 'kind' | 'routes' | 'group' | 'layers'> & Partial<Variant>): Variant => ({
+  kind: 'template',
+  group: 'layer',
+  layers: 'all',
+  routes: ['hello'],
+  ...v,
+});
+
 export function allVariants(): Variant[] {
-  const layers = [...PROCESS_LAYERS, ...Object.keys(APP_LAYERS)];
+  const layers = Object.keys(LAYERS);
   return [
     {
       id: 'node-http',
@@ -64,19 +80,15 @@ export function allVariants(): Variant[] {
       group: 'stack',
       kind: 'bare',
       routes: ['hello', 'item'],
-      description:
-        'express() with its defaults and the route; the item route reads the same SQLite row with node:sqlite',
+      description: 'express() with its defaults and the route; the item route reads the same SQLite row',
     },
-    {
+    template({
       id: 'template',
       label: 'template, full production configuration',
       group: 'stack',
-      kind: 'template',
-      layers: 'all',
       routes: ['hello', 'item'],
-      description:
-        'NODE_ENV=production, every layer on: traces to the OTLP sink, metrics, access logs to a file, Redis limiter, helmet, Sentry',
-    },
+      description: "the pod's environment, every layer on, exporting to the local sinks",
+    }),
     {
       id: 'naive',
       label: 'naive full stack (README defaults)',
@@ -84,81 +96,55 @@ export function allVariants(): Variant[] {
       kind: 'naive',
       routes: ['hello'],
       description:
-        'auto-instrumentations-node/register with defaults, Sentry tracesSampleRate 1, default pino-http, prom-client defaults, helmet(), RateLimiterRedis',
+        'auto-instrumentations-node/register, Sentry tracesSampleRate 1, default pino-http, prom-client defaults, helmet(), RateLimiterRedis',
     },
-    {
+    template({
       id: 'template-core',
       label: 'template, every optional layer off',
-      group: 'layer',
-      kind: 'template',
       layers: [],
-      routes: ['hello'],
-      description: 'the template app (routing, errors, auth) with no telemetry and no hardening middleware',
-    },
-    {
+      description: 'routing, errors and auth only',
+    }),
+    template({
       id: 'template-no-otlp-logs',
       label: 'template, full, without OTLP log records (OTEL_LOGS_EXPORTER=none)',
-      group: 'layer',
-      kind: 'template',
-      layers: 'all',
       env: { OTEL_LOGS_EXPORTER: 'none' },
-      routes: ['hello'],
-      description:
-        'informational: the full configuration with the standard switch that stops log lines from also being sent as OTel log records; the difference to the full row is what that forwarding costs',
-    },
-    {
+      description: 'what forwarding log lines as OTel log records costs',
+    }),
+    template({
       id: 'template-otlp-json',
       label: 'template, full, OTLP as JSON (OTEL_EXPORTER_OTLP_PROTOCOL=http/json)',
-      group: 'layer',
-      kind: 'template',
-      layers: 'all',
       env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' },
-      routes: ['hello'],
-      description:
-        "informational: the full configuration exporting traces and log records as OTLP/HTTP JSON instead of the default protobuf (a collector's OTLP/HTTP receiver accepts both); the difference to the full row is what the JavaScript protobuf encoder costs",
-    },
-    {
+      description: 'what the JavaScript protobuf encoder costs',
+    }),
+    template({
       id: 'template-v8-pretenuring',
       label: `template, full, with V8's allocation-site pretenuring (started without ${NO_PRETENURING})`,
-      group: 'layer',
-      kind: 'template',
-      layers: 'all',
       withoutNodeFlags: [NO_PRETENURING],
-      routes: ['hello'],
       description:
-        "informational: the full configuration started with V8's default garbage-collector policy instead of the start command's; the fixed-rate table shows what the flag changes in major collections and the p99",
-    },
-    {
+        "what the start command's GC flag changes (the fixed-rate table's major collections and p99)",
+    }),
+    template({
       id: 'template-whole-batch',
       label: 'template, full, each export batch encoded in one run (the packaged OTLP exporters)',
-      group: 'layer',
-      kind: 'template',
-      layers: 'all',
       preload: 'whole-batch-export.ts',
-      routes: ['hello'],
-      description: `informational: the full configuration with the packaged OTLP/HTTP protobuf exporters instead of the template's, which encode each batch ${ENCODE_CHUNK} items per turn of the event loop; the packaged ones encode a whole batch (${DEFAULT_BATCH} items by default) in one synchronous run, and the fixed-rate table and the stall probe show what that does to the tail`,
-    },
-    ...layers.map(
-      (layer): Variant => ({
+      description: `the packaged exporters instead of the template's, which encode ${ENCODE_CHUNK} items per turn of the event loop`,
+    }),
+    ...layers.map((layer) =>
+      template({
         id: `template+${layer}`,
         label: `template + ${layer} alone`,
-        group: 'layer',
-        kind: 'template',
         layers: [layer],
-        routes: ['hello'],
-        description: LAYER_DESCRIPTIONS[layer] ?? layer,
+        description: LAYERS[layer] as string,
       }),
     ),
     // Layers cost more together than alone (an OTel span per Redis command, a log record per access
     // line): the full configuration minus one layer shows what each costs where it really runs.
-    ...layers.map(
-      (layer): Variant => ({
+    ...layers.map((layer) =>
+      template({
         id: `template-${layer}`,
         label: `template, full, without ${layer}`,
         group: 'without',
-        kind: 'template',
         layers: layers.filter((l) => l !== layer),
-        routes: ['hello'],
         description: `the full configuration with ${layer} switched off`,
       }),
     ),
@@ -272,7 +258,10 @@ export function launchSpec(v: Variant, ctx: RunContext, extraEnv: NodeJS.Process
 
   // The template: the pod's environment as the manifests ship it, with only what localOverrides names replaced.
   const env: NodeJS.ProcessEnv = { ...base, ...templateEnvironment(ctx), ...extraEnv, ...v.env };
-  if (v.layers !== 'all') env.BENCH_LAYERS = (v.layers ?? []).filter((l) => l in APP_LAYERS).join(',');
+  if (v.layers !== 'all')
+    env.BENCH_WITHOUT = Object.entries(APP_LAYERS)
+      .flatMap(([layer, names]) => (v.layers?.includes(layer) ? [] : names))
+      .join(',');
   const otel = has(v, 'otel');
   const sentry = has(v, 'sentry');
   if (!otel) env.OTEL_SDK_DISABLED = 'true';

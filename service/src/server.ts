@@ -2,7 +2,7 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from './app.ts';
+import { type AppOptions, createApp } from './app.ts';
 import type { Component } from './component/define-component.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createDependencies, type Dependencies } from './dependencies.ts';
@@ -17,8 +17,6 @@ import { checkInstrumentation } from './telemetry/self-check.ts';
 
 export interface RunningService {
   readonly deps: Dependencies;
-  /** The Express app the server hands requests to (inside the server span). */
-  readonly app: ReturnType<typeof createApp>;
   readonly server: Server;
   readonly metricsServer: Server;
   readonly url: string;
@@ -58,9 +56,14 @@ function createHttpServer(config: Config, app: ReturnType<typeof createApp>, d: 
   return server;
 }
 
-export async function startService(config: Config, deps?: Dependencies): Promise<RunningService> {
+/** `options`: createApp's (production passes none). */
+export async function startService(
+  config: Config,
+  deps?: Dependencies,
+  options: AppOptions = {},
+): Promise<RunningService> {
   const d = deps ?? (await createDependencies(config));
-  const app = createApp(d);
+  const app = createApp(d, options);
   const server = createHttpServer(config, app, d);
   server.listen(config.port, config.host);
   await once(server, 'listening').catch((err: unknown) => {
@@ -86,7 +89,7 @@ export async function startService(config: Config, deps?: Dependencies): Promise
     return stopping;
   };
 
-  return { deps: d, app, server, metricsServer, url: urlOf(server), metricsUrl: urlOf(metricsServer), stop };
+  return { deps: d, server, metricsServer, url: urlOf(server), metricsUrl: urlOf(metricsServer), stop };
 }
 
 /**

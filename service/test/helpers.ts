@@ -3,6 +3,7 @@ import { strict as assert } from 'node:assert';
 import { Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import { createTestDatabase } from '../../test/support/postgres.ts';
+import type { AppOptions } from '../src/app.ts';
 import type { Component } from '../src/component/define-component.ts';
 import { loadConfig } from '../src/config.ts';
 import { createDependencies } from '../src/dependencies.ts';
@@ -47,6 +48,8 @@ export interface TestServiceOptions {
    * takes apart on purpose (the benchmark's layer toggles); the document describes the whole app.
    */
   readonly checkContract?: boolean;
+  /** createApp's options: the layers left out (the benchmark's layer toggles). */
+  readonly app?: AppOptions;
   /** The components to run instead of service/src/components.ts (the service's own plus a fixture). */
   readonly components?: readonly Component[];
 }
@@ -73,7 +76,7 @@ export async function startTestService(
     logDestination: logs.stream,
     ...(options.components ? { components: options.components } : {}),
   });
-  const svc = await startService(config, deps);
+  const svc = await startService(config, deps, options.app);
   t.after(() => svc.stop());
   const contract = options.components ? createContract(options.components) : serviceContract;
   return {

@@ -2,7 +2,7 @@
 // difference between two such stacks can be read against their spread rather than one count.
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { type InstructionResults, instructionSection } from '../../bench/lib/report.ts';
+import { type InstructionResults, instructionSection } from '../../bench/investigate/instructions.ts';
 
 const header = {
   startedAt: '2026-11-30T00:00:00.000Z',
@@ -53,7 +53,7 @@ const results: InstructionResults = {
 const rowOf = (lines: string[], label: string) => lines.find((l) => l.startsWith(`| ${label} |`));
 
 test('when a stack was counted three times, then one row gives the median count, the range and median spans and idle work', () => {
-  const lines = instructionSection(results, undefined);
+  const lines = instructionSection(results);
   assert.equal(lines.filter((l) => l.startsWith(`| ${TEMPLATE} |`)).length, 1, 'one row per stack');
   assert.equal(
     rowOf(lines, TEMPLATE),
@@ -70,7 +70,7 @@ test('when a stack was counted three times, then one row gives the median count,
 
 test('when every stack was counted once, then the range column is empty and the text says so', () => {
   const once = { ...results, runs: results.runs.slice(0, 2) };
-  const lines = instructionSection(once, undefined);
+  const lines = instructionSection(once);
   assert.equal(rowOf(lines, TEMPLATE), `| ${TEMPLATE} | 2,700,000 | – | 9.00 | 11.1 % | 2.01 | 100,000 |`);
   assert.match(lines.join('\n'), /Each stack was counted once\./);
   assert.doesNotMatch(lines.find((l) => l.startsWith('By this count')) ?? '', /over its/);

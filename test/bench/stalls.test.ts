@@ -2,7 +2,7 @@
 // OTLP encoding run, or on neither, and the rates it derives from the recorded window.
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { LONG_STALL_MS, type ProbeEvent, summariseStalls } from '../../bench/lib/stalls.ts';
+import { LONG_STALL_MS, type ProbeEvent, summariseStalls } from '../../bench/investigate/stall-events.ts';
 
 const at = (kind: ProbeEvent['kind'], startMs: number, durationMs: number, items?: number): ProbeEvent => ({
   kind,

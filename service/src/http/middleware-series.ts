@@ -1,20 +1,9 @@
-// The middleware every request passes, mounted as one Express layer instead of one layer each.
-//
-// Written here. Express's own ways of grouping handlers, a Router or `app.use(a, b, c)`, give every
-// handler its own layer, and per layer the router matches the path and allocates its `next`
-// bookkeeping, and the OTel Express instrumentation (kept for `http.route`) wraps each layer's handle
-// to push and pop the layer path, rebuild the route and bind the callback to the active context, for
-// every request, even though these layers' spans are off.
-// `compose-middleware` (5.0.1), the package that does this, predates Express 5: a promise rejected by
-// any handler but the first is never forwarded (an async middleware's error would go unhandled),
-// and `next('route')` skips the rest of the series. BENCHMARKS.md ("What was changed to get there")
-// has the measurement.
+// The middleware every request passes, mounted as one Express layer instead of one layer each: per
+// layer, Express's router and the OTel Express instrumentation do work for every request (a Router or
+// `app.use(a, b, c)` still gives each handler its own layer). `compose-middleware` 5.0.1 predates
+// Express 5: it drops a rejected promise of any handler but the first, and `next('route')` skips the
+// rest. docs/performance.md ("What was changed to get there") has the measurement.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-
-/** One layer running `handlers` in order; `handlers` stays readable, for the benchmark's per-layer toggles. */
-export interface MiddlewareSeries extends RequestHandler {
-  readonly handlers: RequestHandler[];
-}
 
 /**
  * Runs `handlers` as Express 5 runs app-level middleware: each gets the next one as `next`;
@@ -22,7 +11,7 @@ export interface MiddlewareSeries extends RequestHandler {
  * app's error handlers; `next('route')` goes on with the next handler; `next('router')` leaves the
  * app's router, as it would from any app-level layer.
  */
-export function middlewareSeries(handlers: RequestHandler[]): MiddlewareSeries {
+export function middlewareSeries(handlers: readonly RequestHandler[]): RequestHandler {
   // An error handler (four parameters) would be called as a plain one here: a wiring mistake.
   for (const h of handlers)
     if (h.length >= 4) throw new TypeError(`error-handling middleware cannot run in a series: ${h.name}`);
@@ -33,7 +22,7 @@ export function middlewareSeries(handlers: RequestHandler[]): MiddlewareSeries {
         done(err);
         return;
       }
-      const handler = run.handlers[i++];
+      const handler = handlers[i++];
       if (handler === undefined) {
         done();
         return;
@@ -47,6 +36,5 @@ export function middlewareSeries(handlers: RequestHandler[]): MiddlewareSeries {
     };
     next();
   };
-  run.handlers = handlers;
   return run;
 }

@@ -126,8 +126,8 @@ function redisClock(client: Redis): Pick<RedisConnection, 'clockSynced' | 'redis
 }
 
 // Each write wakes Redis and was the largest single cost of a rate-limited request: one turn's commands
-// leave in one writev, each still traced in its own request (BENCHMARKS.md, "What was changed", which
-// also says why not ioredis's enableAutoPipelining).
+// leave in one writev, each still traced in its own request (docs/performance.md, "What was changed to
+// get there", which also says why not ioredis's enableAutoPipelining).
 function writeCoalescer(client: Redis): () => void {
   let corked = false;
   return () => {

@@ -17,9 +17,9 @@ import {
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 
 /**
- * Items encoded per turn of the event loop: about half a millisecond on a 2-core cloud VM (BENCHMARKS.md,
- * stall probe). 16 held the loop less but cost more per item (the resource is written once per chunk);
- * 64 held it twice as long.
+ * Items encoded per turn of the event loop: about half a millisecond on a 2-core cloud VM (the
+ * benchmark's stall probe, docs/performance.md). 16 held the loop less but cost more per item (the
+ * resource is written once per chunk); 64 held it twice as long.
  */
 export const ENCODE_CHUNK = 32;
 

@@ -1,11 +1,6 @@
-// Preloaded (--import) into a benchmarked server by `npm run bench -- --mode=stalls`: records, with
-// timestamps, what holds the event loop at a fixed rate: every loop turn longer than STALL_MS, every
-// garbage-collection pause, and every OTLP encoding run (a whole batch, or a chunk of one). Started
-// by the first SIGUSR2, written to BENCH_STALL_FILE by the second, so the orchestrator brackets
-// exactly the requests it measures.
-//
-// Written here because perf_hooks' monitorEventLoopDelay keeps a histogram without timestamps, and a
-// stall can only be blamed on a pause or an encoding run that overlaps it in time.
+// Preloaded into a server by --mode=stalls: timestamps every loop turn longer than STALL_MS, every GC
+// pause and every OTLP encoding run, from the first SIGUSR2 until the second writes BENCH_STALL_FILE.
+// perf_hooks' monitorEventLoopDelay has no timestamps, and a stall is blamed on what overlaps it.
 import { writeFileSync } from 'node:fs';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import {
@@ -14,7 +9,7 @@ import {
   ProtobufLogsSerializer,
   ProtobufTraceSerializer,
 } from '@opentelemetry/otlp-transformer';
-import { type ProbeEvent, type ProbeRecord, STALL_MS, STALL_STARTED, STALL_WRITTEN } from './stalls.ts';
+import { type ProbeEvent, type ProbeRecord, STALL_MS, STALL_STARTED, STALL_WRITTEN } from './stall-events.ts';
 
 const out = process.env.BENCH_STALL_FILE;
 if (out) {

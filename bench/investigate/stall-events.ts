@@ -1,4 +1,5 @@
-// What held a server's event loop during a measured window, from the stall probe's events.
+// What held a server's event loop during a measured window, from the stall probe's events (shared by
+// the probe, preloaded into the server, and the stalls mode).
 export const STALL_STARTED = '{"stallProbe":"started"}';
 export const STALL_WRITTEN = '{"stallProbe":"written"}';
 /** A loop turn longer than this is a stall (the probe's timer asks for one turn per millisecond). */
