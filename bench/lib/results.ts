@@ -73,6 +73,9 @@ export interface SinkTotals {
 }
 
 /** throughput.json and summary.json: saturation rounds, the fixed rate, a profile, the pod's limits. */
+/** A results file's profiles, older files' single one included. */
+export const profilesOf = (t: ThroughputResults) => t.profiles ?? (t.profile ? [t.profile] : []);
+
 export interface ThroughputResults extends RunHeader {
   kind: 'throughput';
   settings: {
@@ -96,6 +99,9 @@ export interface ThroughputResults extends RunHeader {
   /** runs: the settled process (after the warm-up); firstRuns: the first seconds after start. */
   fixedRate: { rate: number; runs: Run[]; firstRuns?: Run[] };
   sinks: Record<string, SinkTotals>;
+  /** One CPU profile per profiled route. */
+  profiles?: (ProfileSummary & { variant: string; route: string })[];
+  /** Older results: the one profiled route. */
   profile?: ProfileSummary & { variant: string; route: string };
   /** The summary run only: the full template under the Deployment's limits. */
   limits?: LimitsResults;

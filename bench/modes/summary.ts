@@ -1,9 +1,9 @@
-// `--mode=summary`: the targets alone (bare, template, naive; the fixed rate; a profile of the item
+// `--mode=summary`: the targets alone (bare, template, naive; the fixed rate; a profile of each
 // route; the pod under the Deployment's limits); writes summary.json and BENCHMARKS.md from it.
 import type { Harness } from '../lib/harness.ts';
 import { fix, int, machineLines, mib, pct, table, verdict } from '../lib/markdown.ts';
 import { COST_CENTRES } from '../lib/profile.ts';
-import { type Route, type Row, rowOf, rows, type ThroughputResults } from '../lib/results.ts';
+import { profilesOf, type Route, type Row, rowOf, rows, type ThroughputResults } from '../lib/results.ts';
 import { type Spread, spread } from '../lib/stats.ts';
 import { fixedRateTable } from './fixed-rate.ts';
 import { underLimits } from './soak.ts';
@@ -12,7 +12,7 @@ import { failOnNon2xx, runThroughput, settingsLine, sinksTable, stackTable, warn
 export async function summary(h: Harness): Promise<void> {
   const results = await runThroughput(h, {
     variants: h.variants(['template', 'naive'], ['bare']),
-    profileRoute: 'item',
+    profileRoutes: ['item', 'hello'],
     limits: (env) => underLimits(h, env),
   });
   h.save('summary', results);
@@ -74,9 +74,12 @@ function targetsTable(t: ThroughputResults): string[] {
 }
 
 /** The template's CPU per request split by the promise each piece of work keeps (the profile's cost centres). */
-function promisesTable(t: ThroughputResults): string[] {
-  const p = t.profile;
-  if (!p?.byCentre) return [];
+function promisesTables(t: ThroughputResults): string[] {
+  return profilesOf(t).flatMap((p) => promisesTable(t, p));
+}
+
+function promisesTable(t: ThroughputResults, p: ReturnType<typeof profilesOf>[number]): string[] {
+  if (!p.byCentre) return [];
   const route = p.route as Route;
   const cpu = rowOf(rows(t.runs), 'template', route)?.cpu.median ?? Number.NaN;
   const bare = rowOf(rows(t.runs), 'bare', route)?.cpu.median ?? Number.NaN;
@@ -111,7 +114,7 @@ export function benchmarksReport(t: ThroughputResults): string[] {
     `The full template with the pod's environment (deploy/src, local addresses only), against bare Express 5 on one pinned core: ${settingsLine(t)}, Node.js ${t.machine.node}.${noisy ? ` **Bare Express moved more than ${pct(NOISY)} from round to round: the host was noisy, read the ratios as a range.**` : ''}`,
     '',
     ...targetsTable(t),
-    ...promisesTable(t),
+    ...promisesTables(t),
     '## Stacks, probe route (`GET /api/v1/hello`)',
     '',
     ...stackTable(t, 'stack', 'hello'),

@@ -7,6 +7,7 @@ import { fix, int, machineLines, pct, range, table } from '../lib/markdown.ts';
 import { summariseProfile } from '../lib/profile.ts';
 import {
   type LimitsResults,
+  profilesOf,
   type Route,
   rowOf,
   rows,
@@ -18,14 +19,14 @@ import { fixedRate, fixedRateTable } from './fixed-rate.ts';
 
 export interface Plan {
   readonly variants: Variant[];
-  readonly profileRoute: Route;
+  readonly profileRoutes: readonly Route[];
   /** Run after everything else, on the same sinks and Redis (the summary's pod under its limits). */
   readonly limits?: (env: Env) => Promise<LimitsResults | undefined>;
 }
 
 export async function throughput(h: Harness): Promise<void> {
   // Bare Express always stays in: every ratio needs it.
-  const results = await runThroughput(h, { variants: h.variants('all', ['bare']), profileRoute: 'hello' });
+  const results = await runThroughput(h, { variants: h.variants('all', ['bare']), profileRoutes: ['hello'] });
   h.save('throughput', results);
   failOnNon2xx(results);
 }
@@ -88,7 +89,11 @@ export async function runThroughput(h: Harness, plan: Plan): Promise<ThroughputR
       }
     await fixedRate(h, env, plan.variants, results);
     const profiled = plan.variants.find((v) => v.id === h.opt.profile);
-    if (profiled) results.profile = await profile(h, env, profiled, plan.profileRoute, settings);
+    if (profiled) {
+      results.profiles = [];
+      for (const route of plan.profileRoutes)
+        results.profiles.push(await profile(h, env, profiled, route, settings));
+    }
     if (plan.limits) {
       const limits = await plan.limits(env);
       if (limits) results.limits = limits;
@@ -203,8 +208,10 @@ export function sinksTable(t: ThroughputResults): string[] {
 
 /** The profile by cost centre (µs: share of busy time × the stack's CPU per request), package, function. */
 function profileTables(t: ThroughputResults): string[] {
-  const p = t.profile;
-  if (!p) return [];
+  return profilesOf(t).flatMap((p) => profileTable(t, p));
+}
+
+function profileTable(t: ThroughputResults, p: ReturnType<typeof profilesOf>[number]): string[] {
   const cpu = rowOf(rows(t.runs), p.variant, p.route as Route)?.cpu.median ?? Number.NaN;
   const shares = (xs: readonly { name: string; share: number }[]) =>
     xs.slice(0, 20).map((x) => `\`${x.name.replace(/\|/g, '\\|')}\` | ${pct(x.share)}`);
