@@ -31,7 +31,7 @@ export interface InstrumentationEntry {
 export const INSTRUMENTATIONS: Readonly<Record<string, InstrumentationEntry>> = {
   // Not listed: express (its layers make no spans; http.route and the span name come from the app's
   // routing) and ioredis (the rate limiter's store, one round trip per request, whose outcome is on
-  // the server span: rate-limit/limiter.ts).
+  // the server span: rate-limit/counting.ts).
   // Outgoing HTTP calls only: the server span of each request is the app's own (observability/server-span.ts).
   http: {
     config: (ctx): HttpInstrumentationConfig => ({
