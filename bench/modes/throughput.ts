@@ -135,7 +135,7 @@ async function profile(
   route: Route,
   s: { warmupSeconds: number; durationSeconds: number; connections: number },
 ): Promise<NonNullable<ThroughputResults['profile']>> {
-  const dir = join(h.work, `profile-${v.id}`);
+  const dir = join(h.work, `profile-${v.id}-${route}`);
   const srv = await env.start(v, 'profile', { profileTo: dir });
   const spec = { url: srv.url, path: h.routePath(route), connections: s.connections, warmupSeconds: 0 };
   // CLOCK_MONOTONIC µs, as V8 stamps the samples: only the measured window's count.
