@@ -1,15 +1,11 @@
-// The middleware every request passes, mounted as one Express layer instead of one layer each: per
-// layer, Express's router and the OTel Express instrumentation do work for every request (a Router or
-// `app.use(a, b, c)` still gives each handler its own layer). `compose-middleware` 5.0.1 predates
-// Express 5: it drops a rejected promise of any handler but the first, and `next('route')` skips the
-// rest. docs/performance.md ("What was changed to get there") has the measurement.
+// The middleware every request passes, as one Express layer: the router does work per layer per
+// request. Written here: `compose-middleware` 5.0.1 predates Express 5 (it drops rejected promises).
+// Measurement: docs/performance.md, "What was changed to get there".
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
 /**
- * Runs `handlers` as Express 5 runs app-level middleware: each gets the next one as `next`;
- * `next(err)` (or a thrown error, or a rejected promise) skips the rest and hands the error to the
- * app's error handlers; `next('route')` goes on with the next handler; `next('router')` leaves the
- * app's router, as it would from any app-level layer.
+ * Runs `handlers` as Express 5 runs app-level middleware: `next(err)`, a throw or a rejected promise
+ * skips the rest to the error handlers; `next('route')` goes on; `next('router')` leaves the router.
  */
 export function middlewareSeries(handlers: readonly RequestHandler[]): RequestHandler {
   // An error handler (four parameters) would be called as a plain one here: a wiring mistake.
