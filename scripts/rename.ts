@@ -1,13 +1,6 @@
-// `npm run rename -- <new-name>`: gives the service its own name everywhere the name is configuration
-// or documentation (OTEL_SERVICE_NAME defaults, compose project and image, Prometheus job and every
-// rule's and test's job matcher, dashboards, Kubernetes manifests, README and docs/, tests), then
-// regenerates what is generated, formats what it rewrote, and prints what it changed. The example
-// resource (`items`) stays.
-//
-// The current name is read from .env.example (OTEL_SERVICE_NAME), so a second rename starts from the
-// first one's result, and renaming to the current name changes nothing. No library renames a
-// project's identity across YAML, JSON, TypeScript and Markdown; a whole-token text replacement over
-// the tracked files is what the job is, and the tests prove the result (test/rename.test.ts).
+// `npm run rename -- <new-name>`: the service's own name everywhere it is configuration or docs (the
+// example resource `items` stays); the current name comes from .env.example. Written here: no library
+// renames an identity across YAML, JSON, TypeScript and Markdown; test/rename.test.ts proves it.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
