@@ -80,6 +80,22 @@ export const problems = {
   forbidden: (detail: string) => platform('forbidden', { detail }),
   /** Another client error a library raised, with the library's status. */
   clientError: (status: number) => platform('client-error', {}, status),
+  rateLimited: (tier: string, retryAfterSeconds: number) =>
+    platform('rate-limited', {
+      detail: `The ${tier} rate limit is exhausted; retry after ${retryAfterSeconds} s.`,
+      headers: { 'Retry-After': String(retryAfterSeconds) },
+    }),
+  rateLimiterUnavailable: (retryAfterSeconds: number) =>
+    platform('rate-limiter-unavailable', {
+      detail: 'Admin routes are closed while the shared rate-limit store is unreachable.',
+      headers: { 'Retry-After': String(retryAfterSeconds) },
+    }),
+  dependencyUnavailable: (retryAfterSeconds: number, cause: unknown) =>
+    platform('dependency-unavailable', {
+      detail: 'The database is unavailable or did not answer in time; retry later.',
+      headers: { 'Retry-After': String(retryAfterSeconds) },
+      cause,
+    }),
 };
 
 export function fieldErrors(error: z.ZodError): FieldError[] {

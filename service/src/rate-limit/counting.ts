@@ -3,7 +3,7 @@
 import { trace } from '@opentelemetry/api';
 import type { NextFunction, Response } from 'express';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { HttpProblem } from '../errors/errors.ts';
+import { problems } from '../errors/errors.ts';
 import type { Metrics } from '../observability/metrics/metrics.ts';
 import type { SecurityEvents } from '../observability/security-events.ts';
 import type { RedisGate } from './redis-gate.ts';
@@ -163,7 +163,7 @@ export function decide(
     recordOutcome(tier, 'rejected', backend);
     const retryAfter = Math.max(1, Math.ceil(result.msBeforeNext / 1000));
     securityEvents.record('rate_limited', { tier: tier.spec.name, backend });
-    next(tooManyRequests(tier.spec, retryAfter));
+    next(problems.rateLimited(tier.spec.name, retryAfter));
     return;
   }
   next();
@@ -172,7 +172,7 @@ export function decide(
 function refuse(tier: Tier, backend: Counted, next: NextFunction): void {
   tier.unavailable.inc();
   recordOutcome(tier, 'unavailable', backend);
-  next(limiterUnavailable());
+  next(problems.rateLimiterUnavailable(UNAVAILABLE_RETRY_AFTER_SECONDS));
 }
 
 // The decision goes on the server span rather than a client span for the Redis round trip, whose
@@ -184,22 +184,7 @@ function recordOutcome(tier: Tier, decision: 'allowed' | 'rejected' | 'unavailab
   span.setAttribute('rate_limit.backend', backend);
 }
 
-const tooManyRequests = (spec: TierSpec, retryAfterSeconds: number) =>
-  new HttpProblem(429, {
-    type: 'rate-limited',
-    title: 'Too Many Requests',
-    detail: `The ${spec.name} rate limit is exhausted; retry after ${retryAfterSeconds} s.`,
-    headers: { 'Retry-After': String(retryAfterSeconds) },
-  });
-
-const UNAVAILABLE_RETRY_AFTER_SECONDS = '5';
-const limiterUnavailable = () =>
-  new HttpProblem(503, {
-    type: 'rate-limiter-unavailable',
-    title: 'Service Unavailable',
-    detail: 'Admin routes are closed while the shared rate-limit store is unreachable.',
-    headers: { 'Retry-After': UNAVAILABLE_RETRY_AFTER_SECONDS },
-  });
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 // RateLimit-Policy and RateLimit (draft-ietf-httpapi-ratelimit-headers): each tier adds its item to
 // one field line; setHeader with a joined string, as res.append would write a line per item.

@@ -1,6 +1,6 @@
 // What a PostgreSQL failure means: the database's state (503 with Retry-After) or the request's fault
 // (409, 400), and the one log line per change between available and unavailable.
-import { HttpProblem } from '../../errors/errors.ts';
+import { HttpProblem, problems } from '../../errors/errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics/metrics.ts';
 
@@ -65,13 +65,7 @@ export function databaseProblem(err: unknown): HttpProblem | undefined {
   switch (classify(err)) {
     case 'timeout':
     case 'unavailable':
-      return new HttpProblem(503, {
-        type: 'dependency-unavailable',
-        title: 'Dependency unavailable',
-        detail: 'The database is unavailable or did not answer in time; retry later.',
-        headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
-        cause: err,
-      });
+      return problems.dependencyUnavailable(DATABASE_RETRY_AFTER_SECONDS, err);
     case 'conflict':
       return new HttpProblem(409, { detail: 'The request conflicts with stored data.', cause: err });
     case 'invalid':
