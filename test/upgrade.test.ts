@@ -8,19 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, type TestContext, test } from 'node:test';
+import type { Item } from '../service/src/items/schemas.ts';
 import { createItem, startTestService, type TestService } from '../service/test/helpers.ts';
 import { createTestDatabase, PG_HOST, PG_PORT } from './support/postgres.ts';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'upgrade');
 const NAMES = ['items/0001-create', 'items/0002-by-creation'];
 
-interface Item {
-  id: string;
-  name: string;
-  quantity: number;
-  createdAt: string;
-  updatedAt: string;
-}
 const expected = (backend: string) =>
   JSON.parse(readFileSync(join(FIXTURES, `items.${backend}.json`), 'utf8')) as Item[];
 
